@@ -1,0 +1,1 @@
+"""WAHA, the WhatsApp HTTP API: the client the runner uses and a faithful simulator."""

@@ -1,0 +1,1 @@
+"""Use cases of campaigns and the ports they need; no sockets, disks or clocks of its own."""

@@ -1,0 +1,1 @@
+"""Pure campaign model: no I/O, no clock, no asyncio."""

@@ -1,0 +1,362 @@
+"""The Campaign aggregate: every decision about a campaign is one of its events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import AttemptOutOfOrderError, DomainError
+from domain.lifecycle import CampaignStatus, next_status
+
+
+class AttemptOutcome(StrEnum):
+    """What happened when the runner handled one contact."""
+
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    IN_DOUBT = "in_doubt"
+
+
+class PauseReason(StrEnum):
+    """Stable codes for why a campaign paused; auditors and automations match on them."""
+
+    SESSION_NOT_WORKING = "session_not_working"
+    STATUS_CHECK_FAILED = "status_check_failed"
+    MANUAL = "manual"
+    ACCOUNT_RESTRICTED = "account_restricted"
+    TOO_MANY_FAILURES = "too_many_failures"
+    SHUTDOWN = "shutdown"
+
+
+# Pauses the runner may lift by itself once the session is WORKING again.
+SESSION_PAUSES: Final = frozenset(
+    {PauseReason.SESSION_NOT_WORKING.value, PauseReason.STATUS_CHECK_FAILED.value}
+)
+
+
+class AttemptInFlightError(DomainError):
+    """A command that must wait until the send in flight has an outcome."""
+
+
+class Campaign(Aggregate):
+    """One message sent to a frozen, ordered audience, contact by contact.
+
+    State is derived by replaying events only; `next_index` is where a run or resume starts.
+    """
+
+    TOPIC = "waha_campaigns:Campaign"
+
+    class Event(Aggregate.Event):
+        """Base of the campaign's events."""
+
+        TOPIC = "waha_campaigns:Campaign.Event"
+
+    class Created(Event, Aggregate.Created):
+        """Base of the campaign's creation event."""
+
+        TOPIC = "waha_campaigns:Campaign.Created"
+
+    class CampaignScheduled(Created):
+        """The campaign exists, with its message, audience, schedule, pacing and options."""
+
+        TOPIC = "waha_campaigns:Campaign.CampaignScheduled"
+        name: str
+        session: str
+        message: dict[str, Any]
+        audience: dict[str, Any]
+        scheduled_for: datetime
+        pacing: dict[str, float]
+        options: dict[str, Any]
+        at: datetime
+
+    class CampaignStarted(Event):
+        """The first run began."""
+
+        TOPIC = "waha_campaigns:Campaign.CampaignStarted"
+        at: datetime
+
+    class AttemptStarted(Event):
+        """A send to contact `index` is about to go out: recorded before the HTTP call."""
+
+        TOPIC = "waha_campaigns:Campaign.AttemptStarted"
+        index: int
+        attempt_id: str
+        chat_id: str
+        at: datetime
+
+    class ContactAttempted(Event):
+        """Contact `index` has been handled, with this outcome."""
+
+        TOPIC = "waha_campaigns:Campaign.ContactAttempted"
+        class_version = 2
+        index: int
+        chat_id: str
+        outcome: str
+        message_id: str | None
+        error: str | None
+        attempt_id: str | None
+        at: datetime | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 (the shape the core issue fixed) had no attempt id and no time."""
+            state["attempt_id"] = None
+            state["at"] = None
+
+    class PacingDelayChosen(Event):
+        """The runner will wait `seconds` after contact `index`, so audits show the pacing."""
+
+        TOPIC = "waha_campaigns:Campaign.PacingDelayChosen"
+        index: int
+        seconds: float
+        at: datetime
+
+    class CampaignPaused(Event):
+        """The campaign stopped; a resume starts at contact `index`."""
+
+        TOPIC = "waha_campaigns:Campaign.CampaignPaused"
+        index: int
+        reason: str
+        detail: str
+        at: datetime
+
+    class CampaignResumed(Event):
+        """The campaign runs again from contact `index`."""
+
+        TOPIC = "waha_campaigns:Campaign.CampaignResumed"
+        index: int
+        automatic: bool
+        at: datetime
+
+    class CampaignCompleted(Event):
+        """Every contact has been handled."""
+
+        TOPIC = "waha_campaigns:Campaign.CampaignCompleted"
+        totals: dict[str, int]
+        at: datetime
+
+    class CampaignCancelled(Event):
+        """An operator ended the campaign for good."""
+
+        TOPIC = "waha_campaigns:Campaign.CampaignCancelled"
+        reason: str
+        index: int
+        at: datetime
+
+    @event(CampaignScheduled)
+    def __init__(
+        self,
+        *,
+        name: str,
+        session: str,
+        message: dict[str, Any],
+        audience: dict[str, Any],
+        scheduled_for: datetime,
+        pacing: dict[str, float],
+        options: dict[str, Any],
+        at: datetime,
+    ) -> None:
+        self.name = name
+        self.session = session
+        self.message = message
+        self.audience = audience
+        self.scheduled_for = scheduled_for
+        self.pacing = pacing
+        self.options = options
+        self.scheduled_at = at
+        self.status = CampaignStatus.SCHEDULED.value
+        self.next_index = 0
+        self.counts = {o.value: 0 for o in AttemptOutcome}
+        self.consecutive_failures = 0
+        self.pause: dict[str, Any] | None = None
+        self.in_flight: dict[str, Any] | None = None
+        self.started_at: datetime | None = None
+        self.completed_at: datetime | None = None
+        self.cancelled: dict[str, Any] | None = None
+        self.auto_resumes: list[datetime] = []
+
+    # -- queries ------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> CampaignStatus:
+        """The campaign's status as an enum (stored as its value, which snapshots keep)."""
+        return CampaignStatus(self.status)
+
+    @property
+    def total(self) -> int:
+        """The number of contacts in the frozen audience."""
+        return int(self.audience["size"])
+
+    @property
+    def audience_id(self) -> UUID:
+        """The id of the audience record this campaign sends to."""
+        return UUID(str(self.audience["id"]))
+
+    @property
+    def all_handled(self) -> bool:
+        """Whether every contact has an outcome."""
+        return self.next_index >= self.total and self.in_flight is None
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def start(self, *, at: datetime) -> None:
+        """Begin the first run."""
+        next_status(self.state, "start")
+        self._started(at=at)
+
+    def begin_attempt(self, *, index: int, attempt_id: str, chat_id: str, at: datetime) -> None:
+        """Record that a send to contact `index` is starting; call before the send itself."""
+        next_status(self.state, "begin_attempt")
+        self._check_is_next(index)
+        if self.in_flight is not None:
+            raise AttemptInFlightError(
+                f"contact {self.in_flight['index']} already has a send in flight"
+            )
+        self._attempt_started(index=index, attempt_id=attempt_id, chat_id=chat_id, at=at)
+
+    def record_attempt(
+        self,
+        *,
+        index: int,
+        chat_id: str,
+        outcome: AttemptOutcome,
+        message_id: str | None = None,
+        error: str | None = None,
+        attempt_id: str | None = None,
+        at: datetime,
+    ) -> None:
+        """Record the outcome for contact `index`, the next one to handle."""
+        next_status(self.state, "record_attempt")
+        self._check_is_next(index)
+        if self.in_flight is not None and self.in_flight["attempt_id"] != attempt_id:
+            raise AttemptOutOfOrderError(
+                f"contact {index} has send {self.in_flight['attempt_id']} in flight, "
+                f"not {attempt_id}"
+            )
+        if outcome is AttemptOutcome.SENT and attempt_id is None:
+            raise AttemptOutOfOrderError("a sent outcome needs the attempt that sent it")
+        self._contact_attempted(
+            index=index,
+            chat_id=chat_id,
+            outcome=outcome.value,
+            message_id=message_id,
+            error=error,
+            attempt_id=attempt_id,
+            at=at,
+        )
+
+    def record_delay(self, *, index: int, seconds: float, at: datetime) -> None:
+        """Record the wait chosen after contact `index`."""
+        next_status(self.state, "record_delay")
+        if index != self.next_index - 1:
+            raise AttemptOutOfOrderError(
+                f"a delay follows the last handled contact ({self.next_index - 1}), not {index}"
+            )
+        self._pacing_delay_chosen(index=index, seconds=seconds, at=at)
+
+    def pause_at_next(self, *, reason: PauseReason, detail: str, at: datetime) -> None:
+        """Stop the run; a resume starts at the next contact not yet handled."""
+        next_status(self.state, "pause")
+        self._check_nothing_in_flight("pause")
+        self._paused(index=self.next_index, reason=reason.value, detail=detail, at=at)
+
+    def resume(self, *, at: datetime, automatic: bool = False) -> None:
+        """Run again from the paused contact."""
+        next_status(self.state, "resume")
+        self._resumed(index=self.next_index, automatic=automatic, at=at)
+
+    def complete(self, *, at: datetime) -> None:
+        """Close a campaign whose every contact has an outcome."""
+        next_status(self.state, "complete")
+        if not self.all_handled:
+            raise DomainError(
+                f"cannot complete a campaign at contact {self.next_index} of {self.total}"
+            )
+        self._completed(totals=dict(self.counts), at=at)
+
+    def cancel(self, *, reason: str, at: datetime) -> None:
+        """End the campaign for good; contacts not yet handled are never messaged."""
+        next_status(self.state, "cancel")
+        self._check_nothing_in_flight("cancel")
+        self._cancelled(reason=reason, index=self.next_index, at=at)
+
+    def auto_resumes_since(self, since: datetime) -> int:
+        """Return how many automatic resumes happened at or after `since`."""
+        return sum(1 for at in self.auto_resumes if at >= since)
+
+    def _check_is_next(self, index: int) -> None:
+        if index != self.next_index:
+            raise AttemptOutOfOrderError(
+                f"contact {index} is not the next one to handle ({self.next_index})"
+            )
+
+    def _check_nothing_in_flight(self, command: str) -> None:
+        if self.in_flight is not None:
+            raise AttemptInFlightError(
+                f"cannot {command} while the send to contact {self.in_flight['index']} "
+                "is in flight; try again when it has an outcome"
+            )
+
+    # -- events: assignments only, replayed forever, so they never validate or raise ------
+
+    @event(CampaignStarted)
+    def _started(self, at: datetime) -> None:
+        self.status = CampaignStatus.RUNNING.value
+        self.started_at = at
+
+    @event(AttemptStarted)
+    def _attempt_started(self, index: int, attempt_id: str, chat_id: str, at: datetime) -> None:
+        self.in_flight = {"index": index, "attempt_id": attempt_id, "chat_id": chat_id, "at": at}
+
+    @event(ContactAttempted)
+    def _contact_attempted(
+        self,
+        index: int,
+        chat_id: str,
+        outcome: str,
+        message_id: str | None,
+        error: str | None,
+        attempt_id: str | None,
+        at: datetime | None,
+    ) -> None:
+        self.in_flight = None
+        self.next_index = index + 1
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+        if outcome == AttemptOutcome.FAILED.value:
+            self.consecutive_failures += 1
+        else:
+            self.consecutive_failures = 0
+
+    @event(PacingDelayChosen)
+    def _pacing_delay_chosen(self, index: int, seconds: float, at: datetime) -> None:
+        pass
+
+    @event(CampaignPaused)
+    def _paused(self, index: int, reason: str, detail: str, at: datetime) -> None:
+        self.status = CampaignStatus.PAUSED.value
+        self.pause = {"index": index, "reason": reason, "detail": detail, "at": at}
+
+    @event(CampaignResumed)
+    def _resumed(self, index: int, automatic: bool, at: datetime) -> None:
+        self.status = CampaignStatus.RUNNING.value
+        self.pause = None
+        self.consecutive_failures = 0
+        if automatic:
+            # Only the last few matter to the flapping guard; keep the state small.
+            self.auto_resumes = [*self.auto_resumes[-19:], at]
+
+    @event(CampaignCompleted)
+    def _completed(self, totals: dict[str, int], at: datetime) -> None:
+        self.status = CampaignStatus.COMPLETED.value
+        self.completed_at = at
+
+    @event(CampaignCancelled)
+    def _cancelled(self, reason: str, index: int, at: datetime) -> None:
+        self.status = CampaignStatus.CANCELLED.value
+        self.pause = None
+        self.cancelled = {"reason": reason, "index": index, "at": at}

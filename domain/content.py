@@ -1,0 +1,94 @@
+"""What a campaign sends: a text, or an image whose caption is the text, rendered per contact."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from domain.errors import InvalidTemplateError
+
+_FORMATTER = string.Formatter()
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    """A text with `{name}`-style fields filled from each contact, then from campaign defaults."""
+
+    text: str
+    defaults: Mapping[str, str] = field(default_factory=dict)
+
+    def fields(self) -> frozenset[str]:
+        """Return the names of the fields the text uses, or raise InvalidTemplateError."""
+        names: set[str] = set()
+        try:
+            for _, name, spec, conversion in _FORMATTER.parse(self.text):
+                if name is None:
+                    continue
+                if not name.isidentifier():
+                    raise InvalidTemplateError(
+                        f"template field {{{name}}} must be a plain name such as {{name}}"
+                    )
+                if spec or conversion:
+                    raise InvalidTemplateError(f"template field {{{name}}} takes no format spec")
+                names.add(name)
+        except ValueError as error:
+            raise InvalidTemplateError(f"template is malformed: {error}") from None
+        return frozenset(names)
+
+    def missing_for(self, variables: Mapping[str, str]) -> frozenset[str]:
+        """Return the fields that neither `variables` nor the defaults supply."""
+        return frozenset(n for n in self.fields() if n not in variables and n not in self.defaults)
+
+    def render(self, variables: Mapping[str, str]) -> str:
+        """Return the text for one contact; the caller has checked `missing_for` is empty."""
+        return self.text.format_map({**self.defaults, **variables})
+
+
+@dataclass(frozen=True)
+class ImageReference:
+    """An image stored in the media folder, named by its content."""
+
+    media_id: str
+    sha256: str
+    mimetype: str
+    size: int
+
+
+@dataclass(frozen=True)
+class MessageContent:
+    """The campaign's message: the template, and the image it captions if there is one."""
+
+    template: MessageTemplate
+    image: ImageReference | None = None
+
+    def to_record(self) -> dict[str, object]:
+        """Return the message as JSON-native data for an event."""
+        image = None
+        if self.image is not None:
+            image = {
+                "media_id": self.image.media_id,
+                "sha256": self.image.sha256,
+                "mimetype": self.image.mimetype,
+                "size": self.image.size,
+            }
+        return {"text": self.template.text, "defaults": dict(self.template.defaults), "image": image}
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, object]) -> MessageContent:
+        """Rebuild the message from the data `to_record` made."""
+        image = record.get("image")
+        defaults = record.get("defaults") or {}
+        assert isinstance(defaults, dict)  # noqa: S101 - event data we wrote ourselves
+        template = MessageTemplate(text=str(record["text"]), defaults=dict(defaults))
+        if not isinstance(image, dict):
+            return cls(template=template)
+        return cls(
+            template=template,
+            image=ImageReference(
+                media_id=str(image["media_id"]),
+                sha256=str(image["sha256"]),
+                mimetype=str(image["mimetype"]),
+                size=int(image["size"]),
+            ),
+        )

@@ -1,0 +1,46 @@
+"""Deterministic stand-ins for the clock, sleeper and random source."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+
+class ManualClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+class InstantSleeper:
+    """Records every wait and returns at once, moving a ManualClock if given one."""
+
+    def __init__(self, clock: ManualClock | None = None) -> None:
+        self.waits: list[float] = []
+        self._clock = clock
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        if self._clock is not None:
+            self._clock.advance(seconds)
+        await asyncio.sleep(0)
+
+
+class SeededRandom:
+    """Returns the given fractions in turn, then repeats the last."""
+
+    def __init__(self, *fractions: float) -> None:
+        self._fractions = list(fractions) or [0.5]
+        self._next = 0
+
+    def uniform(self) -> float:
+        value = self._fractions[min(self._next, len(self._fractions) - 1)]
+        self._next += 1
+        return value
