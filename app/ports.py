@@ -23,6 +23,18 @@ class SessionStatusFact:
 
 
 @dataclass(frozen=True)
+class DeliveryFact:
+    """WAHA reported a message's delivery state (`message.ack`): 1 server, 2 device, 3 read."""
+
+    session: str
+    message_id: str
+    chat_id: str
+    ack: int
+    ack_name: str
+    observed_at: datetime
+
+
+@dataclass(frozen=True)
 class SendReceipt:
     """WAHA accepted a message; `message_id` is the raw id when the answer carried one."""
 
