@@ -72,7 +72,11 @@ class MessageContent:
                 "mimetype": self.image.mimetype,
                 "size": self.image.size,
             }
-        return {"text": self.template.text, "defaults": dict(self.template.defaults), "image": image}
+        return {
+            "text": self.template.text,
+            "defaults": dict(self.template.defaults),
+            "image": image,
+        }
 
     @classmethod
     def from_record(cls, record: Mapping[str, object]) -> MessageContent:

@@ -53,7 +53,7 @@ def next_status(current: CampaignStatus, command: str) -> CampaignStatus:
     transitions = event.transitions.get(current.value) if event is not None else None
     if not transitions:
         raise IllegalTransitionError(command, current.value)
-    return CampaignStatus(transitions[0].dest)
+    return CampaignStatus(str(transitions[0].dest))
 
 
 def allowed_commands(current: CampaignStatus) -> list[str]:
@@ -71,9 +71,11 @@ def mermaid_diagram() -> str:
     lines = ["stateDiagram-v2", "    [*] --> Scheduled"]
     for transition in TRANSITIONS:
         dest = str(transition["dest"])
-        for source in _sources(transition):
-            if source != dest:
-                lines.append(f"    {source} --> {dest}: {transition['trigger']}")
+        lines.extend(
+            f"    {source} --> {dest}: {transition['trigger']}"
+            for source in _sources(transition)
+            if source != dest
+        )
     loops = sorted(str(t["trigger"]) for t in TRANSITIONS if _sources(t) == [t["dest"]])
     lines.append(f"    note right of Running: also {', '.join(loops)}")
     lines.extend(f"    {s.value} --> [*]" for s in sorted(TERMINAL))

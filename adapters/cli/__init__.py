@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
-        module: CommandModule = importlib.import_module(f"adapters.cli.{name}")  # type: ignore[assignment]
+        module: CommandModule = importlib.import_module(f"adapters.cli.{name}")
         module.add_parser(subparsers)
     return parser
 

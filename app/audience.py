@@ -1,0 +1,103 @@
+"""Turning what an operator supplies into a frozen audience, with a report of what was wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import phonenumbers
+
+from domain.contacts import Contact, chat_id_for_e164
+
+
+@dataclass(frozen=True)
+class ContactInput:
+    """One row as the operator gave it."""
+
+    phone: str
+    name: str | None = None
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InvalidRow:
+    """A row whose phone number cannot be used."""
+
+    position: int
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DuplicateRow:
+    """A row dropped because an earlier row reaches the same chat."""
+
+    position: int
+    value: str
+    first_position: int
+
+
+@dataclass(frozen=True)
+class AudienceReport:
+    """The contacts kept, in order, and what was dropped or refused."""
+
+    contacts: list[Contact]
+    duplicates: list[DuplicateRow]
+    invalid: list[InvalidRow]
+
+
+def normalise_audience(rows: Iterable[ContactInput], default_region: str | None) -> AudienceReport:
+    """Parse every row's phone, drop duplicates (first wins) and report invalid rows."""
+    contacts: list[Contact] = []
+    duplicates: list[DuplicateRow] = []
+    invalid: list[InvalidRow] = []
+    first_seen: dict[str, int] = {}
+    for position, row in enumerate(rows):
+        e164, reason = _parse_phone(row.phone, default_region)
+        if e164 is None:
+            invalid.append(InvalidRow(position, row.phone, reason))
+            continue
+        if e164 in first_seen:
+            duplicates.append(DuplicateRow(position, row.phone, first_seen[e164]))
+            continue
+        first_seen[e164] = position
+        name = row.name.strip() if row.name and row.name.strip() else None
+        contacts.append(
+            Contact(
+                phone=e164,
+                chat_id=chat_id_for_e164(e164),
+                name=name,
+                variables={str(k): str(v) for k, v in row.variables.items()},
+            )
+        )
+    return AudienceReport(contacts, duplicates, invalid)
+
+
+def _parse_phone(value: str, default_region: str | None) -> tuple[str | None, str]:
+    text = value.strip()
+    if not text:
+        return None, "phone is empty"
+    if not text.startswith("+") and default_region is None:
+        # Without a region, "0151…" could be anyone's; refuse rather than guess.
+        text = "+" + text if text.isdigit() and not text.startswith("0") else text
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException as error:
+        return None, _parse_reason(error, default_region)
+    if not phonenumbers.is_valid_number(number):
+        return None, "not a valid phone number for its country"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), ""
+
+
+def _parse_reason(error: phonenumbers.NumberParseException, default_region: str | None) -> str:
+    if error.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+        if default_region is None:
+            return "no country code; write it as +<country><number> or set a default region"
+        return "unknown country code"
+    if error.error_type == phonenumbers.NumberParseException.NOT_A_NUMBER:
+        return "not a phone number"
+    if error.error_type == phonenumbers.NumberParseException.TOO_SHORT_NSN:
+        return "too short"
+    if error.error_type == phonenumbers.NumberParseException.TOO_LONG:
+        return "too long"
+    return "not a phone number"

@@ -1,0 +1,407 @@
+"""CampaignsApp: the campaign use cases on the event store, and the queries auditors need."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError
+
+from app.audience import AudienceReport, ContactInput, DuplicateRow, normalise_audience
+from app.errors import (
+    AudienceRejectedError,
+    CampaignNotFoundError,
+    ConcurrentUpdateError,
+    InvalidCampaignError,
+    MissingVariablesError,
+)
+from app.ports import Clock
+from app.views import CampaignView, ContactReport, HistoryEntry, PauseView, StoredEvent
+from domain.audience import Audience
+from domain.campaign import AttemptOutcome, Campaign, PauseReason
+from domain.contacts import Contact, contacts_missing_fields
+from domain.content import ImageReference, MessageContent, MessageTemplate
+from domain.errors import DomainError
+from domain.pacing import CampaignOptions, Pacing
+
+T = TypeVar("T")
+
+# WAHA session names: letters, digits, dash and underscore (its dashboard refuses others).
+_SESSION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_NAME_LENGTH = 200
+# A schedule this far in the past is more likely a timezone slip than an intent.
+PAST_SCHEDULE_TOLERANCE = timedelta(minutes=5)
+SCHEDULED_TOPIC = Campaign.CampaignScheduled.TOPIC
+
+
+@dataclass(frozen=True)
+class ScheduleCampaign:
+    """What an operator asks for when scheduling a campaign."""
+
+    name: str
+    text: str
+    contacts: Sequence[ContactInput]
+    session: str = "default"
+    defaults: Mapping[str, str] = field(default_factory=dict)
+    image: ImageReference | None = None
+    scheduled_for: datetime | None = None
+    pacing: Pacing = field(default_factory=Pacing)
+    options: CampaignOptions = field(default_factory=CampaignOptions)
+
+
+@dataclass(frozen=True)
+class ScheduledCampaign:
+    """The new campaign, and the duplicate rows that were dropped from its audience."""
+
+    view: CampaignView
+    duplicates: list[DuplicateRow]
+
+
+class CampaignsApp(Application[UUID]):
+    """Campaigns on the event store: commands record events, queries replay them."""
+
+    name = "campaigns"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Campaign: 1000}
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        env: Mapping[str, str] | None = None,
+        default_region: str | None = None,
+        snapshot_interval: int | None = None,
+    ) -> None:
+        self.clock = clock
+        self.default_region = default_region
+        super().__init__(env=dict(env) if env is not None else None)
+        if snapshot_interval is not None:
+            self.snapshotting_intervals = {Campaign: snapshot_interval}  # type: ignore[misc]
+
+    # -- scheduling -------------------------------------------------------------------------
+
+    def schedule_campaign(self, request: ScheduleCampaign) -> ScheduledCampaign:
+        """Validate the request, freeze its audience and record the campaign.
+
+        Raises InvalidCampaignError (or a subclass naming every bad row); nothing is recorded
+        unless everything is valid.
+        """
+        now = self.clock.now()
+        template = MessageTemplate(request.text, dict(request.defaults))
+        report = self._validated_audience(request, template)
+        scheduled_for = self._validated_schedule(request.scheduled_for, now)
+        audience = Audience.freeze(report.contacts)
+        campaign = Campaign(
+            name=request.name.strip(),
+            session=request.session,
+            message=MessageContent(template, request.image).to_record(),
+            audience=audience.reference(),
+            scheduled_for=scheduled_for,
+            pacing=request.pacing.to_record(),
+            options=request.options.to_record(),
+            at=now,
+        )
+        to_save: list[Any] = [campaign]
+        if audience.id not in self.repository:
+            to_save.insert(0, audience)
+        try:
+            self.save(*to_save)
+        except IntegrityError:
+            # The same audience was frozen concurrently: it is identical by construction.
+            self.save(campaign)
+        return ScheduledCampaign(self._view(campaign), report.duplicates)
+
+    def _validated_audience(
+        self, request: ScheduleCampaign, template: MessageTemplate
+    ) -> AudienceReport:
+        problems: list[dict[str, object]] = []
+        if not request.name.strip():
+            problems.append({"field": "name", "reason": "must not be empty"})
+        elif len(request.name) > MAX_NAME_LENGTH:
+            problems.append({"field": "name", "reason": f"at most {MAX_NAME_LENGTH} characters"})
+        if not _SESSION_NAME.match(request.session):
+            problems.append(
+                {"field": "session", "reason": "letters, digits, '-' and '_' only (1 to 64)"}
+            )
+        if not request.text.strip():
+            problems.append({"field": "message.text", "reason": "must not be empty"})
+        try:
+            template.fields()
+        except DomainError as error:
+            problems.append({"field": "message.text", "reason": str(error)})
+        if problems:
+            raise InvalidCampaignError("the campaign is not valid", problems)
+        report = normalise_audience(request.contacts, self.default_region)
+        if report.invalid:
+            raise AudienceRejectedError(report)
+        if not report.contacts:
+            raise InvalidCampaignError(
+                "the campaign has no contacts",
+                [{"field": "contacts", "reason": "at least one contact is needed"}],
+            )
+        missing = contacts_missing_fields(template, report.contacts)
+        if missing:
+            raise MissingVariablesError(missing)
+        return report
+
+    def _validated_schedule(self, scheduled_for: datetime | None, now: datetime) -> datetime:
+        if scheduled_for is None:
+            return now
+        if scheduled_for.tzinfo is None or scheduled_for.utcoffset() is None:
+            raise InvalidCampaignError(
+                "scheduled_for needs a timezone",
+                [{"field": "scheduled_for", "reason": "give a UTC offset, e.g. ...Z or +02:00"}],
+            )
+        if scheduled_for < now - PAST_SCHEDULE_TOLERANCE:
+            raise InvalidCampaignError(
+                "scheduled_for is in the past",
+                [{"field": "scheduled_for", "reason": "must not be in the past"}],
+            )
+        return scheduled_for.astimezone(now.tzinfo)
+
+    # -- lifecycle commands -----------------------------------------------------------------
+
+    def start_campaign(self, campaign_id: UUID) -> CampaignView:
+        """Start a scheduled campaign."""
+        return self._command(campaign_id, lambda c: c.start(at=self.clock.now()))
+
+    def pause_campaign(
+        self, campaign_id: UUID, *, reason: PauseReason = PauseReason.MANUAL, detail: str = ""
+    ) -> CampaignView:
+        """Pause a running campaign at the next contact not yet handled."""
+        return self._command(
+            campaign_id,
+            lambda c: c.pause_at_next(reason=reason, detail=detail, at=self.clock.now()),
+        )
+
+    def resume_campaign(self, campaign_id: UUID, *, automatic: bool = False) -> CampaignView:
+        """Resume a paused campaign at the contact it paused on."""
+        return self._command(
+            campaign_id, lambda c: c.resume(at=self.clock.now(), automatic=automatic)
+        )
+
+    def cancel_campaign(
+        self, campaign_id: UUID, *, reason: str = "cancelled by operator"
+    ) -> CampaignView:
+        """End a campaign for good."""
+        return self._command(campaign_id, lambda c: c.cancel(reason=reason, at=self.clock.now()))
+
+    def complete_campaign(self, campaign_id: UUID) -> CampaignView:
+        """Close a campaign whose every contact has an outcome."""
+        return self._command(campaign_id, lambda c: c.complete(at=self.clock.now()))
+
+    # -- the runner's bookkeeping -------------------------------------------------------------
+
+    def begin_attempt(
+        self, campaign_id: UUID, *, index: int, attempt_id: str, chat_id: str
+    ) -> CampaignView:
+        """Record that a send to contact `index` starts; ConcurrentUpdateError means fenced."""
+        return self._command(
+            campaign_id,
+            lambda c: c.begin_attempt(
+                index=index, attempt_id=attempt_id, chat_id=chat_id, at=self.clock.now()
+            ),
+        )
+
+    def record_attempt(
+        self,
+        campaign_id: UUID,
+        *,
+        index: int,
+        chat_id: str,
+        outcome: AttemptOutcome,
+        message_id: str | None = None,
+        error: str | None = None,
+        attempt_id: str | None = None,
+        delay_seconds: float | None = None,
+    ) -> CampaignView:
+        """Record contact `index`'s outcome and, in the same transaction, the wait after it."""
+
+        def attempt(campaign: Campaign) -> None:
+            now = self.clock.now()
+            campaign.record_attempt(
+                index=index,
+                chat_id=chat_id,
+                outcome=outcome,
+                message_id=message_id,
+                error=error,
+                attempt_id=attempt_id,
+                at=now,
+            )
+            if delay_seconds is not None and index + 1 < campaign.total:
+                campaign.record_delay(index=index, seconds=delay_seconds, at=now)
+
+        return self._command(campaign_id, attempt)
+
+    def _command(self, campaign_id: UUID, command: Callable[[Campaign], None]) -> CampaignView:
+        campaign = self._get(campaign_id)
+        command(campaign)
+        try:
+            self.save(campaign)
+        except IntegrityError:
+            raise ConcurrentUpdateError(
+                f"campaign {campaign_id} was changed by someone else; reload and try again"
+            ) from None
+        return self._view(campaign)
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def campaign(self, campaign_id: UUID) -> CampaignView:
+        """Return the campaign's current view."""
+        return self._view(self._get(campaign_id))
+
+    def load(self, campaign_id: UUID, version: int | None = None) -> Campaign:
+        """Return the campaign aggregate, as it is now or as it was at `version`."""
+        return self._get(campaign_id, version)
+
+    def campaign_at(self, campaign_id: UUID, version: int) -> CampaignView:
+        """Return the campaign's view as it was right after event `version`."""
+        return self._view(self._get(campaign_id, version))
+
+    def audience_of(self, campaign_id: UUID) -> list[Contact]:
+        """Return the campaign's contacts in their frozen order."""
+        campaign = self._get(campaign_id)
+        audience: Audience = self.repository.get(campaign.audience_id)
+        return audience.contacts()
+
+    def history(
+        self, campaign_id: UUID, *, after_version: int = 0, limit: int | None = None
+    ) -> list[HistoryEntry]:
+        """Return the campaign's events after `after_version`, oldest first."""
+        self._get(campaign_id)
+        events = self.events.get(campaign_id, gt=after_version or None, limit=limit)
+        return [_history_entry(e) for e in events]
+
+    def iter_history(self, campaign_id: UUID) -> Iterator[DomainEventProtocol[UUID]]:
+        """Yield the campaign's domain events, oldest first."""
+        self._get(campaign_id)
+        return iter(self.events.get(campaign_id))
+
+    def stored_events(self, *, after: int = 0, limit: int = 100) -> list[StoredEvent]:
+        """Return events of the whole store after position `after`, in commit order."""
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+        result = []
+        for notification in notifications:
+            domain_event = self.mapper.to_domain_event(notification)
+            entry = _history_entry(domain_event)
+            result.append(
+                StoredEvent(
+                    position=notification.id,
+                    campaign_id=domain_event.originator_id,
+                    version=entry.version,
+                    type=entry.type,
+                    timestamp=entry.timestamp,
+                    data=entry.data,
+                )
+            )
+        return result
+
+    def campaign_ids(self, *, after: int = 0, limit: int = 1000) -> list[tuple[int, UUID]]:
+        """Return (position, id) of campaigns scheduled after position `after`, oldest first."""
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, topics=[SCHEDULED_TOPIC], inclusive_of_start=False
+        )
+        return [(n.id, UUID(str(n.originator_id))) for n in notifications]
+
+    def all_campaign_ids(self) -> list[UUID]:
+        """Return the ids of every campaign, oldest first."""
+        ids: list[UUID] = []
+        after = 0
+        while page := self.campaign_ids(after=after):
+            ids.extend(campaign_id for _, campaign_id in page)
+            after = page[-1][0]
+        return ids
+
+    def contact_reports(self, campaign_id: UUID) -> list[ContactReport]:
+        """Return what happened to each contact, in audience order."""
+        contacts = self.audience_of(campaign_id)
+        outcomes: dict[int, Campaign.ContactAttempted] = {}
+        for domain_event in self.events.get(campaign_id):
+            if isinstance(domain_event, Campaign.ContactAttempted):
+                outcomes[domain_event.index] = domain_event
+        reports = []
+        for index, contact in enumerate(contacts):
+            attempted = outcomes.get(index)
+            reports.append(
+                ContactReport(
+                    index=index,
+                    chat_id=str(contact.chat_id),
+                    phone=contact.phone,
+                    name=contact.name,
+                    outcome=attempted.outcome if attempted else None,
+                    message_id=attempted.message_id if attempted else None,
+                    error=attempted.error if attempted else None,
+                    attempted_at=(attempted.at or attempted.timestamp) if attempted else None,
+                    delivery=None,
+                )
+            )
+        return reports
+
+    def _get(self, campaign_id: UUID, version: int | None = None) -> Campaign:
+        try:
+            campaign: object = self.repository.get(campaign_id, version=version)
+        except AggregateNotFoundError:
+            raise CampaignNotFoundError(campaign_id) from None
+        if not isinstance(campaign, Campaign):
+            raise CampaignNotFoundError(campaign_id)
+        return campaign
+
+    @staticmethod
+    def _view(campaign: Campaign) -> CampaignView:
+        return campaign_view(campaign)
+
+
+def campaign_view(campaign: Campaign) -> CampaignView:
+    """Return the view of a campaign aggregate."""
+    pause = None
+    if campaign.pause is not None:
+        pause = PauseView(
+            reason=str(campaign.pause["reason"]),
+            detail=str(campaign.pause["detail"]),
+            at=campaign.pause["at"],
+            index=int(campaign.pause["index"]),
+        )
+    counts = campaign.counts
+    return CampaignView(
+        id=campaign.id,
+        name=campaign.name,
+        status=campaign.status,
+        session=campaign.session,
+        total=campaign.total,
+        sent=counts.get(AttemptOutcome.SENT.value, 0),
+        failed=counts.get(AttemptOutcome.FAILED.value, 0),
+        skipped=counts.get(AttemptOutcome.SKIPPED.value, 0),
+        in_doubt=counts.get(AttemptOutcome.IN_DOUBT.value, 0),
+        next_index=campaign.next_index,
+        pause=pause,
+        scheduled_for=campaign.scheduled_for,
+        started_at=campaign.started_at,
+        completed_at=campaign.completed_at,
+        version=campaign.version,
+        message=dict(campaign.message),
+        pacing=dict(campaign.pacing),
+        options=dict(campaign.options),
+        in_flight=dict(campaign.in_flight) if campaign.in_flight else None,
+        cancelled=dict(campaign.cancelled) if campaign.cancelled else None,
+        audience=dict(campaign.audience),
+    )
+
+
+_ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
+
+
+def _history_entry(domain_event: DomainEventProtocol[UUID]) -> HistoryEntry:
+    data = {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE}
+    return HistoryEntry(
+        version=domain_event.originator_version,
+        type=type(domain_event).__name__,
+        timestamp=getattr(domain_event, "timestamp"),  # noqa: B009 - not on the Protocol
+        data=data,
+    )

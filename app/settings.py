@@ -1,0 +1,84 @@
+"""Settings parsed once from the environment; secrets stay SecretStr everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import phonenumbers
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/campaigns.sqlite3"
+
+
+class SettingsError(Exception):
+    """A setting that stops the service from starting; the message names it."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; names are the environment variables, lower-cased."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    campaigns_database_url: str = DEFAULT_DATABASE_URL
+    waha_url: str = "http://127.0.0.1:3000"
+    waha_api_key: SecretStr | None = None
+    waha_timeout_seconds: float = Field(default=30.0, gt=5.0)
+    waha_connect_timeout_seconds: float = Field(default=5.0, gt=0.0)
+    campaigns_api_token: SecretStr | None = None
+    waha_webhook_hmac_key: SecretStr | None = None
+    campaigns_host: str = "127.0.0.1"
+    campaigns_port: int = Field(default=8080, ge=0, le=65535)
+    campaigns_media_dir: Path = Path("./var/media")
+    campaigns_default_region: str | None = None
+    campaigns_snapshot_interval: int = Field(default=1000, ge=2)
+    campaigns_max_upload_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    campaigns_log_format: Literal["text", "json"] = "text"
+
+    @field_validator("waha_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("campaigns_database_url")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://", "memory://")):
+            raise ValueError("must start with sqlite:///, postgresql:// or memory://")
+        return value
+
+    @field_validator("campaigns_default_region")
+    @classmethod
+    def _known_region(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        region = value.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("must be a two-letter region code such as DE or BR")
+        return region
+
+    @field_validator("waha_api_key", "campaigns_api_token", "waha_webhook_hmac_key")
+    @classmethod
+    def _empty_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        return None if value is None or value.get_secret_value() == "" else value
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Return the settings from `environ` (default: the process environment) and overrides.
+
+    Raises SettingsError with one line naming the first bad setting; never echoes its value,
+    which may be a secret.
+    """
+    try:
+        if environ is None:
+            return Settings(**overrides)  # type: ignore[arg-type]
+        values = {k.lower(): v for k, v in environ.items() if k.lower() in Settings.model_fields}
+        return Settings.model_validate({**values, **overrides})
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise SettingsError(f"invalid setting {name}: {first['msg']}") from None

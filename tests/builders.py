@@ -1,0 +1,41 @@
+"""Tiny builders for campaigns and contacts in tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.audience import ContactInput
+from app.campaigns import CampaignsApp, ScheduleCampaign
+from domain.pacing import CampaignOptions, Pacing
+
+
+def contacts(n: int, *, start: int = 0) -> list[ContactInput]:
+    """Return `n` distinct valid German mobile numbers with names."""
+    return [
+        ContactInput(phone=f"+49151{10000000 + start + i}", name=f"Contact {start + i}")
+        for i in range(n)
+    ]
+
+
+def a_campaign(
+    n: int = 3,
+    *,
+    text: str = "Hello {name}",
+    pacing: Pacing | None = None,
+    options: CampaignOptions | None = None,
+    **overrides: Any,
+) -> ScheduleCampaign:
+    """Return a request for a campaign of `n` contacts with zero pacing by default."""
+    return ScheduleCampaign(
+        name=overrides.pop("name", "Spring sale"),
+        text=text,
+        contacts=overrides.pop("contacts", contacts(n)),
+        pacing=pacing or Pacing(0, 0),
+        options=options or CampaignOptions(),
+        **overrides,
+    )
+
+
+def scheduled(app: CampaignsApp, n: int = 3, **kwargs: Any) -> Any:
+    """Schedule a campaign of `n` contacts and return its id."""
+    return app.schedule_campaign(a_campaign(n, **kwargs)).view.id
