@@ -30,12 +30,18 @@ class PauseReason(StrEnum):
     MANUAL = "manual"
     ACCOUNT_RESTRICTED = "account_restricted"
     TOO_MANY_FAILURES = "too_many_failures"
-    SHUTDOWN = "shutdown"
+    WAHA_UNAVAILABLE = "waha_unavailable"
+    RATE_LIMITED = "rate_limited"
+    NUMBER_CHECK_FAILED = "number_check_failed"
 
 
 # Pauses the runner may lift by itself once the session is WORKING again.
 SESSION_PAUSES: Final = frozenset(
-    {PauseReason.SESSION_NOT_WORKING.value, PauseReason.STATUS_CHECK_FAILED.value}
+    {
+        PauseReason.SESSION_NOT_WORKING.value,
+        PauseReason.STATUS_CHECK_FAILED.value,
+        PauseReason.WAHA_UNAVAILABLE.value,
+    }
 )
 
 
@@ -108,6 +114,22 @@ class Campaign(Aggregate):
             state["attempt_id"] = None
             state["at"] = None
 
+    class AttemptAbandoned(Event):
+        """WAHA refused the send before anything went out; contact `index` is still to do."""
+
+        TOPIC = "waha_campaigns:Campaign.AttemptAbandoned"
+        index: int
+        attempt_id: str
+        reason: str
+        at: datetime
+
+    class AutoResumeWithheld(Event):
+        """The session came back, but the campaign stays paused; `detail` says why."""
+
+        TOPIC = "waha_campaigns:Campaign.AutoResumeWithheld"
+        detail: str
+        at: datetime
+
     class PacingDelayChosen(Event):
         """The runner will wait `seconds` after contact `index`, so audits show the pacing."""
 
@@ -179,6 +201,7 @@ class Campaign(Aggregate):
         self.completed_at: datetime | None = None
         self.cancelled: dict[str, Any] | None = None
         self.auto_resumes: list[datetime] = []
+        self.auto_resume_withheld: str | None = None
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -249,6 +272,21 @@ class Campaign(Aggregate):
             attempt_id=attempt_id,
             at=at,
         )
+
+    def abandon_attempt(self, *, index: int, attempt_id: str, reason: str, at: datetime) -> None:
+        """Clear the send in flight that WAHA refused before sending; the contact stays next."""
+        next_status(self.state, "abandon_attempt")
+        if self.in_flight is None or self.in_flight["attempt_id"] != attempt_id:
+            raise AttemptOutOfOrderError(f"send {attempt_id} is not the one in flight")
+        self._check_is_next(index)
+        self._attempt_abandoned(index=index, attempt_id=attempt_id, reason=reason, at=at)
+
+    def withhold_auto_resume(self, *, detail: str, at: datetime) -> None:
+        """Record that the campaign stays paused although its session works again."""
+        next_status(self.state, "withhold_auto_resume")
+        if self.auto_resume_withheld is not None:
+            raise DomainError("automatic resumes are already withheld for this pause")
+        self._auto_resume_withheld(detail=detail, at=at)
 
     def record_delay(self, *, index: int, seconds: float, at: datetime) -> None:
         """Record the wait chosen after contact `index`."""
@@ -332,6 +370,14 @@ class Campaign(Aggregate):
         else:
             self.consecutive_failures = 0
 
+    @event(AttemptAbandoned)
+    def _attempt_abandoned(self, index: int, attempt_id: str, reason: str, at: datetime) -> None:
+        self.in_flight = None
+
+    @event(AutoResumeWithheld)
+    def _auto_resume_withheld(self, detail: str, at: datetime) -> None:
+        self.auto_resume_withheld = detail
+
     @event(PacingDelayChosen)
     def _pacing_delay_chosen(self, index: int, seconds: float, at: datetime) -> None:
         pass
@@ -345,6 +391,7 @@ class Campaign(Aggregate):
     def _resumed(self, index: int, automatic: bool, at: datetime) -> None:
         self.status = CampaignStatus.RUNNING.value
         self.pause = None
+        self.auto_resume_withheld = None
         self.consecutive_failures = 0
         if automatic:
             # Only the last few matter to the flapping guard; keep the state small.

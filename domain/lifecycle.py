@@ -33,7 +33,9 @@ TRANSITIONS: Final[list[dict[str, object]]] = [
     {"trigger": "cancel", "source": _OPEN, "dest": "Cancelled"},
     {"trigger": "begin_attempt", "source": "Running", "dest": "Running"},
     {"trigger": "record_attempt", "source": "Running", "dest": "Running"},
+    {"trigger": "abandon_attempt", "source": "Running", "dest": "Running"},
     {"trigger": "record_delay", "source": "Running", "dest": "Running"},
+    {"trigger": "withhold_auto_resume", "source": "Paused", "dest": "Paused"},
 ]
 
 # Never attached to a model: it answers "may I?" and draws the diagram, nothing else, so the
@@ -76,7 +78,9 @@ def mermaid_diagram() -> str:
             for source in _sources(transition)
             if source != dest
         )
-    loops = sorted(str(t["trigger"]) for t in TRANSITIONS if _sources(t) == [t["dest"]])
-    lines.append(f"    note right of Running: also {', '.join(loops)}")
+    for state in (CampaignStatus.RUNNING, CampaignStatus.PAUSED):
+        loops = [str(t["trigger"]) for t in TRANSITIONS if _sources(t) == [t["dest"]] == [state]]
+        if loops:
+            lines.append(f"    note right of {state.value}: also {', '.join(loops)}")
     lines.extend(f"    {s.value} --> [*]" for s in sorted(TERMINAL))
     return "\n".join(lines) + "\n"
