@@ -238,6 +238,23 @@ class CampaignsApp(Application[UUID]):
 
         return self._command(campaign_id, attempt)
 
+    def abandon_attempt(
+        self, campaign_id: UUID, *, index: int, attempt_id: str, reason: str
+    ) -> CampaignView:
+        """Clear a send that WAHA refused before anything went out."""
+        return self._command(
+            campaign_id,
+            lambda c: c.abandon_attempt(
+                index=index, attempt_id=attempt_id, reason=reason, at=self.clock.now()
+            ),
+        )
+
+    def withhold_auto_resume(self, campaign_id: UUID, *, detail: str) -> CampaignView:
+        """Record that a paused campaign will not resume by itself, and why."""
+        return self._command(
+            campaign_id, lambda c: c.withhold_auto_resume(detail=detail, at=self.clock.now())
+        )
+
     def _command(self, campaign_id: UUID, command: Callable[[Campaign], None]) -> CampaignView:
         campaign = self._get(campaign_id)
         command(campaign)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 
@@ -25,9 +26,13 @@ class InstantSleeper:
     def __init__(self, clock: ManualClock | None = None) -> None:
         self.waits: list[float] = []
         self._clock = clock
+        self.on_sleep: Callable[[int], None] | None = None
 
     async def sleep(self, seconds: float) -> None:
         self.waits.append(seconds)
+        if self.on_sleep is not None:
+            # Lets a test change the world "during" the wait, e.g. stop the session.
+            self.on_sleep(len(self.waits))
         if self._clock is not None:
             self._clock.advance(seconds)
         await asyncio.sleep(0)
