@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -27,6 +27,7 @@ from domain.audience import Audience
 from domain.campaign import AttemptOutcome, Campaign, PauseReason
 from domain.contacts import Contact, contacts_missing_fields
 from domain.content import ImageReference, MessageContent, MessageTemplate
+from domain.delivery import Deliveries, deliveries_id
 from domain.errors import DomainError
 from domain.pacing import CampaignOptions, Pacing
 
@@ -269,8 +270,20 @@ class CampaignsApp(Application[UUID]):
     # -- queries ------------------------------------------------------------------------------
 
     def campaign(self, campaign_id: UUID) -> CampaignView:
-        """Return the campaign's current view."""
-        return self._view(self._get(campaign_id))
+        """Return the campaign's current view, with delivery counts from acks."""
+        view = self._view(self._get(campaign_id))
+        deliveries = self._deliveries(campaign_id)
+        if deliveries is None:
+            return view
+        counts = deliveries.counts()
+        return replace(view, delivered=counts["delivered"], read=counts["read"])
+
+    def _deliveries(self, campaign_id: UUID) -> Deliveries | None:
+        try:
+            found: Deliveries = self.repository.get(deliveries_id(campaign_id))
+        except AggregateNotFoundError:
+            return None
+        return found
 
     def load(self, campaign_id: UUID, version: int | None = None) -> Campaign:
         """Return the campaign aggregate, as it is now or as it was at `version`."""
@@ -339,6 +352,7 @@ class CampaignsApp(Application[UUID]):
     def contact_reports(self, campaign_id: UUID) -> list[ContactReport]:
         """Return what happened to each contact, in audience order."""
         contacts = self.audience_of(campaign_id)
+        deliveries = self._deliveries(campaign_id)
         outcomes: dict[int, Campaign.ContactAttempted] = {}
         for domain_event in self.events.get(campaign_id):
             if isinstance(domain_event, Campaign.ContactAttempted):
@@ -356,7 +370,7 @@ class CampaignsApp(Application[UUID]):
                     message_id=attempted.message_id if attempted else None,
                     error=attempted.error if attempted else None,
                     attempted_at=(attempted.at or attempted.timestamp) if attempted else None,
-                    delivery=None,
+                    delivery=deliveries.state_of(index) if deliveries else None,
                 )
             )
         return reports

@@ -56,6 +56,8 @@ class CampaignView:
     in_flight: dict[str, Any] | None
     cancelled: dict[str, Any] | None
     audience: dict[str, Any]
+    delivered: int = 0
+    read: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Return the view as JSON-native data."""
