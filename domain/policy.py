@@ -87,4 +87,6 @@ def decide_auto_resume(
 
 def typing_seconds(text: str) -> float:
     """Return how long to show "typing…" before sending `text`."""
-    return min(TYPING_MAX_SECONDS, max(TYPING_MIN_SECONDS, len(text) * TYPING_SECONDS_PER_CHARACTER))
+    return min(
+        TYPING_MAX_SECONDS, max(TYPING_MIN_SECONDS, len(text) * TYPING_SECONDS_PER_CHARACTER)
+    )
