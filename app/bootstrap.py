@@ -2,24 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import aiohttp
+
+from adapters.media import FileMediaStore
 from adapters.persistence import persistence_environment
 from adapters.system import AsyncioSleeper, SystemClock, SystemRandom
+from adapters.waha.client import AiohttpWahaGateway
 from app.campaigns import CampaignsApp
-from app.ports import Clock, RandomSource, Sleeper
+from app.deliveries import DeliveryTracker
+from app.ports import Clock, RandomSource, Sleeper, WahaGateway
+from app.runner import CampaignRunner, RunnerPorts
 from app.settings import Settings
+from app.supervisor import Supervisor, SupervisorSettings
 
 
 @dataclass(frozen=True)
 class Services:
-    """Everything a process needs, built once."""
+    """Everything a process needs that does not need an event loop, built once."""
 
     settings: Settings
     campaigns: CampaignsApp
+    media: FileMediaStore
+    deliveries: DeliveryTracker
     clock: Clock
     sleeper: Sleeper
     rng: RandomSource
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The services plus what lives on the event loop: WAHA's client, the runner, the supervisor."""
+
+    services: Services
+    gateway: WahaGateway
+    runner: CampaignRunner
+    supervisor: Supervisor
 
 
 def build(
@@ -41,7 +62,59 @@ def build(
     return Services(
         settings=settings,
         campaigns=campaigns,
+        media=FileMediaStore(settings.campaigns_media_dir),
+        deliveries=DeliveryTracker(campaigns),
         clock=clock,
         sleeper=sleeper or AsyncioSleeper(),
         rng=rng or SystemRandom(),
     )
+
+
+@contextlib.asynccontextmanager
+async def running(
+    services: Services,
+    *,
+    gateway: WahaGateway | None = None,
+    supervisor_settings: SupervisorSettings | None = None,
+    start_supervisor: bool = True,
+) -> AsyncIterator[Runtime]:
+    """Run the runtime on the current loop; on exit, stop runs safely and close WAHA's client."""
+    settings = services.settings
+    async with contextlib.AsyncExitStack() as stack:
+        if gateway is None:
+            # One ClientSession per process: its connection pool is shared by every run.
+            session = await stack.enter_async_context(aiohttp.ClientSession())
+            gateway = AiohttpWahaGateway(
+                session,
+                base_url=settings.waha_url,
+                api_key=settings.waha_api_key,
+                clock=services.clock,
+                timeout=aiohttp.ClientTimeout(
+                    total=settings.waha_timeout_seconds,
+                    connect=settings.waha_connect_timeout_seconds,
+                ),
+            )
+        runner = CampaignRunner(
+            RunnerPorts(
+                services.campaigns,
+                gateway,
+                services.media,
+                services.clock,
+                services.sleeper,
+                services.rng,
+            )
+        )
+        supervisor = Supervisor(
+            services.campaigns,
+            runner,
+            gateway,
+            clock=services.clock,
+            sleeper=services.sleeper,
+            settings=supervisor_settings,
+        )
+        if start_supervisor:
+            await supervisor.start()
+        try:
+            yield Runtime(services, gateway, runner, supervisor)
+        finally:
+            await supervisor.shutdown()
