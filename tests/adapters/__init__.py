@@ -1,0 +1,1 @@
+"""Tests of the adapters: each against the library or server it wraps."""

@@ -1,0 +1,1 @@
+"""Tests of the WAHA adapter: wire against samples, the client against aioresponses."""
