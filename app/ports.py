@@ -96,6 +96,10 @@ class SendOutcomeUnknownError(GatewayError):
     """The request may have reached WhatsApp (timeout, reset, 5xx): never resend blindly."""
 
 
+class GatewayRequestFailedError(GatewayError):
+    """A request that cannot message anyone (a read, seen, typing) failed: repeating it is safe."""
+
+
 class AccountRestrictedError(GatewayError):
     """WhatsApp restricts the account (WAHA's 500 with error 463): stop the campaign."""
 

@@ -20,6 +20,7 @@ from app.ports import (
     DeliveryFact,
     GatewayError,
     GatewayRejectedError,
+    GatewayRequestFailedError,
     ImagePayload,
     RateLimitedError,
     SendOutcomeUnknownError,
@@ -55,14 +56,6 @@ _HTTP_SERVER_ERROR: Final = 500
 
 # Decoded JSON: every use narrows it with isinstance, since WAHA's shapes vary by engine.
 Json = Any
-
-
-class GatewayRequestFailedError(GatewayError):
-    """A request that cannot message anyone (a read, seen, typing) failed: repeating it is safe.
-
-    WAHA may have received it (a timeout, a 5xx, an unreadable answer), but unlike a send its
-    effect is harmless to repeat, so it is not a SendOutcomeUnknownError.
-    """
 
 
 class MalformedWebhookError(ValueError):

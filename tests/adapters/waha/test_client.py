@@ -19,7 +19,6 @@ from aioresponses import aioresponses
 from pydantic import SecretStr
 from yarl import URL
 
-from adapters.waha import wire
 from adapters.waha.client import (
     DEFAULT_CONNECT_TIMEOUT_S,
     DEFAULT_TIMEOUT,
@@ -31,6 +30,7 @@ from app.ports import (
     AccountRestrictedError,
     GatewayError,
     GatewayRejectedError,
+    GatewayRequestFailedError,
     GatewayUnavailableError,
     ImagePayload,
     RateLimitedError,
@@ -427,7 +427,7 @@ async def test_a_timed_out_status_check_is_a_gateway_error_not_an_unknown_send(
     with pytest.raises(GatewayError) as raised:
         await gateway.session_status("default")
 
-    assert type(raised.value) is wire.GatewayRequestFailedError
+    assert type(raised.value) is GatewayRequestFailedError
 
 
 async def test_an_unreadable_status_answer_is_a_gateway_error(

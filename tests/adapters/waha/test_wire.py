@@ -21,6 +21,7 @@ from app.ports import (
     DeliveryFact,
     GatewayError,
     GatewayRejectedError,
+    GatewayRequestFailedError,
     ImagePayload,
     RateLimitedError,
     SendOutcomeUnknownError,
@@ -146,7 +147,7 @@ def test_the_status_detail_names_the_account_limits_wahas_me_reports() -> None:
 
 @pytest.mark.parametrize("body", [b"", b"<html>", b"[]", b'{"name":"default"}', b'{"status":null}'])
 def test_a_session_answer_without_a_status_is_a_failed_read(body: bytes) -> None:
-    with pytest.raises(wire.GatewayRequestFailedError):
+    with pytest.raises(GatewayRequestFailedError):
         wire.parse_session_status("default", body, observed_at=RECEIVED_AT)
 
 
@@ -264,7 +265,7 @@ def test_check_exists_sends_only_the_phones_digits() -> None:
     ],
 )
 def test_an_unusable_check_exists_answer_is_a_failed_read(body: bytes) -> None:
-    with pytest.raises(wire.GatewayRequestFailedError):
+    with pytest.raises(GatewayRequestFailedError):
         wire.parse_check_exists(body)
 
 
@@ -310,7 +311,7 @@ def test_the_own_messages_answer_keeps_our_usable_messages_since_then_newest_fir
 
 
 def test_an_own_messages_answer_that_is_not_a_list_is_a_failed_read() -> None:
-    with pytest.raises(wire.GatewayRequestFailedError):
+    with pytest.raises(GatewayRequestFailedError):
         wire.parse_own_messages("11111111111@c.us", b'{"messages":[]}', since=RECEIVED_AT)
 
 
@@ -358,7 +359,7 @@ def test_a_server_error_on_a_request_that_sends_nothing_is_a_failed_request(
 ) -> None:
     error = wire.error_for_reply(request_, 500, b'{"statusCode":500,"exception":{"message":"x"}}')
 
-    assert type(error) is wire.GatewayRequestFailedError
+    assert type(error) is GatewayRequestFailedError
 
 
 def test_a_non_json_gateway_error_from_a_proxy_leaves_a_send_unknown() -> None:
@@ -390,7 +391,7 @@ def test_a_lost_answer_to_a_send_leaves_the_outcome_unknown() -> None:
 def test_a_lost_answer_to_a_read_is_a_failed_request() -> None:
     error = wire.error_for_lost_answer(wire.session_status_request("default"), "timeout")
 
-    assert type(error) is wire.GatewayRequestFailedError
+    assert type(error) is GatewayRequestFailedError
 
 
 # Webhooks -----------------------------------------------------------------------------------
