@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -77,8 +77,13 @@ async def running(
     gateway: WahaGateway | None = None,
     supervisor_settings: SupervisorSettings | None = None,
     start_supervisor: bool = True,
+    decorate_gateway: Callable[[WahaGateway], WahaGateway] | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Run the runtime on the current loop; on exit, stop runs safely and close WAHA's client."""
+    """Run the runtime on the current loop; on exit, stop runs safely and close WAHA's client.
+
+    `decorate_gateway` wraps the gateway (given or built) before anything uses it, e.g. to time
+    every WAHA call for the metrics.
+    """
     settings = services.settings
     async with contextlib.AsyncExitStack() as stack:
         if gateway is None:
@@ -94,6 +99,8 @@ async def running(
                     connect=settings.waha_connect_timeout_seconds,
                 ),
             )
+        if decorate_gateway is not None:
+            gateway = decorate_gateway(gateway)
         runner = CampaignRunner(
             RunnerPorts(
                 services.campaigns,
