@@ -1,0 +1,98 @@
+"""A WAHA simulator faithful to the recorded real WAHA: the demo's and the end-to-end tests' WAHA.
+
+Build it with `make_simulator_app(SimulatorConfig(...))`; reach its controls in-process with
+`app[SIMULATOR_KEY]` (a `WahaSimulator`), or over HTTP under `/_simulator`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import aiohttp
+from aiohttp import web
+
+from adapters.system import AsyncioSleeper, SystemClock
+from adapters.waha import simulator_chats as chats
+from adapters.waha import simulator_routes as waha
+from adapters.waha import simulator_sessions as sessions
+from adapters.waha.simulator_config import LedgerEntry, SimulatorConfig, StatusStep
+from adapters.waha.simulator_control import add_control_routes, control_errors
+from adapters.waha.simulator_faults import Endpoint, Fault, FaultKind
+from adapters.waha.simulator_state import SIMULATOR_KEY, WahaSimulator
+from adapters.waha.simulator_webhooks import sign
+
+if TYPE_CHECKING:
+    from app.ports import Clock, Sleeper
+
+__all__ = [
+    "SIMULATOR_KEY",
+    "Endpoint",
+    "Fault",
+    "FaultKind",
+    "LedgerEntry",
+    "SimulatorConfig",
+    "StatusStep",
+    "WahaSimulator",
+    "make_simulator_app",
+    "sign",
+]
+
+# WAHA's JSON body limit (SRC24 src/main.ts): base64 media must fit in it.
+_BODY_LIMIT = 50 * 1024 * 1024
+
+
+def make_simulator_app(
+    config: SimulatorConfig | None = None,
+    *,
+    clock: Clock | None = None,
+    sleeper: Sleeper | None = None,
+) -> web.Application:
+    """Return the simulator's aiohttp app; its `WahaSimulator` is at `app[SIMULATOR_KEY]`."""
+    simulator = WahaSimulator(
+        config or SimulatorConfig(),
+        clock=clock or SystemClock(),
+        sleeper=sleeper or AsyncioSleeper(),
+    )
+    app = web.Application(
+        middlewares=[control_errors, waha.nest_errors, waha.api_key_guard],
+        client_max_size=_BODY_LIMIT,
+    )
+    app[SIMULATOR_KEY] = simulator
+    _add_waha_routes(app.router)
+    add_control_routes(app.router)
+    app.cleanup_ctx.append(_background_work)
+    app.on_shutdown.append(_release_hangs)
+    return app
+
+
+def _add_waha_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/ping", sessions.ping)
+    router.add_get("/api/version", sessions.version)
+    router.add_get("/api/sessions", sessions.list_sessions)
+    router.add_post("/api/sessions", sessions.create_session)
+    router.add_get("/api/sessions/{session}", sessions.get_session)
+    router.add_post("/api/sessions/{session}/start", sessions.start_session)
+    router.add_post("/api/sessions/{session}/stop", sessions.stop_session)
+    router.add_get("/api/sessions/{session}/me", sessions.get_me)
+    router.add_post("/api/sendText", waha.send_text)
+    router.add_post("/api/sendImage", waha.send_image)
+    router.add_post("/api/sendSeen", waha.chat_action(Endpoint.SEND_SEEN, answer={}))
+    router.add_post("/api/startTyping", waha.chat_action(Endpoint.START_TYPING, answer=None))
+    router.add_post("/api/stopTyping", waha.chat_action(Endpoint.STOP_TYPING, answer=None))
+    router.add_get("/api/contacts/check-exists", waha.check_exists)
+    router.add_get("/api/{session}/chats/{chatId}/messages", chats.list_messages)
+    router.add_get("/api/{session}/chats/{chatId}/messages/{messageId}", chats.get_message)
+
+
+async def _background_work(app: web.Application) -> AsyncIterator[None]:
+    # One ClientSession for every webhook delivery, closed after the background tasks stop.
+    async with aiohttp.ClientSession() as http:
+        app[SIMULATOR_KEY].open(http)
+        yield
+        await app[SIMULATOR_KEY].close()
+
+
+async def _release_hangs(app: web.Application) -> None:
+    # on_shutdown runs before aiohttp waits for handlers, so hanging ones must end here.
+    app[SIMULATOR_KEY].release_hangs()

@@ -1,0 +1,184 @@
+"""The simulator's own HTTP control API under /_simulator, which a real WAHA does not have."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from adapters.waha.simulator_bodies import JSONObject
+from adapters.waha.simulator_config import StatusStep
+from adapters.waha.simulator_faults import Endpoint, Fault, FaultKind
+from adapters.waha.simulator_routes import CONTROL_PREFIX
+from adapters.waha.simulator_state import SIMULATOR_KEY, WahaSimulator
+
+
+class ControlRequestError(Exception):
+    """A control request the simulator cannot follow; answered 400 `{"error": …}`."""
+
+
+def _sim(request: web.Request) -> WahaSimulator:
+    return request.app[SIMULATOR_KEY]
+
+
+async def _object(request: web.Request) -> JSONObject:
+    try:
+        body = await request.json() if request.body_exists else {}
+    except ValueError:
+        raise ControlRequestError("the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise ControlRequestError("the body must be a JSON object")
+    return body
+
+
+def _field(body: JSONObject, name: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+    if name not in body:
+        if default is ...:
+            raise ControlRequestError(f"{name} is required")
+        return default
+    value = body[name]
+    # JSON true is a Python int too: refuse it where a number is wanted.
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise ControlRequestError(f"{name} has the wrong type")
+    return value
+
+
+@web.middleware
+async def control_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer bad control requests with 400 and the reason."""
+    if not request.path.startswith(CONTROL_PREFIX):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except (ControlRequestError, ValueError) as error:
+        return web.json_response({"error": str(error)}, status=400)
+
+
+def state(sim: WahaSimulator) -> JSONObject:
+    """Return everything the simulator holds, except secrets and the ledger."""
+    return {
+        "sessions": [
+            {"name": name, "status": sim.status(name), "history": sim.status_history(name)}
+            for name in sim.session_names()
+        ],
+        "webhook": sim.webhook(),
+        "faults": sim.faults(),
+        "calls": sim.calls(),
+        "not_on_whatsapp": sim.not_on_whatsapp(),
+    }
+
+
+async def get_state(request: web.Request) -> web.StreamResponse:
+    """GET /_simulator/state."""
+    return web.json_response(state(_sim(request)))
+
+
+async def set_status(request: web.Request) -> web.StreamResponse:
+    """PUT /_simulator/sessions/{session}/status `{"status": "WORKING"}`: now, ending schedules."""
+    body = await _object(request)
+    name = request.match_info["session"]
+    _sim(request).set_status(name, _field(body, "status", str))
+    return web.json_response({"name": name, "status": _sim(request).status(name)})
+
+
+async def schedule(request: web.Request) -> web.StreamResponse:
+    """PUT /_simulator/sessions/{session}/schedule `{"steps": [{status, after_seconds}], …}`."""
+    body = await _object(request)
+    raw_steps = _field(body, "steps", list)
+    steps = []
+    for raw in raw_steps:
+        if not isinstance(raw, dict):
+            raise ControlRequestError("each step must be an object")
+        seconds = _field(raw, "after_seconds", (int, float))
+        steps.append(StatusStep(_field(raw, "status", str), float(seconds)))
+    repeat = _field(body, "repeat", bool, default=False)
+    _sim(request).schedule_statuses(request.match_info["session"], steps, repeat=repeat)
+    return web.json_response(
+        {"name": request.match_info["session"], "steps": len(steps), "repeat": repeat}
+    )
+
+
+async def remove_session(request: web.Request) -> web.StreamResponse:
+    """DELETE /_simulator/sessions/{session}: WAHA no longer knows it."""
+    _sim(request).remove_session(request.match_info["session"])
+    return web.json_response({})
+
+
+async def add_fault(request: web.Request) -> web.StreamResponse:
+    """POST /_simulator/faults `{"endpoint", "kind", "times"?, "seconds"?, "body"?}`."""
+    body = await _object(request)
+    endpoint = Endpoint(_field(body, "endpoint", str))
+    fault = Fault(
+        kind=FaultKind(_field(body, "kind", str)),
+        times=_field(body, "times", (int, type(None)), default=1),
+        seconds=float(_field(body, "seconds", (int, float), default=0.0)),
+        body=body.get("body"),
+    )
+    _sim(request).add_fault(endpoint, fault)
+    return web.json_response({"endpoint": endpoint.value, **fault.to_json()}, status=201)
+
+
+async def clear_faults(request: web.Request) -> web.StreamResponse:
+    """DELETE /_simulator/faults[?endpoint=sendText]."""
+    raw = request.query.get("endpoint")
+    _sim(request).clear_faults(None if raw is None else Endpoint(raw))
+    return web.json_response(_sim(request).faults())
+
+
+async def mark_numbers(request: web.Request) -> web.StreamResponse:
+    """POST (mark) or DELETE (unmark) /_simulator/numbers/not-on-whatsapp `{"phones": [...]}`."""
+    phones = _field(await _object(request), "phones", list)
+    if not all(isinstance(phone, str) for phone in phones):
+        raise ControlRequestError("phones must be strings")
+    sim = _sim(request)
+    if request.method == "POST":
+        sim.mark_not_on_whatsapp(*phones)
+    else:
+        sim.mark_on_whatsapp(*phones)
+    return web.json_response({"not_on_whatsapp": sim.not_on_whatsapp()})
+
+
+async def get_ledger(request: web.Request) -> web.StreamResponse:
+    """GET /_simulator/ledger: every accepted message, in order, with its current ack."""
+    sim = _sim(request)
+    entries = [{**entry.to_json(), "ack": sim.ack_of(entry)} for entry in sim.ledger()]
+    return web.json_response({"entries": entries})
+
+
+async def set_webhook(request: web.Request) -> web.StreamResponse:
+    """PUT /_simulator/webhook `{"url": str | null, "hmac_key": str | null}`."""
+    body = await _object(request)
+    url = _field(body, "url", (str, type(None)))
+    hmac_key = _field(body, "hmac_key", (str, type(None)), default=None)
+    _sim(request).set_webhook(url, hmac_key)
+    return web.json_response(_sim(request).webhook())
+
+
+async def reset(request: web.Request) -> web.StreamResponse:
+    """POST /_simulator/reset: back to the configured start."""
+    _sim(request).reset()
+    return web.json_response(state(_sim(request)))
+
+
+async def settle(request: web.Request) -> web.StreamResponse:
+    """POST /_simulator/settle: answer once schedules, acks and webhooks have finished."""
+    await _sim(request).settle()
+    return web.json_response({})
+
+
+def add_control_routes(router: web.UrlDispatcher) -> None:
+    """Add the control API under /_simulator."""
+    sessions = f"{CONTROL_PREFIX}/sessions/{{session}}"
+    router.add_get(f"{CONTROL_PREFIX}/state", get_state)
+    router.add_put(f"{sessions}/status", set_status)
+    router.add_put(f"{sessions}/schedule", schedule)
+    router.add_delete(sessions, remove_session)
+    router.add_post(f"{CONTROL_PREFIX}/faults", add_fault)
+    router.add_delete(f"{CONTROL_PREFIX}/faults", clear_faults)
+    router.add_post(f"{CONTROL_PREFIX}/numbers/not-on-whatsapp", mark_numbers)
+    router.add_delete(f"{CONTROL_PREFIX}/numbers/not-on-whatsapp", mark_numbers)
+    router.add_get(f"{CONTROL_PREFIX}/ledger", get_ledger)
+    router.add_put(f"{CONTROL_PREFIX}/webhook", set_webhook)
+    router.add_post(f"{CONTROL_PREFIX}/reset", reset)
+    router.add_post(f"{CONTROL_PREFIX}/settle", settle)
