@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from app.settings import redact_url
+
 # A small LRU of aggregates: the runner reloads its campaign before every command, and with
 # fast-forwarding on, a cached load reads only the events recorded since (by any process).
 AGGREGATE_CACHE_SIZE = "256"
@@ -40,6 +42,13 @@ def _sqlite(path_text: str, *, create_dirs: bool) -> dict[str, str]:
 def _postgres(url: str) -> dict[str, str]:
     parts = urlsplit(url)
     dbname = parts.path.lstrip("/")
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        # urllib's message would quote the port text, which may be part of a password.
+        raise DatabaseUrlError(
+            "CAMPAIGNS_DATABASE_URL has an invalid port (escape / @ : in a password as %2F %40 %3A)"
+        ) from None
     if not parts.hostname or not dbname:
         raise DatabaseUrlError(
             "CAMPAIGNS_DATABASE_URL must name a host and a database: postgresql://user@host/db"
@@ -48,7 +57,7 @@ def _postgres(url: str) -> dict[str, str]:
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": unquote(dbname),
         "POSTGRES_HOST": parts.hostname,
-        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_PORT": str(port),
         "POSTGRES_USER": unquote(parts.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         "POSTGRES_CONNECT_TIMEOUT": "5",
@@ -61,8 +70,4 @@ def _postgres(url: str) -> dict[str, str]:
 
 def redacted(url: str) -> str:
     """Return `url` with any password replaced, for logs and error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return parts._replace(netloc=netloc).geturl()
+    return redact_url(url)

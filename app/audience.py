@@ -44,6 +44,8 @@ class AudienceReport:
     contacts: list[Contact]
     duplicates: list[DuplicateRow]
     invalid: list[InvalidRow]
+    # The operator's row of each kept contact: errors must name the row as it was given.
+    rows: list[int] = field(default_factory=list)
 
 
 def normalise_audience(rows: Iterable[ContactInput], default_region: str | None) -> AudienceReport:
@@ -51,6 +53,7 @@ def normalise_audience(rows: Iterable[ContactInput], default_region: str | None)
     contacts: list[Contact] = []
     duplicates: list[DuplicateRow] = []
     invalid: list[InvalidRow] = []
+    kept_rows: list[int] = []
     first_seen: dict[str, int] = {}
     for position, row in enumerate(rows):
         e164, reason = _parse_phone(row.phone, default_region)
@@ -61,6 +64,7 @@ def normalise_audience(rows: Iterable[ContactInput], default_region: str | None)
             duplicates.append(DuplicateRow(position, row.phone, first_seen[e164]))
             continue
         first_seen[e164] = position
+        kept_rows.append(position)
         name = row.name.strip() if row.name and row.name.strip() else None
         contacts.append(
             Contact(
@@ -70,7 +74,7 @@ def normalise_audience(rows: Iterable[ContactInput], default_region: str | None)
                 variables={str(k): str(v) for k, v in row.variables.items()},
             )
         )
-    return AudienceReport(contacts, duplicates, invalid)
+    return AudienceReport(contacts, duplicates, invalid, kept_rows)
 
 
 def _parse_phone(value: str, default_region: str | None) -> tuple[str | None, str]:
@@ -83,15 +87,22 @@ def _parse_phone(value: str, default_region: str | None) -> tuple[str | None, st
     try:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException as error:
-        return None, _parse_reason(error, default_region)
+        return None, _parse_reason(
+            error, default_region, written_with_plus=value.strip().startswith("+")
+        )
     if not phonenumbers.is_valid_number(number):
         return None, "not a valid phone number for its country"
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), ""
 
 
-def _parse_reason(error: phonenumbers.NumberParseException, default_region: str | None) -> str:
+def _parse_reason(
+    error: phonenumbers.NumberParseException,
+    default_region: str | None,
+    *,
+    written_with_plus: bool,
+) -> str:
     if error.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
-        if default_region is None:
+        if default_region is None and not written_with_plus:
             return "no country code; write it as +<country><number> or set a default region"
         return "unknown country code"
     if error.error_type == phonenumbers.NumberParseException.NOT_A_NUMBER:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -107,14 +108,11 @@ class CampaignsApp(Application[UUID]):
             options=request.options.to_record(),
             at=now,
         )
-        to_save: list[Any] = [campaign]
         if audience.id not in self.repository:
-            to_save.insert(0, audience)
-        try:
-            self.save(*to_save)
-        except IntegrityError:
-            # The same audience was frozen concurrently: it is identical by construction.
-            self.save(campaign)
+            # Frozen concurrently by someone else: identical by construction.
+            with contextlib.suppress(IntegrityError):
+                self.save(audience)
+        self.save(campaign)
         return ScheduledCampaign(self._view(campaign), report.duplicates)
 
     def _validated_audience(
@@ -147,7 +145,9 @@ class CampaignsApp(Application[UUID]):
             )
         missing = contacts_missing_fields(template, report.contacts)
         if missing:
-            raise MissingVariablesError(missing)
+            raise MissingVariablesError(
+                [replace(m, position=report.rows[m.position]) for m in missing]
+            )
         return report
 
     def _validated_schedule(self, scheduled_for: datetime | None, now: datetime) -> datetime:
@@ -259,13 +259,17 @@ class CampaignsApp(Application[UUID]):
     def _command(self, campaign_id: UUID, command: Callable[[Campaign], None]) -> CampaignView:
         campaign = self._get(campaign_id)
         command(campaign)
+        self.save_campaign(campaign)
+        return self._view(campaign)
+
+    def save_campaign(self, campaign: Campaign) -> None:
+        """Record the campaign's pending events; ConcurrentUpdateError if someone wrote first."""
         try:
             self.save(campaign)
         except IntegrityError:
             raise ConcurrentUpdateError(
-                f"campaign {campaign_id} was changed by someone else; reload and try again"
+                f"campaign {campaign.id} was changed by someone else; reload and try again"
             ) from None
-        return self._view(campaign)
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -422,6 +426,7 @@ def campaign_view(campaign: Campaign) -> CampaignView:
         in_flight=dict(campaign.in_flight) if campaign.in_flight else None,
         cancelled=dict(campaign.cancelled) if campaign.cancelled else None,
         audience=dict(campaign.audience),
+        consecutive_failures=campaign.consecutive_failures,
     )
 
 

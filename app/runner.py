@@ -7,6 +7,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from http import HTTPStatus
 from typing import TypeVar
@@ -29,11 +30,9 @@ from app.ports import (
     Sleeper,
     WahaGateway,
 )
-from app.views import CampaignView
 from domain.campaign import AttemptOutcome, Campaign, PauseReason
 from domain.contacts import Contact
 from domain.content import MessageContent
-from domain.errors import DomainError
 from domain.pacing import CampaignOptions, Pacing
 from domain.policy import Pause, decide, too_many_failures, typing_seconds
 
@@ -48,7 +47,7 @@ class RunEnd(StrEnum):
     PAUSED = "paused"
     CANCELLED = "cancelled"
     STOPPED = "stopped"  # shutdown: nothing in flight, a restart continues
-    FENCED = "fenced"  # another runner owns the campaign
+    FENCED = "fenced"  # someone else recorded first: another runner or an operator
     NOT_RUNNING = "not_running"
 
 
@@ -72,14 +71,9 @@ class RunControl:
         self.wake.set()
 
     def request_shutdown(self) -> None:
-        """Stop at the next safe point without recording anything; a restart continues."""
+        """Stop at the next safe point without pausing; a restart continues."""
         self.shutdown_requested = True
         self.wake.set()
-
-    @property
-    def stop_requested(self) -> bool:
-        """Whether anything asked the run to stop."""
-        return self.pause_requested or self.cancel_reason is not None or self.shutdown_requested
 
 
 @dataclass(frozen=True)
@@ -106,17 +100,23 @@ class CampaignRunner:
 
     async def run(self, campaign_id: UUID, control: RunControl | None = None) -> RunEnd:
         """Run the campaign from its replayed position until it completes or stops."""
-        control = control or RunControl()
         campaigns = self.ports.campaigns
         campaign: Campaign = await self.ports.store(campaigns.load, campaign_id)
         if campaign.status != "Running":
             return RunEnd.NOT_RUNNING
         contacts = await self.ports.store(campaigns.audience_of, campaign_id)
-        return await _Run(self.ports, campaign, contacts, control).go()
+        return await _Run(self.ports, campaign, contacts, control or RunControl()).go()
+
+
+class _FencedError(Exception):
+    """Our append conflicted: someone else owns the campaign now."""
 
 
 class _Run:
-    """One pass of a runner over one campaign; holds what the loop needs between contacts."""
+    """One pass over one campaign, holding the aggregate and appending to it directly.
+
+    The store's version check on every save is the fence against any other writer.
+    """
 
     def __init__(
         self,
@@ -126,136 +126,193 @@ class _Run:
         control: RunControl,
     ) -> None:
         self.p = ports
-        self.id = campaign.id
-        self.session = campaign.session
+        self.campaign = campaign
         self.contacts = contacts
         self.control = control
         self.content = MessageContent.from_record(campaign.message)
         self.pacing = Pacing.from_record(campaign.pacing)
         self.options = CampaignOptions.from_record(campaign.options)
         self.image: ImagePayload | None = None
-        self.in_flight = campaign.in_flight
-        self.next_index = campaign.next_index
-        self.last_delay = 0.0
+
+    @property
+    def id(self) -> UUID:
+        return self.campaign.id
+
+    @property
+    def session(self) -> str:
+        return self.campaign.session
+
+    def _where(self) -> str:
+        i = self.campaign.next_index
+        return f"[campaign {self.id} | contact {i + 1}/{len(self.contacts)}]"
 
     async def go(self) -> RunEnd:
-        if self.in_flight is not None:
-            # A previous run died between intent and outcome: find out, never resend blindly.
-            end = await self._settle_in_flight()
-            if end is not None:
-                return end
-        while True:
-            end = await self._boundary()
-            if end is not None:
-                return end
-            end = await self._handle(self.next_index)
-            if end is not None:
-                return end
+        try:
+            if self.campaign.in_flight is not None:
+                # A previous run died between intent and outcome: find out, never resend.
+                await self._settle_in_flight("the previous run stopped mid-send")
+            while True:
+                end = await self._next_contact()
+                if end is not None:
+                    await self._flush()
+                    return end
+        except _FencedError:
+            log.warning("campaign %s: someone else recorded first; this run stops", self.id)
+            return RunEnd.FENCED
+        except Exception:
+            # Keep what is known (an outcome not yet saved) before the task dies.
+            await self._flush()
+            raise
+
+    # -- recording ------------------------------------------------------------------------
+
+    async def _flush(self) -> None:
+        """Save what the held campaign has pending, in one transaction."""
+        if not self.campaign.pending_events:
+            return
+        try:
+            await self.p.store(self.p.campaigns.save_campaign, self.campaign)
+        except ConcurrentUpdateError:
+            await self._recover_from_conflict()
+            raise _FencedError from None
+
+    async def _recover_from_conflict(self) -> None:
+        # Our save lost. An outcome we hold must still reach the log if our intent is there.
+        lost = [
+            e for e in self.campaign.collect_events() if isinstance(e, Campaign.ContactAttempted)
+        ]
+        fresh: Campaign = await self.p.store(self.p.campaigns.load, self.id)
+        for outcome in lost:
+            flight = fresh.in_flight
+            if flight is not None and flight["attempt_id"] == outcome.attempt_id:
+                fresh.record_attempt(
+                    index=outcome.index,
+                    chat_id=outcome.chat_id,
+                    outcome=AttemptOutcome(outcome.outcome),
+                    message_id=outcome.message_id,
+                    error=outcome.error,
+                    attempt_id=outcome.attempt_id,
+                    at=outcome.at or self.p.clock.now(),
+                )
+                await self.p.store(self.p.campaigns.save_campaign, fresh)
+        self.campaign = fresh
+
+    def _now(self) -> datetime:
+        return self.p.clock.now()
 
     # -- one contact ---------------------------------------------------------------------
 
-    async def _boundary(self) -> RunEnd | None:
-        """Between two contacts: complete, or obey the operator, or check the session."""
-        total = len(self.contacts)
-        if self.next_index >= total:
-            await self.p.store(self.p.campaigns.complete_campaign, self.id)
-            log.info("campaign %s completed: %d contacts", self.id, total)
+    async def _next_contact(self) -> RunEnd | None:
+        """Handle the next contact: complete, obey the operator, check, record intent, send."""
+        i = self.campaign.next_index
+        if i >= len(self.contacts):
+            self.campaign.complete(at=self._now())
+            log.info("campaign %s completed: %d contacts", self.id, len(self.contacts))
             return RunEnd.COMPLETED
-        end = await self._obey_control()
+        end = self._obey_control()
         if end is not None:
             return end
-        i = self.next_index
-        try:
-            fact = await self.p.gateway.session_status(self.session)
-        except GatewayError as error:
-            log.warning(
-                "[campaign %s | contact %d/%d] status check of session %r failed: %s; pausing",
-                self.id,
-                i + 1,
-                total,
-                self.session,
-                error,
-            )
-            return await self._pause(PauseReason.STATUS_CHECK_FAILED, str(error))
-        decision = decide(fact.status)
-        if isinstance(decision, Pause):
-            log.warning(
-                "[campaign %s | contact %d/%d] session %r is %s, not WORKING; pausing",
-                self.id,
-                i + 1,
-                total,
-                self.session,
-                fact.status,
-            )
-            return await self._pause(decision.reason, fact.status)
-        log.debug(
-            "[campaign %s | contact %d/%d] session %r is WORKING",
-            self.id,
-            i + 1,
-            total,
-            self.session,
-        )
-        return None
-
-    async def _handle(self, i: int) -> RunEnd | None:  # noqa: PLR0911 - one exit per outcome
         contact = self.contacts[i]
+        chat_id = str(contact.chat_id)
+        attempt_id = uuid.uuid4().hex
+        if self._pipelined:
+            # Zero pacing: save this intent (with the last outcome) while the session is
+            # checked; the send waits for both, and a failed check abandons the intent.
+            self.campaign.begin_attempt(
+                index=i, attempt_id=attempt_id, chat_id=chat_id, at=self._now()
+            )
+            flushed, pause = await asyncio.gather(
+                self._flush(), self._check_session(), return_exceptions=True
+            )
+            if isinstance(flushed, BaseException):
+                raise flushed
+            if isinstance(pause, BaseException):
+                raise pause
+            if pause is not None:
+                self.campaign.abandon_attempt(
+                    index=i, attempt_id=attempt_id, reason=pause.detail, at=self._now()
+                )
+                return self._pause(pause.reason, pause.detail)
+        else:
+            prepared = await self._check_then_intend(i, contact, attempt_id)
+            if prepared is None or isinstance(prepared, RunEnd):  # RunEnd is a str too
+                return prepared
+            chat_id = prepared
+        return await self._send_to(i, contact, chat_id, attempt_id)
+
+    async def _check_then_intend(
+        self, i: int, contact: Contact, attempt_id: str
+    ) -> str | RunEnd | None:
+        """Check the session (and the number), then record the intent; return the chat id."""
+        pause = await self._check_session()
+        if pause is not None:
+            return self._pause(pause.reason, pause.detail)
         chat_id = str(contact.chat_id)
         if self.options.check_numbers:
             try:
                 found = await self.p.gateway.check_exists(self.session, contact.phone.lstrip("+"))
             except GatewayError as error:
-                return await self._pause(PauseReason.NUMBER_CHECK_FAILED, str(error))
+                return self._pause(PauseReason.NUMBER_CHECK_FAILED, _short(error))
             if found is None:
-                await self._record(i, chat_id, AttemptOutcome.SKIPPED, error="not on WhatsApp")
+                self._record(i, chat_id, AttemptOutcome.SKIPPED, error="not on WhatsApp")
                 return None
             chat_id = str(found)
-        attempt_id = uuid.uuid4().hex
+        self.campaign.begin_attempt(index=i, attempt_id=attempt_id, chat_id=chat_id, at=self._now())
+        # The intent is durable before the send; a conflict means we do not own it.
+        await self._flush()
+        return chat_id
+
+    @property
+    def _pipelined(self) -> bool:
+        return self.pacing.max_seconds <= 0 and not self.options.check_numbers
+
+    async def _check_session(self) -> Pause | None:
+        """Ask WAHA for the session's status; a pause when it is not WORKING or cannot say."""
         try:
-            await self.p.store(
-                self.p.campaigns.begin_attempt,
-                self.id,
-                index=i,
-                attempt_id=attempt_id,
-                chat_id=chat_id,
-            )
-        except (ConcurrentUpdateError, DomainError) as error:
-            # The intent is the fence: whoever recorded first owns the contact.
+            fact = await self.p.gateway.session_status(self.session)
+        except GatewayError as error:
             log.warning(
-                "campaign %s: another runner owns contact %d (%s); stopping", self.id, i, error
+                "%s status check of session %r failed: %s; pausing",
+                self._where(),
+                self.session,
+                _short(error),
             )
-            return RunEnd.FENCED
-        self.in_flight = {
-            "index": i,
-            "attempt_id": attempt_id,
-            "chat_id": chat_id,
-            "at": self.p.clock.now(),
-        }
+            return Pause(PauseReason.STATUS_CHECK_FAILED, _short(error))
+        decision = decide(fact.status)
+        if isinstance(decision, Pause):
+            log.warning(
+                "%s session %r is %s, not WORKING; pausing",
+                self._where(),
+                self.session,
+                fact.status,
+            )
+            return Pause(decision.reason, fact.status)
+        return None
+
+    async def _send_to(
+        self, i: int, contact: Contact, chat_id: str, attempt_id: str
+    ) -> RunEnd | None:
         text = self.content.template.render(contact.template_values())
         try:
             if self.options.simulate_typing:
                 await self._type(chat_id, text)
             receipt = await self._send(chat_id, text)
         except (AccountRestrictedError, RateLimitedError, GatewayUnavailableError) as error:
-            return await self._abandon_and_pause(i, attempt_id, error)
+            return self._abandon_and_pause(i, attempt_id, error)
         except GatewayRejectedError as error:
             if error.session_status is not None or error.status == HTTPStatus.NOT_FOUND:
-                return await self._abandon_and_pause(i, attempt_id, error)
-            return await self._after_outcome(
-                i,
-                chat_id=chat_id,
-                outcome=AttemptOutcome.FAILED,
-                error=_short(error),
-                attempt_id=attempt_id,
+                return self._abandon_and_pause(i, attempt_id, error)
+            self._record(
+                i, chat_id, AttemptOutcome.FAILED, error=_short(error), attempt_id=attempt_id
             )
+            return await self._after_outcome()
         except SendOutcomeUnknownError as error:
-            return await self._settle_in_flight(reason=str(error))
-        return await self._after_outcome(
-            i,
-            chat_id=chat_id,
-            outcome=AttemptOutcome.SENT,
-            message_id=receipt.message_id,
-            attempt_id=attempt_id,
+            await self._settle_in_flight(_short(error))
+            return await self._after_outcome()
+        self._record(
+            i, chat_id, AttemptOutcome.SENT, message_id=receipt.message_id, attempt_id=attempt_id
         )
+        return await self._after_outcome()
 
     async def _send(self, chat_id: str, text: str) -> SendReceipt:
         image = self.content.image
@@ -275,34 +332,23 @@ class _Run:
         except GatewayError as error:
             log.info("campaign %s: typing courtesy failed: %s", self.id, error)
 
-    async def _abandon_and_pause(self, i: int, attempt_id: str, error: GatewayError) -> RunEnd:
-        reason = _pause_reason_for(error)
-        await self.p.store(
-            self.p.campaigns.abandon_attempt,
-            self.id,
-            index=i,
-            attempt_id=attempt_id,
-            reason=_short(error),
+    def _abandon_and_pause(self, i: int, attempt_id: str, error: GatewayError) -> RunEnd:
+        log.warning("%s WAHA refused before sending (%s); pausing", self._where(), _short(error))
+        self.campaign.abandon_attempt(
+            index=i, attempt_id=attempt_id, reason=_short(error), at=self._now()
         )
-        self.in_flight = None
-        log.warning(
-            "campaign %s: WAHA refused contact %d before sending (%s); pausing", self.id, i, error
-        )
-        return await self._pause(reason, _short(error))
+        return self._pause(_pause_reason_for(error), _short(error))
 
-    async def _settle_in_flight(
-        self, reason: str = "the previous run stopped mid-send"
-    ) -> RunEnd | None:
+    async def _settle_in_flight(self, reason: str) -> None:
         """Look the uncertain send up in WAHA: found means sent, otherwise in doubt."""
-        assert self.in_flight is not None  # noqa: S101 - only called with a send in flight
-        flight = self.in_flight
+        flight = self.campaign.in_flight
+        assert flight is not None  # noqa: S101 - only called with a send in flight
         i, chat_id, attempt_id = (
             int(flight["index"]),
             str(flight["chat_id"]),
             str(flight["attempt_id"]),
         )
-        message_id: str | None = None
-        outcome = AttemptOutcome.IN_DOUBT
+        outcome, message_id = AttemptOutcome.IN_DOUBT, None
         error: str | None = f"outcome unknown: {reason}"
         try:
             found = await self.p.gateway.recent_own_messages(self.session, chat_id, flight["at"])
@@ -311,49 +357,26 @@ class _Run:
         else:
             if found:
                 outcome, message_id, error = AttemptOutcome.SENT, found[0].message_id, None
-        log.warning(
-            "campaign %s: contact %d's send was uncertain; reconciled as %s",
-            self.id,
-            i,
-            outcome.value,
-        )
-        return await self._after_outcome(
-            i,
-            chat_id=chat_id,
-            outcome=outcome,
-            message_id=message_id,
-            error=error,
-            attempt_id=attempt_id,
-        )
+        log.warning("%s uncertain send reconciled as %s", self._where(), outcome.value)
+        self._record(i, chat_id, outcome, message_id=message_id, error=error, attempt_id=attempt_id)
+        await self._flush()
 
-    async def _after_outcome(
-        self,
-        i: int,
-        *,
-        chat_id: str,
-        outcome: AttemptOutcome,
-        message_id: str | None = None,
-        error: str | None = None,
-        attempt_id: str | None = None,
-    ) -> RunEnd | None:
-        view = await self._record(
-            i,
-            chat_id,
-            outcome,
-            message_id=message_id,
-            error=error,
-            attempt_id=attempt_id,
-            pace=True,
-        )
-        campaign: Campaign = await self.p.store(self.p.campaigns.load, self.id)
-        guard = too_many_failures(campaign, self.options.max_consecutive_failures)
+    async def _after_outcome(self) -> RunEnd | None:
+        limit = self.options.max_consecutive_failures
+        guard = too_many_failures(self.campaign.consecutive_failures, limit)
         if guard is not None:
-            return await self._pause(guard.reason, guard.detail)
-        if view.next_index < len(self.contacts) and self.last_delay:
-            return await self._wait(self.last_delay)
-        return None
+            return self._pause(guard.reason, guard.detail)
+        if self.campaign.next_index >= len(self.contacts) or self.pacing.max_seconds <= 0:
+            # Zero pacing: the outcome is saved with the next intent, in one transaction.
+            return None
+        delay = self.pacing.delay(self.p.rng.uniform())
+        self.campaign.record_delay(
+            index=self.campaign.next_index - 1, seconds=delay, at=self._now()
+        )
+        await self._flush()
+        return await self._wait(delay)
 
-    async def _record(
+    def _record(
         self,
         i: int,
         chat_id: str,
@@ -362,31 +385,18 @@ class _Run:
         message_id: str | None = None,
         error: str | None = None,
         attempt_id: str | None = None,
-        pace: bool = False,
-    ) -> CampaignView:
-        delay = (
-            self.pacing.delay(self.p.rng.uniform())
-            if pace and self.pacing.max_seconds > 0
-            else None
-        )
-        self.last_delay = delay or 0.0
-        view = await self.p.store(
-            self.p.campaigns.record_attempt,
-            self.id,
+    ) -> None:
+        self.campaign.record_attempt(
             index=i,
             chat_id=chat_id,
             outcome=outcome,
             message_id=message_id,
             error=error,
             attempt_id=attempt_id,
-            delay_seconds=delay,
+            at=self._now(),
         )
-        self.in_flight = None
-        self.next_index = view.next_index
-        log.info(
-            "[campaign %s | contact %d/%d] %s", self.id, i + 1, len(self.contacts), outcome.value
-        )
-        return view
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s %s", self._where(), outcome.value)
 
     async def _wait(self, seconds: float) -> RunEnd | None:
         """Wait between contacts; an operator's pause or cancel cuts the wait short."""
@@ -397,36 +407,30 @@ class _Run:
         finally:
             for task in (sleep, woken):
                 task.cancel()
-        return await self._obey_control()
+        return self._obey_control()
 
-    async def _obey_control(self) -> RunEnd | None:
+    def _obey_control(self) -> RunEnd | None:
         control = self.control
         if control.cancel_reason is not None:
-            await self.p.store(
-                self.p.campaigns.cancel_campaign, self.id, reason=control.cancel_reason
-            )
+            self.campaign.cancel(reason=control.cancel_reason, at=self._now())
             return RunEnd.CANCELLED
         if control.pause_requested:
-            return await self._pause(PauseReason.MANUAL, "paused by operator")
+            return self._pause(PauseReason.MANUAL, "paused by operator")
         if control.shutdown_requested:
-            log.info("campaign %s: stopping for shutdown at contact %d", self.id, self.next_index)
+            log.info(
+                "campaign %s: stopping for shutdown at contact %d",
+                self.id,
+                self.campaign.next_index,
+            )
             return RunEnd.STOPPED
         return None
 
-    async def _pause(self, reason: PauseReason, detail: str) -> RunEnd:
-        try:
-            await self.p.store(
-                self.p.campaigns.pause_campaign, self.id, reason=reason, detail=detail
-            )
-        except (ConcurrentUpdateError, DomainError) as error:
-            log.warning(
-                "campaign %s: could not pause (%s); another actor changed it", self.id, error
-            )
-            return RunEnd.FENCED
+    def _pause(self, reason: PauseReason, detail: str) -> RunEnd:
+        self.campaign.pause_at_next(reason=reason, detail=detail, at=self._now())
         log.info(
             "campaign %s paused at contact %d: %s (%s)",
             self.id,
-            self.next_index,
+            self.campaign.next_index,
             reason.value,
             detail,
         )

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import phonenumbers
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/campaigns.sqlite3"
+
+
+# scheme://user:password@host… — everything between the first ':' after the user and the
+# last '@' is the password, even when it holds characters that should have been escaped.
+_PASSWORD = re.compile(r"^(?P<head>[a-z][a-z0-9+.-]*://[^:/@]*:)(?P<password>.*)@(?P<tail>[^@]*)$")
+
+
+def redact_url(url: str) -> str:
+    """Return `url` with any password replaced by ***, however it was written."""
+    match = _PASSWORD.match(url)
+    if match is None:
+        return url
+    return f"{match['head']}***@{match['tail']}"
 
 
 class SettingsError(Exception):
@@ -36,6 +50,14 @@ class Settings(BaseSettings):
     campaigns_snapshot_interval: int = Field(default=1000, ge=2)
     campaigns_max_upload_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     campaigns_log_format: Literal["text", "json"] = "text"
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # A database URL may carry a password: never show it in a repr or a log line.
+        for name, value in super().__repr_args__():
+            if name == "campaigns_database_url" and isinstance(value, str):
+                yield name, redact_url(value)
+            else:
+                yield name, value
 
     @field_validator("waha_url")
     @classmethod

@@ -56,6 +56,7 @@ class CampaignView:
     in_flight: dict[str, Any] | None
     cancelled: dict[str, Any] | None
     audience: dict[str, Any]
+    consecutive_failures: int = 0
     delivered: int = 0
     read: int = 0
 

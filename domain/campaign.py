@@ -261,8 +261,10 @@ class Campaign(Aggregate):
                 f"contact {index} has send {self.in_flight['attempt_id']} in flight, "
                 f"not {attempt_id}"
             )
-        if outcome is AttemptOutcome.SENT and attempt_id is None:
-            raise AttemptOutOfOrderError("a sent outcome needs the attempt that sent it")
+        if outcome in {AttemptOutcome.SENT, AttemptOutcome.IN_DOUBT} and self.in_flight is None:
+            raise AttemptOutOfOrderError(
+                f"a {outcome.value} outcome needs the recorded attempt that sent it"
+            )
         self._contact_attempted(
             index=index,
             chat_id=chat_id,
@@ -291,7 +293,7 @@ class Campaign(Aggregate):
     def record_delay(self, *, index: int, seconds: float, at: datetime) -> None:
         """Record the wait chosen after contact `index`."""
         next_status(self.state, "record_delay")
-        if index != self.next_index - 1:
+        if self.next_index == 0 or index != self.next_index - 1:
             raise AttemptOutOfOrderError(
                 f"a delay follows the last handled contact ({self.next_index - 1}), not {index}"
             )
@@ -328,6 +330,10 @@ class Campaign(Aggregate):
         return sum(1 for at in self.auto_resumes if at >= since)
 
     def _check_is_next(self, index: int) -> None:
+        if index >= self.total:
+            raise AttemptOutOfOrderError(
+                f"contact {index} does not exist: the audience has {self.total} contacts"
+            )
         if index != self.next_index:
             raise AttemptOutOfOrderError(
                 f"contact {index} is not the next one to handle ({self.next_index})"

@@ -39,13 +39,10 @@ def decide(session_status: str) -> Decision:
     return Pause(PauseReason.SESSION_NOT_WORKING, f"session status is {session_status}")
 
 
-def too_many_failures(campaign: Campaign, limit: int) -> Pause | None:
+def too_many_failures(consecutive_failures: int, limit: int) -> Pause | None:
     """Return a pause when the last `limit` sends all failed, so a broken setup stops early."""
-    if campaign.consecutive_failures >= limit:
-        return Pause(
-            PauseReason.TOO_MANY_FAILURES,
-            f"{campaign.consecutive_failures} sends in a row failed",
-        )
+    if consecutive_failures >= limit:
+        return Pause(PauseReason.TOO_MANY_FAILURES, f"{consecutive_failures} sends in a row failed")
     return None
 
 

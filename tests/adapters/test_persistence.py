@@ -129,16 +129,6 @@ def test_an_unusable_url_raises_without_showing_the_password(url: str) -> None:
     assert PASSWORD not in str(raised.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: adapters.persistence._postgres reads urlsplit(url).port unguarded, so a bad port "
-        "raises urllib's bare ValueError ('Port could not be cast to integer value as ...', "
-        "'Port out of range 0-65535') instead of DatabaseUrlError; with an unescaped '/' in the "
-        "password ('user:s3/cr3t@host') the netloc ends at the '/', the password's head is "
-        "taken for the port, and that ValueError's text shows it"
-    ),
-)
 @pytest.mark.parametrize(
     "url",
     [
@@ -182,14 +172,6 @@ def test_redacted_leaves_a_url_without_a_password_alone(url: str) -> None:
     assert redacted(url) == url
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: redacted() trusts urlsplit().password; with an unescaped '/' in the password "
-        "('user:s3cr3t/x@host') urlsplit puts the rest in the path, password is None, and the "
-        "URL is returned unchanged, password included"
-    ),
-)
 def test_redacted_hides_a_password_with_an_unescaped_slash() -> None:
     assert PASSWORD not in redacted(f"postgresql://campaigns:{PASSWORD}/x@db/campaigns")
 

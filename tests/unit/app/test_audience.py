@@ -97,14 +97,6 @@ def test_an_unusable_number_is_reported_with_its_row_value_and_reason(
     assert report.invalid == [InvalidRow(position=1, value=written, reason=reason)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: app.audience._parse_reason maps INVALID_COUNTRY_CODE to 'no country code; write "
-        "it as +<country><number> ...' whenever default_region is None, even when the row "
-        "starts with '+' and so has a country code, just an unknown one (e.g. '+999 1234567')"
-    ),
-)
 def test_an_unknown_country_code_is_reported_as_unknown_not_missing() -> None:
     report = normalise_audience(rows("+999 1234567"), default_region=None)
 

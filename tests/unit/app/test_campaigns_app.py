@@ -134,14 +134,6 @@ def test_scheduling_rejects_contacts_missing_template_variables_listing_them(
     assert recorded_count(campaigns) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: MissingVariablesError reports positions in the de-duplicated contact list "
-        "(contacts_missing_fields enumerates report.contacts), not the operator's rows: after "
-        "a dropped duplicate, row 2 is reported as contacts[1]"
-    ),
-)
 def test_missing_variables_name_the_operators_row_after_a_dropped_duplicate(
     campaigns: CampaignsApp,
 ) -> None:
@@ -724,16 +716,6 @@ def test_an_instance_sees_what_another_recorded_since_it_last_loaded(
     assert (view.status, view.version) == ("Running", 4)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: when another instance freezes the same audience between schedule_campaign's "
-        "'audience.id not in self.repository' check and its save, the save raises "
-        "IntegrityError after Application.save has already collected (popped) the campaign's "
-        "pending events; the fallback self.save(campaign) then records nothing, yet "
-        "schedule_campaign returns a view of a campaign that does not exist"
-    ),
-)
 def test_a_campaign_scheduled_while_another_instance_freezes_the_same_audience_is_recorded(
     tmp_path: Path, clock: ManualClock
 ) -> None:

@@ -122,14 +122,6 @@ def test_a_database_password_never_appears_in_an_error() -> None:
     assert SECRET not in str(raised.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: Settings.campaigns_database_url is a plain str, so a PostgreSQL password in "
-        "CAMPAIGNS_DATABASE_URL (postgresql://user:password@host/db) is printed by "
-        "repr(settings) and str(settings); it needs SecretStr or a redacting repr"
-    ),
-)
 def test_a_database_password_never_appears_in_the_settings_repr() -> None:
     settings = load_settings(
         {"CAMPAIGNS_DATABASE_URL": f"postgresql://campaigns:{SECRET}@db:5432/campaigns"}

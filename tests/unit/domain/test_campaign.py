@@ -341,14 +341,6 @@ def test_a_second_attempt_while_one_is_in_flight_is_refused() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: Campaign.begin_attempt and record_attempt only check index == next_index, never "
-        "index < total; once every contact is handled, an attempt for contact `total` (which "
-        "does not exist) is accepted, next_index passes total and counts exceed the audience"
-    ),
-)
 @pytest.mark.parametrize("command", ["begin_attempt", "record_attempt"])
 def test_an_attempt_beyond_the_last_contact_is_refused(command: str) -> None:
     campaign = a_running_campaign(size=2, handled=2)
@@ -356,14 +348,6 @@ def test_an_attempt_beyond_the_last_contact_is_refused(command: str) -> None:
     refused(campaign, DomainError, lambda: COMMANDS[command](campaign))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: Campaign.record_attempt accepts outcome=SENT with an attempt_id that no "
-        "AttemptStarted recorded (nothing in flight): the only check is attempt_id is not None, "
-        "so a send is on the record without the intent the at-most-once rule needs before it"
-    ),
-)
 def test_a_sent_outcome_for_an_attempt_never_begun_is_refused() -> None:
     campaign = a_running_campaign(handled=0)
 
@@ -445,13 +429,6 @@ def test_a_delay_after_another_contact_than_the_last_handled_is_refused(index: i
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: Campaign.record_delay checks index == next_index - 1, so before any contact is "
-        "handled (next_index 0) it accepts a delay 'after contact -1'"
-    ),
-)
 def test_a_delay_before_any_contact_is_handled_is_refused() -> None:
     campaign = a_running_campaign(handled=0)
 

@@ -1,0 +1,137 @@
+"""Runner throughput against the WAHA simulator on loopback, beside two baselines.
+
+(a) the bare HTTP calls (status check + send) with no persistence;
+(b) the seed's design: the same calls plus one SQL row updated per contact;
+and the runner: the same calls plus an intent and an outcome event per contact (SQLite file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+from adapters import processes
+from adapters.persistence import persistence_environment
+from adapters.system import AsyncioSleeper, SystemClock, SystemRandom
+from adapters.waha.client import AiohttpWahaGateway
+from app.audience import ContactInput
+from app.campaigns import CampaignsApp, ScheduleCampaign
+from app.runner import CampaignRunner, RunEnd, RunnerPorts
+from domain.pacing import Pacing
+
+SESSION = "default"
+
+
+def chat(i: int) -> str:
+    return f"4915{100000000 + i}@c.us"
+
+
+async def bare_http(gateway: AiohttpWahaGateway, n: int) -> float:
+    started = time.perf_counter()
+    for i in range(n):
+        fact = await gateway.session_status(SESSION)
+        assert fact.status == "WORKING"
+        await gateway.send_text(SESSION, chat(i), "Hi")
+    return n / (time.perf_counter() - started)
+
+
+async def seed_design(gateway: AiohttpWahaGateway, n: int, path: Path) -> float:
+    # As the seed plan: one campaign row whose lastProcessedContactIndex is updated per contact,
+    # on SQLite with the same durability the event store uses (WAL, synchronous FULL).
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute(
+        "CREATE TABLE campaign (id INTEGER PRIMARY KEY, status TEXT, "
+        "lastProcessedContactIndex INTEGER, sentCount INTEGER, failedCount INTEGER)"
+    )
+    db.execute("INSERT INTO campaign VALUES (1, 'Running', NULL, 0, 0)")
+    started = time.perf_counter()
+    for i in range(n):
+        await gateway.session_status(SESSION)
+        await gateway.send_text(SESSION, chat(i), "Hi")
+        db.execute(
+            "UPDATE campaign SET lastProcessedContactIndex = ?, sentCount = sentCount + 1 "
+            "WHERE id = 1",
+            (i,),
+        )
+    rate = n / (time.perf_counter() - started)
+    db.close()
+    return rate
+
+
+async def runner(gateway: AiohttpWahaGateway, n: int, path: Path) -> float:
+    campaigns = CampaignsApp(
+        clock=SystemClock(), env=persistence_environment(f"sqlite:///{path}")
+    )
+    contacts = [ContactInput(phone=f"+4915{100000000 + i}") for i in range(n)]
+    campaign_id = campaigns.schedule_campaign(
+        ScheduleCampaign(name="bench", text="Hi", contacts=contacts, pacing=Pacing(0, 0))
+    ).view.id
+    campaigns.start_campaign(campaign_id)
+    run = CampaignRunner(
+        RunnerPorts(
+            campaigns,
+            gateway,
+            media=_NoMedia(),
+            clock=SystemClock(),
+            sleeper=AsyncioSleeper(),
+            rng=SystemRandom(),
+        )
+    )
+    started = time.perf_counter()
+    end = await run.run(campaign_id)
+    rate = n / (time.perf_counter() - started)
+    view = campaigns.campaign(campaign_id)
+    assert end is RunEnd.COMPLETED, end
+    assert view.sent == n, view
+    campaigns.close()
+    return rate
+
+
+class _NoMedia:
+    def load(self, media_id: str) -> object:
+        raise KeyError(media_id)
+
+
+async def ledger_size(url: str) -> int:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{url}/_simulator/ledger") as response,
+    ):
+        body = await response.json()
+        return len(body["entries"])
+
+
+async def main(n: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        async with (
+            processes.simulator(Path(folder) / "simulator.log", "--not-working-wait", "0") as sim,
+            aiohttp.ClientSession() as session,
+        ):
+            gateway = AiohttpWahaGateway(session, base_url=sim.url, api_key=None, clock=SystemClock())
+            await bare_http(gateway, min(200, n))  # warm up the connection pool and the simulator
+            results = {}
+            results["a"] = await bare_http(gateway, n)
+            results["b"] = await seed_design(gateway, n, Path(folder) / "seed.sqlite3")
+            results["runner"] = await runner(gateway, n, Path(folder) / "events.sqlite3")
+            accepted = await ledger_size(sim.url)
+    print(f"contacts per run: {n:,} (zero pacing, simulator on loopback, SQLite file store)")
+    print(f"(a) bare HTTP, no persistence:           {results['a']:8.1f} contacts/s")
+    print(f"(b) seed design, one row update/contact: {results['b']:8.1f} contacts/s")
+    print(f"runner (intent + outcome events):        {results['runner']:8.1f} contacts/s")
+    print(f"runner / (a) = {results['runner'] / results['a']:.0%} (target >= 50%)")
+    print(f"runner / (b) = {results['runner'] / results['b']:.0%} (target >= 80%)")
+    print(f"simulator ledger: {accepted:,} messages accepted across all runs")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--contacts", type=int, default=10_000)
+    asyncio.run(main(parser.parse_args().contacts))
