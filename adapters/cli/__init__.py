@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 # Each name is a module of this package: `add_parser(subparsers)` and `run(args) -> int`.
-COMMAND_MODULES = ("simulate_waha",)
+COMMAND_MODULES = ("simulate_waha", "serve")
 
 
 class CommandModule(Protocol):

@@ -1,0 +1,170 @@
+"""One middleware turns every failure into application/problem+json (RFC 9457), never a trace."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from pydantic import ValidationError
+
+from adapters.media import NotAnImageError
+from app.errors import CampaignNotFoundError, ConcurrentUpdateError, InvalidCampaignError
+from domain.campaign import AttemptInFlightError
+from domain.errors import DomainError, IllegalTransitionError
+
+PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
+_TYPE_PREFIX: Final = "urn:waha-campaigns:problem:"
+_MAX_ECHOED_CHARS: Final = 200
+log = logging.getLogger("waha_campaigns.http")
+
+
+class ProblemError(Exception):
+    """A problem a handler reports; the middleware renders it."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        kind: str | None = None,
+        errors: Sequence[Mapping[str, object]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **members: object,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.kind = kind
+        self.errors = errors
+        self.headers = dict(headers or {})
+        self.members = members
+
+    def response(self) -> web.Response:
+        """Return the problem as a response."""
+        body: dict[str, Any] = {
+            "type": _TYPE_PREFIX + self.kind if self.kind else "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors is not None:
+            body["errors"] = [dict(error) for error in self.errors]
+        body.update(self.members)
+        return web.Response(
+            status=self.status,
+            text=json.dumps(body, default=str),
+            content_type=PROBLEM_CONTENT_TYPE,
+            headers=self.headers,
+        )
+
+
+def invalid_input(detail: str, errors: Sequence[Mapping[str, object]]) -> ProblemError:
+    """Return the 422 problem for input that names its bad fields."""
+    return ProblemError(422, "Invalid input", detail, kind="invalid-input", errors=errors)
+
+
+def not_found(detail: str) -> ProblemError:
+    """Return the 404 problem for an unknown (or malformed) campaign id."""
+    return ProblemError(404, "Not found", detail, kind="not-found")
+
+
+def field_name(location: Sequence[int | str], prefix: str = "") -> str:
+    """Return a pydantic location as `contacts[2].phone`."""
+    name = prefix
+    for part in location:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name = f"{name}.{part}" if name else str(part)
+    return name
+
+
+def _echoable(value: object) -> bool:
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+def validation_problem(error: ValidationError, *, prefix: str = "") -> ProblemError:
+    """Return the problem for a pydantic error: 400 for a body that is not JSON, else 422."""
+    if any(item["type"] == "json_invalid" for item in error.errors()):
+        return ProblemError(400, "Bad request", "the body is not valid JSON", kind="bad-json")
+    problems: list[dict[str, object]] = []
+    for item in error.errors(include_url=False):
+        problem: dict[str, object] = {
+            "field": field_name(item["loc"], prefix) or "body",
+            "reason": item["msg"],
+        }
+        # Missing fields carry their whole parent as input: echo scalars only, and short.
+        value = item.get("input")
+        if item["type"] != "missing" and _echoable(value):
+            problem["value"] = value[:_MAX_ECHOED_CHARS] if isinstance(value, str) else value
+        problems.append(problem)
+    return invalid_input("the request is not valid", problems)
+
+
+def _http_problem(error: web.HTTPException) -> ProblemError:
+    default = f"{error.status}: {error.reason}"
+    detail = error.text if error.text and error.text != default else error.reason
+    if error.status == web.HTTPNotFound.status_code and detail == error.reason:
+        detail = "no such resource"
+    headers = {k: v for k, v in error.headers.items() if k in {"Allow", "Retry-After"}}
+    return ProblemError(error.status, error.reason, detail or error.reason, headers=headers)
+
+
+def problem_for(error: Exception) -> ProblemError | None:  # noqa: PLR0911 - one per kind
+    """Return the problem an application, domain or validation error means; None if unknown."""
+    match error:
+        case ProblemError():
+            return error
+        case ValidationError():
+            return validation_problem(error)
+        case InvalidCampaignError():
+            return invalid_input(str(error), error.problems)
+        case CampaignNotFoundError():
+            return not_found(str(error))
+        case IllegalTransitionError():
+            return ProblemError(
+                409,
+                "Conflict",
+                f"{error} (it is {error.status})",
+                kind="illegal-transition",
+                campaign_status=error.status,
+            )
+        case AttemptInFlightError() | ConcurrentUpdateError():
+            return ProblemError(
+                409,
+                "Conflict",
+                f"{error}; retry shortly",
+                kind="retry",
+                headers={"Retry-After": "1"},
+            )
+        case NotAnImageError():
+            return ProblemError(415, "Unsupported media type", str(error), kind="not-an-image")
+        case DomainError():
+            return invalid_input(str(error), [])
+        case web.HTTPException() if error.status >= web.HTTPBadRequest.status_code:
+            return _http_problem(error)
+    return None
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Render every error as a problem; log unexpected ones, answer 500 without details."""
+    try:
+        return await handler(request)
+    except Exception as error:  # the edge: everything becomes a problem document
+        problem = problem_for(error)
+        if problem is not None:
+            return problem.response()
+        if isinstance(error, web.HTTPException):
+            raise  # redirects and other non-errors pass through
+        # The path, never the query or headers: they may carry a token.
+        log.exception("unexpected error answering %s %s", request.method, request.path)
+        return ProblemError(
+            500, "Internal server error", "the service failed; it is logged", kind="internal"
+        ).response()

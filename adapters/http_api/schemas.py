@@ -1,0 +1,301 @@
+"""The API's request and response shapes (pydantic, edge only); /openapi.json is built from them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, field_validator
+
+from domain.lifecycle import CampaignStatus
+from domain.pacing import DEFAULT_MAX_SECONDS, DEFAULT_MIN_SECONDS, CampaignOptions
+
+_OPTIONS = CampaignOptions()
+MAX_PAGE = 1000
+
+
+class _Input(BaseModel):
+    # A misspelt field would otherwise be dropped silently and its default used instead.
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- requests -----------------------------------------------------------------------------------
+
+
+class MessageIn(_Input):
+    """The message: a text, or an image (uploaded with POST /media) captioned by the text."""
+
+    text: str = Field(description="Template with {field}s filled from each contact's variables.")
+    media_id: str | None = Field(default=None, description="An id returned by POST /media.")
+    defaults: dict[str, str] = Field(
+        default_factory=dict, description="Values for template fields a contact does not have."
+    )
+
+
+class ContactIn(_Input):
+    """One contact as given; the phone is normalised and checked when the campaign is scheduled."""
+
+    phone: str = Field(description="International number, e.g. +4915112345678.")
+    name: str | None = None
+    variables: dict[str, str] = Field(default_factory=dict)
+
+
+class PacingIn(_Input):
+    """Bounds, in seconds, of the random wait between two contacts."""
+
+    min_seconds: FiniteFloat = DEFAULT_MIN_SECONDS
+    max_seconds: FiniteFloat = DEFAULT_MAX_SECONDS
+
+
+class OptionsIn(_Input):
+    """Per-campaign choices; each defaults as shown."""
+
+    auto_resume: bool = _OPTIONS.auto_resume
+    check_numbers: bool = _OPTIONS.check_numbers
+    simulate_typing: bool = _OPTIONS.simulate_typing
+    max_consecutive_failures: int = _OPTIONS.max_consecutive_failures
+    max_auto_resumes_per_hour: int = _OPTIONS.max_auto_resumes_per_hour
+    resend_in_doubt: bool = _OPTIONS.resend_in_doubt
+
+
+class CampaignFields(_Input):
+    """A campaign without its contacts: the `campaign` field of the multipart form."""
+
+    name: str
+    session: str = "default"
+    message: MessageIn
+    scheduled_for: datetime | None = Field(
+        default=None,
+        description="ISO 8601 with a UTC offset; absent or null means now.",
+    )
+    pacing: PacingIn = Field(default_factory=PacingIn)
+    options: OptionsIn = Field(default_factory=OptionsIn)
+
+    @field_validator("scheduled_for", mode="before")
+    @classmethod
+    def _iso_text(cls, value: object) -> object:
+        # pydantic would also take epoch numbers; the contract is ISO 8601 text only.
+        if value is not None and not isinstance(value, str):
+            raise ValueError("must be ISO 8601 text, e.g. 2026-12-01T09:00:00+01:00")
+        return value
+
+
+class CampaignIn(CampaignFields):
+    """A campaign to schedule, as a JSON body."""
+
+    contacts: list[ContactIn]
+
+
+class CampaignUpload(BaseModel):
+    """A campaign to schedule, as multipart/form-data with its contacts as a CSV file."""
+
+    campaign: str = Field(
+        description="JSON: the CampaignFields (every field of the JSON body but contacts).",
+        json_schema_extra={"contentMediaType": "application/json"},
+    )
+    contacts: bytes = Field(
+        description=(
+            "CSV, UTF-8, with a header row: a `phone` column, an optional `name` column; every "
+            "other column is a template variable (an empty cell leaves it to the defaults). "
+            "Problems name data rows from 0 as contacts[i]."
+        ),
+    )
+
+
+class MediaUpload(BaseModel):
+    """An image to store, as multipart/form-data."""
+
+    file: bytes = Field(description="PNG, JPEG, GIF or WebP; the type is read from the bytes.")
+
+
+class CancelIn(_Input):
+    """Why the operator cancels; optional."""
+
+    reason: str = Field(default="cancelled by operator", min_length=1, max_length=500)
+
+
+# -- query strings ------------------------------------------------------------------------------
+
+
+class CampaignsQuery(BaseModel):
+    """Filter and page of GET /campaigns."""
+
+    status: CampaignStatus | None = Field(default=None, description="Only campaigns in it.")
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE)
+    cursor: int = Field(default=0, ge=0, description="The next_cursor of the previous page.")
+
+
+class HistoryQuery(BaseModel):
+    """Page of a campaign's events."""
+
+    after_version: int = Field(default=0, ge=0)
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
+
+
+class StoredEventsQuery(BaseModel):
+    """Page of the whole store's events."""
+
+    after: int = Field(default=0, ge=0, description="A position; 0 is the start.")
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
+
+
+# -- responses ----------------------------------------------------------------------------------
+
+
+class PauseOut(BaseModel):
+    """Why and at which contact a campaign is paused."""
+
+    reason: str
+    detail: str
+    at: datetime
+    index: int
+
+
+class CampaignOut(BaseModel):
+    """A campaign as operators and other systems see it (CampaignView.as_dict)."""
+
+    id: UUID
+    name: str
+    status: CampaignStatus
+    session: str
+    total: int
+    sent: int
+    failed: int
+    skipped: int
+    in_doubt: int
+    next_index: int
+    pause: PauseOut | None
+    scheduled_for: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    version: int
+    message: dict[str, Any]
+    pacing: dict[str, float]
+    options: dict[str, Any]
+    in_flight: dict[str, Any] | None
+    cancelled: dict[str, Any] | None
+    audience: dict[str, Any]
+    delivered: int
+    read: int
+
+
+class DuplicateOut(BaseModel):
+    """A row dropped because an earlier row reaches the same chat."""
+
+    position: int
+    value: str
+    first_position: int
+
+
+class CampaignCreatedOut(CampaignOut):
+    """The new campaign, and the rows dropped as duplicates."""
+
+    duplicates: list[DuplicateOut]
+
+
+class CampaignPage(BaseModel):
+    """One page of campaigns, oldest first."""
+
+    items: list[CampaignOut]
+    next_cursor: int | None = Field(description="Pass as cursor for the next page; null at end.")
+
+
+class HistoryEntryOut(BaseModel):
+    """One recorded event of a campaign."""
+
+    version: int
+    type: str
+    timestamp: datetime
+    data: dict[str, Any]
+
+
+class HistoryPage(BaseModel):
+    """One page of a campaign's events, in version order."""
+
+    items: list[HistoryEntryOut]
+    next_after_version: int | None = Field(
+        description="Pass as after_version for the next page; null when none is recorded yet."
+    )
+
+
+class StoredEventOut(BaseModel):
+    """One event of the whole store, in commit order."""
+
+    position: int
+    campaign_id: UUID = Field(description="The id of the aggregate that recorded it.")
+    version: int
+    type: str
+    timestamp: datetime
+    data: dict[str, Any]
+
+
+class StoredEventsPage(BaseModel):
+    """One page of the store's events, in commit order."""
+
+    items: list[StoredEventOut]
+    next_after: int | None = Field(
+        description="Pass as after for the next page; null when none is recorded yet."
+    )
+
+
+class ContactReportOut(BaseModel):
+    """What happened to one contact (ContactReport.as_dict)."""
+
+    index: int
+    chat_id: str
+    phone: str
+    name: str | None
+    outcome: Literal["sent", "failed", "skipped", "in_doubt"] | None
+    message_id: str | None
+    error: str | None
+    attempted_at: datetime | None
+    delivery: str | None = Field(description="From WAHA's acks: e.g. server, delivered, read.")
+
+
+class ContactReportList(BaseModel):
+    """Every contact of a campaign, in audience order."""
+
+    items: list[ContactReportOut]
+
+
+class MediaOut(BaseModel):
+    """A stored image; its id is its sha256."""
+
+    id: str
+    sha256: str
+    mimetype: str
+    size: int
+
+
+class HealthOut(BaseModel):
+    """The service is up."""
+
+    status: Literal["ok"]
+
+
+class WebhookOut(BaseModel):
+    """What became of a webhook."""
+
+    status: Literal["recorded", "duplicate", "ignored"]
+
+
+class FieldProblem(BaseModel):
+    """One invalid field of a request."""
+
+    field: str
+    reason: str
+    value: Any = None
+
+
+class Problem(BaseModel):
+    """An error, as application/problem+json (RFC 9457)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] | None = Field(default=None, description="For invalid input.")
+    campaign_status: CampaignStatus | None = Field(
+        default=None, description="For 409: the state the campaign is in."
+    )

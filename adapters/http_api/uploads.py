@@ -1,0 +1,81 @@
+"""Reading request bodies within CAMPAIGNS_MAX_UPLOAD_BYTES: JSON, and multipart form fields."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Final, TypeVar
+
+from aiohttp import BodyPartReader, web
+from pydantic import BaseModel, ValidationError
+
+from adapters.http_api.errors import ProblemError, invalid_input, validation_problem
+
+M = TypeVar("M", bound=BaseModel)
+_CHUNK: Final = 64 * 1024
+
+
+def too_large(limit: int) -> ProblemError:
+    """Return the 413 problem for a body over the limit."""
+    return ProblemError(
+        413,
+        "Request entity too large",
+        f"the body is over {limit} bytes (CAMPAIGNS_MAX_UPLOAD_BYTES)",
+        kind="too-large",
+    )
+
+
+def unsupported(expected: str) -> ProblemError:
+    """Return the 415 problem for a body of the wrong content type."""
+    return ProblemError(
+        415, "Unsupported media type", f"send the body as {expected}", kind="unsupported-type"
+    )
+
+
+async def read_json(request: web.Request, model: type[M]) -> M:
+    """Return the JSON body as `model`; the app's client_max_size bounds it (413 beyond)."""
+    if request.content_type != "application/json":
+        raise unsupported("application/json")
+    raw = await request.read()
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        raise validation_problem(error) from None
+
+
+async def _read_part(part: BodyPartReader, budget: int, limit: int) -> bytes:
+    chunks = bytearray()
+    while chunk := await part.read_chunk(_CHUNK):
+        chunks += chunk
+        if len(chunks) > budget:
+            raise too_large(limit)
+    return bytes(chunks)
+
+
+async def read_form(request: web.Request, fields: Collection[str], limit: int) -> dict[str, bytes]:
+    """Return the named fields of a multipart/form-data body, reading at most `limit` bytes.
+
+    aiohttp's client_max_size does not cover a streamed multipart body, so parts are read
+    in chunks against the limit, and a declared length over it is refused before reading.
+    """
+    if request.content_type != "multipart/form-data":
+        raise unsupported("multipart/form-data")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large(limit)
+    reader = await request.multipart()
+    found: dict[str, bytes] = {}
+    used = 0
+    while (part := await reader.next()) is not None:
+        name = part.name if isinstance(part, BodyPartReader) else None
+        if not isinstance(part, BodyPartReader) or name is None or name not in fields:
+            raise invalid_input(
+                "the form has an unexpected field",
+                [{"field": name or "?", "reason": "expected only " + ", ".join(sorted(fields))}],
+            )
+        if name in found:
+            raise invalid_input(
+                "the form repeats a field", [{"field": name, "reason": "give it once"}]
+            )
+        data = await _read_part(part, limit - used, limit)
+        used += len(data)
+        found[name] = data
+    return found

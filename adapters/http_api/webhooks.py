@@ -1,0 +1,116 @@
+"""WAHA's webhook: check its HMAC, drop repeats, turn statuses and acks into application calls."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from typing import Final, Literal
+
+from aiohttp import web
+
+from adapters.http_api.errors import ProblemError
+from adapters.http_api.keys import METRICS, RUNTIME
+from adapters.waha.wire import (
+    WEBHOOK_HMAC_HEADER,
+    IgnoredWebhook,
+    MalformedWebhookError,
+    MessageAckWebhook,
+    MessageAnyWebhook,
+    SessionStatusWebhook,
+    WahaWebhook,
+    parse_webhook,
+    verify_webhook_signature,
+)
+from app.bootstrap import Runtime
+
+# WAHA retries a webhook for minutes, not days: this many ids covers far more than that.
+SEEN_WEBHOOK_IDS: Final = 10_000
+WebhookResult = Literal["recorded", "duplicate", "ignored"]
+
+
+class SeenWebhooks:
+    """The envelope ids seen last, oldest forgotten first (a bounded LRU)."""
+
+    def __init__(self, capacity: int = SEEN_WEBHOOK_IDS) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._capacity = capacity
+
+    def first_time(self, event_id: str) -> bool:
+        """Remember `event_id`; return whether it is new."""
+        if event_id in self._ids:
+            self._ids.move_to_end(event_id)
+            return False
+        self._ids[event_id] = None
+        if len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+        return True
+
+    def forget(self, event_id: str) -> None:
+        """Forget `event_id`, so that WAHA's retry of a webhook that failed here is handled."""
+        self._ids.pop(event_id, None)
+
+
+SEEN_WEBHOOKS = web.AppKey("seen_webhooks", SeenWebhooks)
+
+
+def _event_name(webhook: WahaWebhook) -> str:
+    match webhook:
+        case SessionStatusWebhook():
+            return "session.status"
+        case MessageAckWebhook():
+            return "message.ack"
+        case MessageAnyWebhook():
+            return "message.any"
+        case IgnoredWebhook():
+            return webhook.event
+
+
+async def _act(runtime: Runtime, webhook: WahaWebhook) -> WebhookResult:
+    match webhook:
+        case SessionStatusWebhook(fact=fact):
+            # Resumes are spawned as tasks: this returns before anyone is messaged.
+            await runtime.supervisor.on_session_status(fact.session, fact.status)
+            return "recorded"
+        case MessageAckWebhook(fact=fact):
+            # eventsourcing is synchronous: keep its I/O off the event loop.
+            found = await asyncio.to_thread(runtime.services.deliveries.record, fact)
+            return "recorded" if found is not None else "ignored"
+        case _:
+            return "ignored"
+
+
+async def receive_waha_webhook(request: web.Request) -> web.Response:
+    """POST /webhooks/waha: act on session.status and message.ack; ignore other events."""
+    runtime = request.app[RUNTIME]
+    counter = request.app[METRICS].webhooks
+    raw = await request.read()
+    key = runtime.services.settings.waha_webhook_hmac_key
+    if key is not None and not verify_webhook_signature(
+        raw, request.headers.get(WEBHOOK_HMAC_HEADER), key
+    ):
+        counter.labels("unknown", "bad_signature").inc()
+        raise ProblemError(
+            401,
+            "Unauthorized",
+            f"{WEBHOOK_HMAC_HEADER} is missing or does not sign the body",
+            kind="bad-signature",
+        )
+    try:
+        webhook = parse_webhook(raw, received_at=runtime.services.clock.now())
+    except MalformedWebhookError as error:
+        counter.labels("unknown", "malformed").inc()
+        raise ProblemError(400, "Bad request", str(error), kind="malformed-webhook") from None
+    seen = request.app[SEEN_WEBHOOKS]
+    event_id = webhook.event_id
+    result: WebhookResult
+    if event_id is not None and not seen.first_time(event_id):
+        result = "duplicate"
+    else:
+        try:
+            result = await _act(runtime, webhook)
+        except BaseException:
+            if event_id is not None:
+                seen.forget(event_id)
+            raise
+    counter.labels(_event_name(webhook), result).inc()
+    return web.json_response({"status": result})

@@ -1,0 +1,138 @@
+"""Process logging: one JSON object a line (CAMPAIGNS_LOG_FORMAT=json) or text; secrets masked."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Final, TextIO
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from pydantic import SecretStr
+
+from app.settings import Settings
+
+# The campaign a piece of work is about; tasks copy it, so a run started by a request keeps it.
+CAMPAIGN_ID: ContextVar[str | None] = ContextVar("campaign_id", default=None)
+MASK: Final = "***"
+# The runner's prefix, "[campaign <id> | contact <n>/<total>]", counts contacts from 1.
+_RUNNER_PREFIX: Final = re.compile(r"\[campaign (?P<id>[0-9a-f-]{36}) \| contact (?P<n>\d+)/\d+\]")
+_TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s"
+
+
+class CampaignContextFilter(logging.Filter):
+    """Give each record `campaign_id` and `contact_index` where they are known, else None.
+
+    In order: `extra={"campaign_id": ..., "contact_index": ...}`, the context of the request
+    or run, then the first UUID argument and the runner's "[campaign … | contact n/…]" prefix.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Set the record's campaign_id and contact_index; never drop it."""
+        campaign_id = getattr(record, "campaign_id", None) or CAMPAIGN_ID.get()
+        contact_index = getattr(record, "contact_index", None)
+        args = record.args if isinstance(record.args, tuple) else ()
+        if campaign_id is None:
+            campaign_id = next((str(a) for a in args if isinstance(a, UUID)), None)
+        if contact_index is None and isinstance(record.msg, str) and "[campaign" in record.msg:
+            found = _RUNNER_PREFIX.search(record.getMessage())
+            if found is not None:
+                campaign_id = campaign_id or found["id"]
+                contact_index = int(found["n"]) - 1
+        record.campaign_id = None if campaign_id is None else str(campaign_id)
+        record.contact_index = contact_index
+        return True
+
+
+class _Masking(logging.Formatter):
+    def __init__(self, secrets: Iterable[str], fmt: str | None = None) -> None:
+        super().__init__(fmt)
+        # Longest first, so a secret containing another is masked whole.
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def mask(self, text: str) -> str:
+        """Return `text` with every secret replaced by the mask."""
+        for secret in self._secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+
+class TextFormatter(_Masking):
+    """Human-readable lines, with the campaign and contact when known; secrets masked."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__(secrets, _TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the record as one masked line (plus its traceback, if any)."""
+        campaign_id = getattr(record, "campaign_id", None)
+        contact_index = getattr(record, "contact_index", None)
+        context = f" [campaign {campaign_id}" if campaign_id else ""
+        if context and contact_index is not None:
+            context += f" contact {contact_index}"
+        record.context = context + "]" if context else ""
+        return self.mask(super().format(record))
+
+
+class JsonFormatter(_Masking):
+    """One JSON object a line: time, level, logger, message, campaign_id, contact_index, exc."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the record as one masked JSON line."""
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "campaign_id": getattr(record, "campaign_id", None),
+            "contact_index": getattr(record, "contact_index", None),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return self.mask(json.dumps(entry, default=str))
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Return every secret value in the settings, the database password included."""
+    values = [
+        secret.get_secret_value()
+        for secret in (
+            settings.waha_api_key,
+            settings.campaigns_api_token,
+            settings.waha_webhook_hmac_key,
+        )
+        if isinstance(secret, SecretStr)
+    ]
+    password = urlsplit(settings.campaigns_database_url).password
+    if password:
+        values.append(password)
+    return values
+
+
+def configure_logging(
+    settings: Settings, *, stream: TextIO | None = None, level: int = logging.INFO
+) -> logging.Handler:
+    """Send every log record to `stream` (stderr) in the configured format; return the handler.
+
+    Replaces the handlers on the root logger, so calling it twice does not log twice.
+    """
+    handler = logging.StreamHandler(stream or sys.stderr)
+    secrets = secrets_of(settings)
+    formatter = (
+        JsonFormatter(secrets)
+        if settings.campaigns_log_format == "json"
+        else TextFormatter(secrets)
+    )
+    handler.setFormatter(formatter)
+    handler.addFilter(CampaignContextFilter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    return handler

@@ -1,0 +1,110 @@
+"""The API on the in-memory store, with the fake WAHA, the manual clock and instant sleeps."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
+
+from adapters.http_api.keys import RUNTIME
+from adapters.http_api.server import make_app
+from app.bootstrap import Runtime, Services, build
+from app.settings import Settings, load_settings
+from tests.builders import contacts
+from tests.fakes.gateway import FakeWahaGateway
+from tests.fakes.system import InstantSleeper, ManualClock, SeededRandom
+
+TOKEN = "api-token-5b1e0c7f9a2d4e6f"
+WAHA_KEY = "waha-key-8c2f4e6a1b3d5f7a"
+HMAC_KEY = "hmac-key-3d7a9c1e5f2b4d6c"
+SECRETS = (TOKEN, WAHA_KEY, HMAC_KEY)
+MAX_UPLOAD = 4096
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+Client = TestClient[web.Request, web.Application]
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "campaigns_database_url": "memory://",
+        "campaigns_media_dir": str(tmp_path / "media"),
+        "campaigns_api_token": TOKEN,
+        "waha_api_key": WAHA_KEY,
+        "waha_webhook_hmac_key": HMAC_KEY,
+        "campaigns_max_upload_bytes": MAX_UPLOAD,
+    }
+    return load_settings({}, **(values | overrides))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def services(
+    settings: Settings, clock: ManualClock, sleeper: InstantSleeper, rng: SeededRandom
+) -> Iterator[Services]:
+    built = build(settings, clock=clock, sleeper=sleeper, rng=rng)
+    yield built
+    built.campaigns.close()
+
+
+@pytest.fixture
+def gateway(clock: ManualClock) -> FakeWahaGateway:
+    return FakeWahaGateway(clock)
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: AiohttpClient, services: Services, gateway: FakeWahaGateway
+) -> Client:
+    # The supervisor's watch loop would spin on InstantSleeper; runs are spawned without it.
+    app = make_app(services, gateway=gateway, start_supervisor=False)
+    return await aiohttp_client(app, headers=AUTH)
+
+
+def runtime_of(client: Client) -> Runtime:
+    assert client.app is not None
+    return client.app[RUNTIME]
+
+
+def campaign_body(n: int = 2, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "Spring sale",
+        "message": {"text": "Hello {name}"},
+        "contacts": [{"phone": c.phone, "name": c.name} for c in contacts(n)],
+        "pacing": {"min_seconds": 0, "max_seconds": 0},
+    }
+    return body | overrides
+
+
+async def create(client: Client, **overrides: Any) -> dict[str, Any]:
+    response = await client.post("/campaigns", json=campaign_body(**overrides))
+    assert response.status == 201, await response.text()
+    created: dict[str, Any] = await response.json()
+    return created
+
+
+async def finish_runs(client: Client) -> None:
+    await runtime_of(client).supervisor.wait_for_runs()
+
+
+def signed(body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    raw = json.dumps(body).encode()
+    signature = hmac.new(HMAC_KEY.encode(), raw, hashlib.sha512).hexdigest()
+    return raw, {"X-Webhook-Hmac": signature, "Content-Type": "application/json"}
+
+
+def assert_problem(body: dict[str, Any], status: int) -> None:
+    assert {"type", "title", "status", "detail"} <= body.keys()
+    assert body["status"] == status

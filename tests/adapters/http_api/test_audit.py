@@ -1,0 +1,95 @@
+"""Reading the record: a campaign's events, its contacts (JSON and CSV), the whole store."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from tests.adapters.http_api.conftest import Client, create, finish_runs
+from tests.fakes.gateway import FakeWahaGateway
+
+
+async def test_a_campaigns_events_page_by_version(client: Client) -> None:
+    created = await create(client)
+    await finish_runs(client)
+    path = f"/campaigns/{created['id']}/events"
+
+    first = await (await client.get(path, params={"limit": "2"})).json()
+    rest = await (
+        await client.get(path, params={"after_version": str(first["next_after_version"])})
+    ).json()
+
+    assert [e["version"] for e in first["items"]] == [1, 2]
+    assert first["items"][0]["type"] == "CampaignScheduled"
+    assert {"version", "type", "timestamp", "data"} == first["items"][0].keys()
+    assert rest["items"][0]["version"] == 3
+    assert rest["items"][-1]["type"] == "CampaignCompleted"
+    assert rest["next_after_version"] is None
+
+
+async def test_events_refuse_a_limit_over_the_bound(client: Client) -> None:
+    created = await create(client)
+
+    response = await client.get(f"/campaigns/{created['id']}/events", params={"limit": "5000"})
+
+    assert response.status == 422
+
+
+async def test_contacts_report_outcomes(client: Client, gateway: FakeWahaGateway) -> None:
+    gateway.not_on_whatsapp.add("4915110000001")
+    created = await create(client, options={"check_numbers": True})
+    await finish_runs(client)
+
+    report = await (await client.get(f"/campaigns/{created['id']}/contacts")).json()
+
+    rows = report["items"]
+    assert [(r["index"], r["outcome"]) for r in rows] == [(0, "sent"), (1, "skipped")]
+    assert rows[0]["chat_id"] == "4915110000000@c.us"
+    assert rows[0]["message_id"] == gateway.sent[0].message_id
+    assert rows[0]["delivery"] is None
+    assert {"index", "chat_id", "name", "outcome", "message_id", "error", "attempted_at"} <= rows[
+        0
+    ].keys()
+
+
+async def test_contacts_as_csv(client: Client) -> None:
+    created = await create(client, contacts=[{"phone": "+4915110000000", "name": "=cmd()"}])
+    await finish_runs(client)
+
+    response = await client.get(
+        f"/campaigns/{created['id']}/contacts", headers={"Accept": "text/csv"}
+    )
+
+    assert response.status == 200
+    assert response.content_type == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(await response.text())))
+    assert len(rows) == 1
+    assert rows[0]["phone"] == "+4915110000000"
+    assert rows[0]["outcome"] == "sent"
+    # A name a spreadsheet would run as a formula is written as text.
+    assert rows[0]["name"] == "'=cmd()"
+
+
+async def test_the_store_lists_every_event_in_commit_order(client: Client) -> None:
+    one = await create(client, name="one")
+    two = await create(client, name="two")
+    await finish_runs(client)
+
+    first = await (await client.get("/events", params={"limit": "3"})).json()
+    everything = await (await client.get("/events", params={"limit": "1000"})).json()
+    after = await (await client.get("/events", params={"after": str(first["next_after"])})).json()
+
+    positions = [e["position"] for e in everything["items"]]
+    assert positions == sorted(positions)
+    assert everything["next_after"] is None
+    assert {one["id"], two["id"]} <= {e["campaign_id"] for e in everything["items"]}
+    assert after["items"][0]["position"] == first["items"][-1]["position"] + 1
+    assert {"position", "campaign_id", "version", "type", "timestamp", "data"} == first["items"][
+        0
+    ].keys()
+
+
+async def test_the_store_bounds_its_page(client: Client) -> None:
+    response = await client.get("/events", params={"limit": "1001"})
+
+    assert response.status == 422

@@ -1,0 +1,295 @@
+"""POST /campaigns and reading campaigns back: views, validation problems, unknown ids."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from tests.adapters.http_api.conftest import (
+    Client,
+    assert_problem,
+    campaign_body,
+    create,
+    finish_runs,
+)
+from tests.builders import contacts
+from tests.fakes.gateway import FakeWahaGateway
+from tests.fakes.system import ManualClock
+
+VIEW_FIELDS = {
+    "id",
+    "name",
+    "status",
+    "session",
+    "total",
+    "sent",
+    "failed",
+    "skipped",
+    "in_doubt",
+    "next_index",
+    "pause",
+    "scheduled_for",
+    "started_at",
+    "completed_at",
+    "version",
+}
+
+
+async def problem_of(client: Client, body: Any, status: int = 422) -> dict[str, Any]:
+    response = await client.post("/campaigns", json=body)
+    assert response.status == status, await response.text()
+    assert response.content_type == "application/problem+json"
+    problem: dict[str, Any] = await response.json()
+    assert_problem(problem, status)
+    return problem
+
+
+def fields_of(problem: dict[str, Any]) -> set[str]:
+    return {error["field"] for error in problem["errors"]}
+
+
+async def test_a_campaign_due_now_is_created_started_and_run(
+    client: Client, gateway: FakeWahaGateway
+) -> None:
+    response = await client.post("/campaigns", json=campaign_body(3))
+
+    assert response.status == 201
+    created = await response.json()
+    assert response.headers["Location"] == f"/campaigns/{created['id']}"
+    assert created.keys() >= VIEW_FIELDS
+    assert created["status"] == "Running"
+    assert created["total"] == 3
+    assert created["duplicates"] == []
+    await finish_runs(client)
+    shown = await (await client.get(f"/campaigns/{created['id']}")).json()
+    assert shown["status"] == "Completed"
+    assert shown["sent"] == 3
+    assert [s.text for s in gateway.sent] == [
+        "Hello Contact 0",
+        "Hello Contact 1",
+        "Hello Contact 2",
+    ]
+
+
+async def test_duplicate_rows_are_dropped_and_reported(client: Client) -> None:
+    rows = [
+        {"phone": "+4915110000000", "name": "Ana"},
+        {"phone": "+4915110000001", "name": "Bo"},
+        {"phone": "+49151 1000 0000", "name": "Ana again"},
+    ]
+
+    created = await create(client, contacts=rows)
+
+    assert created["total"] == 2
+    assert created["duplicates"] == [
+        {"position": 2, "value": "+49151 1000 0000", "first_position": 0}
+    ]
+
+
+async def test_defaults_apply_when_not_given(client: Client) -> None:
+    body = campaign_body()
+    del body["pacing"]
+
+    response = await client.post("/campaigns", json=body)
+    created = await response.json()
+    await finish_runs(client)
+
+    assert response.status == 201
+    assert created["session"] == "default"
+    assert created["pacing"] == {"min_seconds": 30.0, "max_seconds": 60.0}
+    assert created["options"]["auto_resume"] is True
+
+
+async def test_missing_fields_are_named(client: Client) -> None:
+    problem = await problem_of(client, {"message": {}})
+
+    assert fields_of(problem) == {"name", "message.text", "contacts"}
+
+
+async def test_an_unknown_field_is_refused_not_ignored(client: Client) -> None:
+    problem = await problem_of(client, campaign_body(pacing={"min": 1, "max_seconds": 2}))
+
+    assert fields_of(problem) == {"pacing.min"}
+
+
+async def test_a_bad_phone_is_reported_with_its_row(client: Client) -> None:
+    rows = [{"phone": "+4915110000000"}, {"phone": "12"}, {"phone": "not a phone"}]
+
+    problem = await problem_of(client, campaign_body(contacts=rows))
+
+    assert [(e["field"], e["value"]) for e in problem["errors"]] == [
+        ("contacts[1].phone", "12"),
+        ("contacts[2].phone", "not a phone"),
+    ]
+    assert all(e["reason"] for e in problem["errors"])
+
+
+async def test_min_pacing_above_max_is_refused(client: Client) -> None:
+    problem = await problem_of(client, campaign_body(pacing={"min_seconds": 9, "max_seconds": 3}))
+
+    assert problem["errors"][0]["field"] == "pacing"
+    assert "must not exceed" in problem["errors"][0]["reason"]
+
+
+async def test_bad_options_are_refused(client: Client) -> None:
+    problem = await problem_of(client, campaign_body(options={"max_consecutive_failures": 0}))
+
+    assert fields_of(problem) == {"options"}
+
+
+async def test_an_unparseable_schedule_is_refused(client: Client) -> None:
+    problem = await problem_of(client, campaign_body(scheduled_for="next tuesday"))
+
+    assert fields_of(problem) == {"scheduled_for"}
+    assert problem["errors"][0]["value"] == "next tuesday"
+
+
+async def test_a_schedule_as_a_number_is_refused(client: Client) -> None:
+    problem = await problem_of(client, campaign_body(scheduled_for=1795889425))
+
+    assert fields_of(problem) == {"scheduled_for"}
+
+
+async def test_a_schedule_without_timezone_is_refused(client: Client) -> None:
+    problem = await problem_of(client, campaign_body(scheduled_for="2026-12-01T09:00:00"))
+
+    assert fields_of(problem) == {"scheduled_for"}
+    assert "offset" in problem["errors"][0]["reason"]
+
+
+async def test_a_schedule_in_the_past_is_refused(client: Client, clock: ManualClock) -> None:
+    past = (clock.now() - timedelta(hours=1)).isoformat()
+
+    problem = await problem_of(client, campaign_body(scheduled_for=past))
+
+    assert fields_of(problem) == {"scheduled_for"}
+
+
+async def test_a_future_campaign_waits_scheduled(
+    client: Client, clock: ManualClock, gateway: FakeWahaGateway
+) -> None:
+    later = (clock.now() + timedelta(days=1)).isoformat()
+
+    created = await create(client, scheduled_for=later)
+
+    assert created["status"] == "Scheduled"
+    assert created["scheduled_for"] == (clock.now() + timedelta(days=1)).isoformat()
+    assert gateway.sent == []
+
+
+async def test_an_unknown_media_id_is_refused(client: Client) -> None:
+    problem = await problem_of(client, campaign_body(message={"text": "Hi", "media_id": "ab" * 32}))
+
+    assert fields_of(problem) == {"message.media_id"}
+
+
+async def test_an_empty_template_field_is_refused(client: Client) -> None:
+    problem = await problem_of(client, campaign_body(message={"text": "Hi {1x}"}))
+
+    assert fields_of(problem) == {"message.text"}
+
+
+async def test_missing_template_variables_name_the_contacts(client: Client) -> None:
+    problem = await problem_of(client, campaign_body(message={"text": "Your code {code}"}))
+
+    assert fields_of(problem) == {"contacts[0].variables", "contacts[1].variables"}
+
+
+async def test_template_defaults_fill_missing_variables(
+    client: Client, gateway: FakeWahaGateway
+) -> None:
+    await create(
+        client,
+        message={"text": "Code {code}", "defaults": {"code": "X1"}},
+        contacts=[
+            {"phone": "+4915110000000", "variables": {"code": "A7"}},
+            {"phone": "+4915110000001"},
+        ],
+    )
+    await finish_runs(client)
+
+    assert [s.text for s in gateway.sent] == ["Code A7", "Code X1"]
+
+
+async def test_a_body_that_is_not_json_is_a_bad_request(client: Client) -> None:
+    response = await client.post(
+        "/campaigns", data=b"{nope", headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status == 400
+    assert_problem(await response.json(), 400)
+
+
+async def test_a_body_of_another_type_is_unsupported(client: Client) -> None:
+    response = await client.post(
+        "/campaigns", data=b"name=x", headers={"Content-Type": "text/plain"}
+    )
+
+    assert response.status == 415
+    assert_problem(await response.json(), 415)
+
+
+async def test_an_oversized_body_is_refused(client: Client) -> None:
+    body = campaign_body(contacts=[{"phone": c.phone, "name": "x" * 200} for c in contacts(400)])
+
+    response = await client.post("/campaigns", json=body)
+
+    assert response.status == 413
+    assert_problem(await response.json(), 413)
+
+
+async def test_list_filters_by_status_and_pages_with_a_cursor(
+    client: Client, clock: ManualClock
+) -> None:
+    later = (clock.now() + timedelta(days=1)).isoformat()
+    scheduled = [
+        (await create(client, name=f"later {i}", scheduled_for=later))["id"] for i in range(3)
+    ]
+    await create(client, name="now")
+    await finish_runs(client)
+
+    first = await (
+        await client.get("/campaigns", params={"status": "Scheduled", "limit": "2"})
+    ).json()
+    second = await (
+        await client.get(
+            "/campaigns",
+            params={"status": "Scheduled", "limit": "2", "cursor": str(first["next_cursor"])},
+        )
+    ).json()
+    everything = await (await client.get("/campaigns")).json()
+
+    assert [c["id"] for c in first["items"]] == scheduled[:2]
+    assert first["next_cursor"] is not None
+    assert [c["id"] for c in second["items"]] == scheduled[2:]
+    assert second["next_cursor"] is None
+    assert [c["status"] for c in everything["items"]] == ["Scheduled"] * 3 + ["Completed"]
+
+
+async def test_list_refuses_an_unknown_status_and_bad_limits(client: Client) -> None:
+    for params in ({"status": "Done"}, {"limit": "0"}, {"limit": "x"}, {"cursor": "-1"}):
+        response = await client.get("/campaigns", params=params)
+        assert response.status == 422, params
+        problem = await response.json()
+        assert fields_of(problem) == set(params)
+
+
+async def test_an_unknown_id_is_not_found(client: Client) -> None:
+    response = await client.get("/campaigns/00000000-0000-4000-8000-000000000000")
+
+    assert response.status == 404
+    assert_problem(await response.json(), 404)
+
+
+async def test_a_malformed_id_is_not_found(client: Client) -> None:
+    for path in ("/campaigns/not-a-uuid", "/campaigns/123/events", "/campaigns/x/pause"):
+        response = await client.request("POST" if path.endswith("pause") else "GET", path)
+        assert response.status == 404, path
+        assert_problem(await response.json(), 404)
+
+
+async def test_an_unknown_route_is_a_problem_too(client: Client) -> None:
+    response = await client.get("/nowhere")
+
+    assert response.status == 404
+    assert response.content_type == "application/problem+json"
