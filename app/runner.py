@@ -396,7 +396,13 @@ class _Run:
             at=self._now(),
         )
         if log.isEnabledFor(logging.INFO):
-            log.info("%s %s", self._where(), outcome.value)
+            log.info(
+                "[campaign %s | contact %d/%d] %s",
+                self.id,
+                i + 1,
+                len(self.contacts),
+                outcome.value,
+            )
 
     async def _wait(self, seconds: float) -> RunEnd | None:
         """Wait between contacts; an operator's pause or cancel cuts the wait short."""
