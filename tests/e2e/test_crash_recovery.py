@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from tests.e2e.conftest import ServiceFactory, Simulator, contacts, eventually
+from tests.e2e.conftest import Service, ServiceFactory, Simulator, contacts, eventually
 
 pytestmark = pytest.mark.e2e
 KILLS = 10
@@ -37,9 +37,9 @@ async def test_a_campaign_killed_ten_times_completes_and_messages_nobody_twice(
         # A random moment: after a random number of further events, wherever the run is.
         target = version + chance.randint(1, 12)
 
-        async def moved_on(target: int = target) -> bool:
+        async def moved_on(target: int = target, service: Service = service) -> bool:
             view = await service.view(campaign_id)
-            return view["version"] >= target or view["status"] == "Completed"
+            return bool(view["version"] >= target or view["status"] == "Completed")
 
         await eventually(moved_on, what=f"progress before kill {kill + 1}")
         service.child.kill()
@@ -48,7 +48,7 @@ async def test_a_campaign_killed_ten_times_completes_and_messages_nobody_twice(
         service = await start_service()
 
     async def completed() -> bool:
-        return (await service.view(campaign_id))["status"] == "Completed"
+        return bool((await service.view(campaign_id))["status"] == "Completed")
 
     await eventually(completed, within=120, what="completion after the kills")
 
