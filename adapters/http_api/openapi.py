@@ -97,7 +97,12 @@ def _operation(endpoint: Endpoint, schemas: _Schemas) -> dict[str, Any]:
         "responses": responses,
     }
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "format": "uuid"},
+        }
         for name in _PATH_PARAMETER.findall(endpoint.path)
     ]
     if endpoint.query is not None:

@@ -91,7 +91,7 @@ class CampaignUpload(BaseModel):
     """A campaign to schedule, as multipart/form-data with its contacts as a CSV file."""
 
     campaign: str = Field(
-        description="JSON: the CampaignFields (every field of the JSON body but contacts).",
+        description="JSON: every field of CampaignIn but contacts (name, session, message, ...).",
         json_schema_extra={"contentMediaType": "application/json"},
     )
     contacts: bytes = Field(

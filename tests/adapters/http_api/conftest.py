@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from multidict import CIMultiDictProxy
 from pytest_aiohttp import AiohttpClient
 
 from adapters.http_api.keys import RUNTIME
@@ -66,8 +68,9 @@ def gateway(clock: ManualClock) -> FakeWahaGateway:
 
 @pytest.fixture
 async def client(
-    aiohttp_client: AiohttpClient, services: Services, gateway: FakeWahaGateway
+    services: Services, gateway: FakeWahaGateway, aiohttp_client: AiohttpClient
 ) -> Client:
+    # aiohttp_client last: set up after the services, it is torn down (app stopped) first.
     # The supervisor's watch loop would spin on InstantSleeper; runs are spawned without it.
     app = make_app(services, gateway=gateway, start_supervisor=False)
     return await aiohttp_client(app, headers=AUTH)
@@ -103,6 +106,17 @@ def signed(body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
     raw = json.dumps(body).encode()
     signature = hmac.new(HMAC_KEY.encode(), raw, hashlib.sha512).hexdigest()
     return raw, {"X-Webhook-Hmac": signature, "Content-Type": "application/json"}
+
+
+async def anonymous(
+    client: Client, method: str, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any], CIMultiDictProxy[str]]:
+    """Send a request without the client's default token; return status, JSON and headers."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, client.make_url(path), headers=headers) as response,
+    ):
+        return response.status, await response.json(content_type=None), response.headers
 
 
 def assert_problem(body: dict[str, Any], status: int) -> None:
