@@ -9,7 +9,18 @@ from collections.abc import Sequence
 from typing import Protocol
 
 # Each name is a module of this package: `add_parser(subparsers)` and `run(args) -> int`.
-COMMAND_MODULES = ("simulate_waha", "serve")
+COMMAND_MODULES = (
+    "simulate_waha",
+    "serve",
+    "demo",
+    "create",
+    "client_commands",
+    "watch",
+    "audit_commands",
+    "verify",
+    "export",
+    "diagram",
+)
 
 
 class CommandModule(Protocol):
