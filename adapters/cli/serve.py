@@ -13,13 +13,19 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from adapters.http_api.server import make_app
-from adapters.logging_setup import configure_logging
+from adapters.logging_setup import MASK, configure_logging, secrets_of
 from adapters.persistence import DatabaseUrlError, redacted
 from app.bootstrap import build
 from app.settings import Settings, SettingsError, load_settings
 
 # How long a stop waits for requests in flight; runs get the supervisor's own bound after.
 REQUEST_DRAIN_SECONDS = 10.0
+# No headers but the user agent: Authorization never reaches a log line.
+ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs "%{User-Agent}i"'
+
+
+class ListenError(Exception):
+    """The address to serve on cannot be bound (in use, not ours, not permitted)."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,13 +81,18 @@ async def serve(
     the app's cleanup_ctx stops the supervisor, which lets sends in flight finish (bounded).
     """
     stop = stop or asyncio.Event()
-    runner = web.AppRunner(app, shutdown_timeout=REQUEST_DRAIN_SECONDS, access_log=None)
+    runner = web.AppRunner(
+        app, shutdown_timeout=REQUEST_DRAIN_SECONDS, access_log_format=ACCESS_LOG_FORMAT
+    )
     await runner.setup()
     loop = asyncio.get_running_loop()
     watched = (signal.SIGTERM, signal.SIGINT)
     try:
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as error:
+            raise ListenError(f"cannot listen on {host}:{port}: {error.strerror}") from None
         for signum in watched:
             loop.add_signal_handler(signum, stop.set)
         bound = runner.addresses[0] if runner.addresses else (host, port)
@@ -91,6 +102,13 @@ async def serve(
         for signum in watched:
             loop.remove_signal_handler(signum)
         await runner.cleanup()
+
+
+def _masked(settings: Settings, error: Exception) -> str:
+    text = str(error) or type(error).__name__
+    for secret in secrets_of(settings):
+        text = text.replace(secret, MASK)
+    return " ".join(text.split())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
     configure_logging(settings)
+    store = redacted(settings.campaigns_database_url)
     try:
         services = build(settings)
     except DatabaseUrlError as error:
@@ -115,7 +134,12 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    store = redacted(settings.campaigns_database_url)
+    except Exception as error:  # noqa: BLE001 - any store failure at start is one line, no trace
+        print(
+            f"waha-campaigns serve: cannot open the store {store}: {_masked(settings, error)}",
+            file=sys.stderr,
+        )
+        return 1
     try:
         asyncio.run(
             serve(
@@ -125,9 +149,8 @@ def run(args: argparse.Namespace) -> int:
                 announce=lambda line: print(f"{line} (store {store})", flush=True),
             )
         )
-    except OSError as error:
-        where = f"{settings.campaigns_host}:{settings.campaigns_port}"
-        print(f"waha-campaigns serve: cannot listen on {where}: {error.strerror}", file=sys.stderr)
+    except ListenError as error:
+        print(f"waha-campaigns serve: {error}", file=sys.stderr)
         return 1
     finally:
         services.campaigns.close()

@@ -128,18 +128,19 @@ def problem_for(error: Exception) -> ProblemError | None:  # noqa: PLR0911 - one
         case CampaignNotFoundError():
             return not_found(str(error))
         case IllegalTransitionError():
+            # The message names the state ("cannot pause a campaign that is Completed").
             return ProblemError(
                 409,
-                "Conflict",
-                f"{error} (it is {error.status})",
+                "Not allowed in the campaign's state",
+                str(error),
                 kind="illegal-transition",
                 campaign_status=error.status,
             )
         case AttemptInFlightError() | ConcurrentUpdateError():
             return ProblemError(
                 409,
-                "Conflict",
-                f"{error}; retry shortly",
+                "Busy: retry shortly",
+                str(error),
                 kind="retry",
                 headers={"Retry-After": "1"},
             )

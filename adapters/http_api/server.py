@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Final
 
 from aiohttp import web
 
@@ -14,13 +13,12 @@ from adapters.http_api.keys import METRICS, OPENAPI, RUNTIME, SERVICES
 from adapters.http_api.metrics import ApiMetrics
 from adapters.http_api.openapi import openapi_document
 from adapters.http_api.routes import ENDPOINTS, PUBLIC_ROUTES, add_routes
+from adapters.http_api.uploads import MULTIPART_OVERHEAD
 from adapters.http_api.webhooks import SEEN_WEBHOOKS, SeenWebhooks
 from app.bootstrap import Services, running
 from app.ports import WahaGateway
 from app.supervisor import SupervisorSettings
 
-# Room for a multipart envelope around an upload of CAMPAIGNS_MAX_UPLOAD_BYTES.
-MULTIPART_OVERHEAD: Final = 64 * 1024
 log = logging.getLogger("waha_campaigns.http")
 
 

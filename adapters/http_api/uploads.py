@@ -12,6 +12,8 @@ from adapters.http_api.errors import ProblemError, invalid_input, validation_pro
 
 M = TypeVar("M", bound=BaseModel)
 _CHUNK: Final = 64 * 1024
+# Room for a multipart envelope (boundaries, part headers) around CAMPAIGNS_MAX_UPLOAD_BYTES.
+MULTIPART_OVERHEAD: Final = 64 * 1024
 
 
 def too_large(limit: int) -> ProblemError:
@@ -59,7 +61,7 @@ async def read_form(request: web.Request, fields: Collection[str], limit: int) -
     """
     if request.content_type != "multipart/form-data":
         raise unsupported("multipart/form-data")
-    if request.content_length is not None and request.content_length > limit:
+    if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
         raise too_large(limit)
     reader = await request.multipart()
     found: dict[str, bytes] = {}

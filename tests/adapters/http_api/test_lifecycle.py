@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
+from pytest_aiohttp import AiohttpClient
+
+from adapters.http_api.server import make_app
 from app.bootstrap import Services
-from tests.adapters.http_api.conftest import Client, assert_problem, create, finish_runs
+from app.ports import SendReceipt, WahaGateway
+from app.supervisor import SupervisorSettings
+from tests.adapters.http_api.conftest import AUTH, Client, assert_problem, create, finish_runs
 from tests.builders import a_campaign
 from tests.fakes.gateway import FakeWahaGateway
 from tests.fakes.system import ManualClock
@@ -134,7 +140,8 @@ async def test_a_send_in_flight_asks_for_a_retry(
     assert response.status == 409
     assert response.headers["Retry-After"] == "1"
     problem = await response.json()
-    assert "retry" in problem["detail"]
+    assert problem["type"].endswith(":retry")
+    assert "try again" in problem["detail"]
     assert "campaign_status" not in problem
 
 
@@ -151,3 +158,47 @@ async def test_cancel_refuses_an_unknown_body_field(client: Client, clock: Manua
     response = await client.post(f"/campaigns/{created['id']}/cancel", json={"why": "x"})
 
     assert response.status == 422
+
+
+class HeldSends:
+    """Wraps the fake WAHA so that a send waits until the test lets it through."""
+
+    def __init__(self, inner: FakeWahaGateway) -> None:
+        self.inner = inner
+        self.release = asyncio.Event()
+        self.waiting = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def send_text(self, session: str, chat_id: str, text: str) -> SendReceipt:
+        self.waiting.set()
+        await self.release.wait()
+        return await self.inner.send_text(session, chat_id, text)
+
+
+async def test_a_pause_during_a_send_is_accepted_and_lands_at_the_boundary(
+    services: Services, gateway: FakeWahaGateway, aiohttp_client: AiohttpClient
+) -> None:
+    held = HeldSends(gateway)
+    # No wait for the run: the answer comes while the send is still in flight.
+    app = make_app(
+        services,
+        gateway=cast("WahaGateway", held),
+        supervisor_settings=SupervisorSettings(command_timeout_seconds=0),
+        start_supervisor=False,
+    )
+    client = await aiohttp_client(app, headers=AUTH)
+    created = await create(client, n=3)
+    await held.waiting.wait()
+
+    response = await client.post(f"/campaigns/{created['id']}/pause")
+    held.release.set()
+    await finish_runs(client)
+
+    assert response.status == 202
+    assert (await response.json())["status"] == "Running"
+    view = services.campaigns.campaign(UUID(created["id"]))
+    assert view.status == "Paused"
+    assert view.next_index == 1
+    assert len(gateway.sent) == 1

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from adapters.cli import main
-from adapters.cli.serve import serve, with_api_token
+from adapters.cli import serve as serve_module
+from adapters.cli.serve import ListenError, serve, with_api_token
 from adapters.http_api.server import make_app
 from app.bootstrap import Services, build
 from app.settings import Settings
@@ -145,3 +149,53 @@ async def test_it_serves_until_sigterm_then_stops_cleanly(
 
     assert answered == [200, 200]
     assert lines[0].startswith("waha-campaigns API listening on http://127.0.0.1:")
+
+
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("root_logging")
+def test_a_generated_token_is_printed_once_and_the_app_is_served(
+    environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environment.setenv("CAMPAIGNS_DATABASE_URL", "memory://")
+    served: list[web.Application] = []
+
+    async def fake_serve(
+        app: web.Application, *, host: str, port: int, announce: Callable[[str], None]
+    ) -> None:
+        served.append(app)
+        announce(f"listening on http://{host}:{port}")
+
+    environment.setattr(serve_module, "serve", fake_serve)
+
+    code = main(["serve", "--host", "127.0.0.2", "--port", "8181"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert len(served) == 1
+    token_lines = [line for line in out.splitlines() if "API token" in line]
+    assert len(token_lines) == 1
+    token = token_lines[0].rsplit(" ", 1)[-1]
+    assert out.count(token) == 1
+    assert "listening on http://127.0.0.2:8181 (store memory://)" in out
+
+
+async def test_a_port_in_use_is_one_clear_error(services: Services, clock: ManualClock) -> None:
+    app = make_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        with pytest.raises(ListenError, match=f"cannot listen on 127.0.0.1:{port}"):
+            await serve(app, host="127.0.0.1", port=port, announce=print)
