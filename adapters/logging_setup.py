@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Final, TextIO
@@ -95,6 +96,16 @@ class JsonFormatter(_Masking):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return self.mask(json.dumps(entry, default=str))
+
+
+@contextlib.contextmanager
+def campaign_context(campaign_id: UUID) -> Iterator[None]:
+    """Tag log records within (and tasks started within, which copy it) with the campaign."""
+    token = CAMPAIGN_ID.set(str(campaign_id))
+    try:
+        yield
+    finally:
+        CAMPAIGN_ID.reset(token)
 
 
 def secrets_of(settings: Settings) -> list[str]:

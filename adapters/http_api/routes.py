@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel
 
-from adapters.http_api import handlers, schemas
+from adapters.http_api import handlers, intake, schemas
 from adapters.http_api.webhooks import receive_waha_webhook
 
 # A body is a pydantic model, or a JSON schema for what no model describes (CSV, Prometheus).
@@ -43,7 +43,7 @@ ENDPOINTS: Final = (
     Endpoint(
         "POST",
         "/campaigns",
-        handlers.create_campaign,
+        intake.create_campaign,
         "create_campaign",
         "Schedule a campaign; it starts at once when due now",
         201,
@@ -139,7 +139,7 @@ ENDPOINTS: Final = (
     Endpoint(
         "POST",
         "/media",
-        handlers.upload_media,
+        intake.upload_media,
         "upload_media",
         "Store an image for campaigns; its id is its sha256",
         201,

@@ -1,0 +1,119 @@
+"""Handlers that take things in: campaigns to schedule (JSON, or a form with a CSV) and images."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from adapters.http_api.contacts_csv import parse_contacts_csv
+from adapters.http_api.errors import invalid_input, validation_problem
+from adapters.http_api.keys import RUNTIME
+from adapters.http_api.schemas import CampaignFields, CampaignIn
+from adapters.http_api.uploads import read_form, read_json
+from adapters.logging_setup import campaign_context
+from app.audience import ContactInput
+from app.bootstrap import Services
+from app.campaigns import ScheduleCampaign
+from domain.content import ImageReference
+from domain.errors import DomainError
+from domain.pacing import CampaignOptions, Pacing
+
+_MAX_ID_ECHO = 64
+
+
+def _schedule_command(
+    services: Services, fields: CampaignFields, contacts: Sequence[ContactInput]
+) -> ScheduleCampaign:
+    """Return the command for the request; reads the media store, so run it off the loop."""
+    problems: list[dict[str, object]] = []
+    pacing = Pacing()
+    try:
+        pacing = Pacing(fields.pacing.min_seconds, fields.pacing.max_seconds)
+    except DomainError as error:
+        problems.append({"field": "pacing", "reason": str(error)})
+    options = CampaignOptions()
+    try:
+        options = CampaignOptions(**fields.options.model_dump())
+    except DomainError as error:
+        problems.append({"field": "options", "reason": str(error)})
+    image = None
+    media_id = fields.message.media_id
+    if media_id is not None:
+        try:
+            stored = services.media.describe(media_id)
+        except KeyError:
+            problems.append(
+                {
+                    "field": "message.media_id",
+                    "value": media_id[:_MAX_ID_ECHO],
+                    "reason": "no such image; upload it with POST /media first",
+                }
+            )
+        else:
+            image = ImageReference(stored.id, stored.sha256, stored.mimetype, stored.size)
+    if problems:
+        raise invalid_input("the campaign is not valid", problems)
+    return ScheduleCampaign(
+        name=fields.name,
+        text=fields.message.text,
+        contacts=contacts,
+        session=fields.session,
+        defaults=fields.message.defaults,
+        image=image,
+        scheduled_for=fields.scheduled_for,
+        pacing=pacing,
+        options=options,
+    )
+
+
+async def _campaign_from_form(
+    request: web.Request, limit: int
+) -> tuple[CampaignFields, list[ContactInput]]:
+    form = await read_form(request, {"campaign", "contacts"}, limit)
+    missing = [
+        {"field": f, "reason": "required"} for f in ("campaign", "contacts") if f not in form
+    ]
+    if missing:
+        raise invalid_input("the form lacks a field", missing)
+    try:
+        fields = CampaignFields.model_validate_json(form["campaign"])
+    except ValidationError as error:
+        raise validation_problem(error) from None
+    contacts = await asyncio.to_thread(parse_contacts_csv, form["contacts"])
+    return fields, contacts
+
+
+async def create_campaign(request: web.Request) -> web.Response:
+    """POST /campaigns: schedule a campaign (JSON, or a form with a contacts CSV); start if due."""
+    runtime = request.app[RUNTIME]
+    services = runtime.services
+    fields: CampaignFields
+    if request.content_type == "multipart/form-data":
+        limit = services.settings.campaigns_max_upload_bytes
+        fields, contacts = await _campaign_from_form(request, limit)
+    else:
+        body = await read_json(request, CampaignIn)
+        fields = body
+        contacts = [ContactInput(c.phone, c.name, c.variables) for c in body.contacts]
+    command = await asyncio.to_thread(_schedule_command, services, fields, contacts)
+    scheduled = await asyncio.to_thread(services.campaigns.schedule_campaign, command)
+    campaign_id = scheduled.view.id
+    with campaign_context(campaign_id):
+        view = await runtime.supervisor.run_now(campaign_id)
+    body_out = view.as_dict() | {"duplicates": [asdict(d) for d in scheduled.duplicates]}
+    return web.json_response(body_out, status=201, headers={"Location": f"/campaigns/{view.id}"})
+
+
+async def upload_media(request: web.Request) -> web.Response:
+    """POST /media: store an image (checked by its bytes) under the id of its content."""
+    services = request.app[RUNTIME].services
+    limit = services.settings.campaigns_max_upload_bytes
+    form = await read_form(request, {"file"}, limit)
+    if "file" not in form:
+        raise invalid_input("the form lacks a field", [{"field": "file", "reason": "required"}])
+    stored = await asyncio.to_thread(services.media.save, form["file"])
+    return web.json_response(asdict(stored), status=201)
