@@ -23,6 +23,14 @@ from domain.campaign import AttemptOutcome, Campaign
 
 Event = DomainEventProtocol[UUID]
 CAMPAIGN_TOPICS: Final = "waha_campaigns:Campaign."
+# The names `events --type` accepts: every concrete event a campaign records.
+CAMPAIGN_EVENT_TYPES: Final = tuple(
+    name
+    for name, value in vars(Campaign).items()
+    if isinstance(value, type)
+    and issubclass(value, Campaign.Event)
+    and value not in {Campaign.Event, Campaign.Created}
+)
 PAGE_SIZE: Final = 5000
 # The library's own envelope fields; everything else an event stores is its data.
 _ENVELOPE: Final = frozenset(
@@ -77,10 +85,16 @@ class ReplayStep:
 
 
 def campaign_events(app: CampaignsApp, campaign_id: UUID, *, lte: int | None = None) -> list[Event]:
-    """Return the campaign's events up to version `lte`, straight from the log, in order."""
+    """Return the campaign's events up to version `lte`, straight from the log, in order.
+
+    CampaignNotFoundError for an unknown id; NoStateThenError if the log ends before `lte`.
+    """
     events = list(app.events.get(campaign_id, lte=lte))
     if not events or not isinstance(events[0], Campaign.Event):
         raise CampaignNotFoundError(campaign_id)
+    last = events[-1].originator_version
+    if lte is not None and last < lte:
+        raise NoStateThenError(f"campaign {campaign_id} has versions 1 to {last} only")
     return events
 
 
@@ -133,9 +147,6 @@ def state_at(
 ) -> ReplayStep:
     """Return the campaign as it was right after `version`, or at time `at`, or now."""
     events = campaign_events(app, campaign_id, lte=version)
-    last = events[-1].originator_version
-    if version is not None and last < version:
-        raise NoStateThenError(f"campaign {campaign_id} has versions 1 to {last} only")
     folded = None
     for folded in _fold(events, until=at):  # noqa: B007 - the last one is the answer
         pass
@@ -186,9 +197,18 @@ class Timeline:
     milestones: list[Milestone]
     pacing: PacingUsed | None
 
+    @property
+    def ending(self) -> Milestone | None:
+        """Return the milestone that stopped the campaign, or None while it runs or waits."""
+        endings = {"Paused": "paused", "Cancelled": "cancelled", "Completed": "completed"}
+        wanted = endings.get(self.status)
+        last = next((m for m in reversed(self.milestones) if m.what == wanted), None)
+        return last if wanted is not None else None
+
     def as_dict(self) -> dict[str, Any]:
         """Return the timeline as JSON-native data."""
-        return dict(jsonable(asdict(self)))
+        ending = self.ending
+        return {**jsonable(asdict(self)), "ending": jsonable(asdict(ending)) if ending else None}
 
 
 _STATUS_AFTER: Final[dict[type[object], str]] = {
@@ -440,20 +460,37 @@ def _counts_text(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(_nonzero(counts).items())) or "nothing"
 
 
+def logged_events(
+    app: CampaignsApp, campaign_id: UUID, *, page_size: int = PAGE_SIZE
+) -> Iterator[LoggedEvent]:
+    """Yield the campaign's stored events, decoded where possible, page by page from the recorder.
+
+    CampaignNotFoundError if the id has no events, or they are not a campaign's.
+    """
+    after = 0
+    while page := app.recorder.select_events(campaign_id, gt=after, limit=page_size):
+        if after == 0 and not page[0].topic.startswith(CAMPAIGN_TOPICS):
+            break
+        for stored in page:
+            yield _logged(app, stored)
+        after = page[-1].originator_version
+    if after == 0:
+        raise CampaignNotFoundError(campaign_id)
+
+
+def is_campaign(app: CampaignsApp, campaign_id: UUID) -> bool:
+    """Return whether `campaign_id` has a campaign's events (read, never rebuilt)."""
+    first = app.recorder.select_events(campaign_id, limit=1)
+    return bool(first) and first[0].topic.startswith(CAMPAIGN_TOPICS)
+
+
 def audit_campaign(
     app: CampaignsApp, campaign_id: UUID, *, page_size: int = PAGE_SIZE
 ) -> CampaignAudit:
-    """Check one campaign's log, read page by page straight from the recorder."""
+    """Check one campaign's log, read straight from the recorder, against its rebuilt state."""
     checker = LogChecker()
-    after = 0
-    while page := app.recorder.select_events(campaign_id, gt=after, limit=page_size):
-        if checker.events == 0 and not page[0].topic.startswith(CAMPAIGN_TOPICS):
-            break
-        for stored in page:
-            checker.feed(_logged(app, stored))
-        after = page[-1].originator_version
-    if checker.events == 0:
-        raise CampaignNotFoundError(campaign_id)
+    for logged in logged_events(app, campaign_id, page_size=page_size):
+        checker.feed(logged)
     final_counts, problem = None, None
     try:
         final_counts = dict(app.load(campaign_id, version=checker.last_version).counts)

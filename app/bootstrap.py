@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import aiohttp
 
@@ -117,7 +118,10 @@ async def running(
             gateway,
             clock=services.clock,
             sleeper=services.sleeper,
-            settings=supervisor_settings,
+            settings=supervisor_settings
+            or SupervisorSettings(
+                in_flight_grace=timedelta(seconds=settings.waha_timeout_seconds + 5)
+            ),
         )
         if start_supervisor:
             await supervisor.start()

@@ -33,6 +33,9 @@ class SupervisorSettings:
     poll_backoff_seconds: tuple[float, ...] = (2.0, 5.0, 10.0, 30.0, 60.0)
     # A Running campaign whose log has not moved for this long has lost its runner.
     takeover_after: timedelta = timedelta(minutes=5)
+    # A send in flight younger than this may still be going on in another process: WAHA's
+    # timeout plus a margin. Recovery waits for it rather than reconcile a live send.
+    in_flight_grace: timedelta = timedelta(seconds=40)
     # How long an operator's pause or cancel waits for a send in flight to finish.
     command_timeout_seconds: float = 60.0
     # How long a shutdown waits for sends in flight before cancelling their tasks.
@@ -81,6 +84,7 @@ class Supervisor:
         self._tracked: dict[UUID, _Tracked] = {}
         self._position = 0
         self._polls: dict[str, _SessionPoll] = {}
+        self._orphans: set[UUID] = set()
         self._loop: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -130,15 +134,23 @@ class Supervisor:
             if campaign.status == "Scheduled" and campaign.scheduled_for <= now:
                 await self._start_due(campaign_id)
             elif campaign.status == "Running" and not self.is_running(campaign_id):
-                tracked = self._tracked[campaign_id]
-                if recovering or now - tracked.changed_at >= self.settings.takeover_after:
-                    log.info(
-                        "campaign %s is Running without a runner here; taking it up", campaign_id
-                    )
-                    self._spawn(campaign_id)
+                self._maybe_take_over(campaign, now, recovering=recovering)
             elif campaign.status in {"Completed", "Cancelled"}:
                 del self._tracked[campaign_id]
         await self._poll_paused_sessions(now)
+
+    def _maybe_take_over(self, campaign: Campaign, now: datetime, *, recovering: bool) -> None:
+        tracked = self._tracked[campaign.id]
+        lost = now - tracked.changed_at >= self.settings.takeover_after
+        if not (recovering or lost or campaign.id in self._orphans):
+            return
+        flight = campaign.in_flight
+        if flight is not None and now - flight["at"] < self.settings.in_flight_grace:
+            self._orphans.add(campaign.id)  # look again on the next tick
+            return
+        self._orphans.discard(campaign.id)
+        log.info("campaign %s is Running without a runner here; taking it up", campaign.id)
+        self._spawn(campaign.id)
 
     async def _discover(self) -> None:
         while page := await self._store(self.campaigns.campaign_ids, after=self._position):

@@ -16,7 +16,9 @@ KILLS = 10
 async def test_a_campaign_killed_ten_times_completes_and_messages_nobody_twice(
     start_service: ServiceFactory, simulator: Simulator
 ) -> None:
-    service = await start_service()
+    # A short WAHA timeout keeps recovery's wait for a send in flight (timeout + 5 s) short.
+    settings = {"WAHA_TIMEOUT_SECONDS": "6"}
+    service = await start_service(**settings)
     status, created = await service.call(
         "POST",
         "/campaigns",
@@ -45,7 +47,7 @@ async def test_a_campaign_killed_ten_times_completes_and_messages_nobody_twice(
         service.child.kill()
         killed_at.append(target)
         await service.child.wait()
-        service = await start_service()
+        service = await start_service(**settings)
 
     async def completed() -> bool:
         return bool((await service.view(campaign_id))["status"] == "Completed")

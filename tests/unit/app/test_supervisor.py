@@ -63,11 +63,12 @@ def paused_for_session(campaigns: CampaignsApp, n: int = 3, **kwargs: object) ->
 
 
 async def test_campaigns_left_running_are_picked_up_at_start(
-    campaigns: CampaignsApp, supervisor: Supervisor, gateway: FakeWahaGateway
+    campaigns: CampaignsApp, supervisor: Supervisor, gateway: FakeWahaGateway, clock: ManualClock
 ) -> None:
     campaign_id = scheduled(campaigns)
     campaigns.start_campaign(campaign_id)
     campaigns.begin_attempt(campaign_id, index=0, attempt_id="a0", chat_id="4915110000000@c.us")
+    clock.advance(60)  # the crashed process's send is long over
 
     await supervisor.tick(recovering=True)
     await supervisor.wait_for_runs()
@@ -228,12 +229,13 @@ async def test_a_shutdown_leaves_nothing_in_doubt_and_a_restart_continues(
 
 
 async def test_resume_runs_the_campaign_from_its_paused_contact(
-    campaigns: CampaignsApp, supervisor: Supervisor, gateway: FakeWahaGateway
+    campaigns: CampaignsApp, supervisor: Supervisor, gateway: FakeWahaGateway, clock: ManualClock
 ) -> None:
     campaign_id: UUID = scheduled(campaigns, 3)
     campaigns.start_campaign(campaign_id)
     campaigns.begin_attempt(campaign_id, index=0, attempt_id="a", chat_id="4915110000000@c.us")
     await gateway.send_text("default", "4915110000000@c.us", "Hello Contact 0")
+    clock.advance(60)
     await supervisor.tick(recovering=True)
     await supervisor.wait_for_runs()
 
@@ -264,3 +266,23 @@ async def test_the_watch_loop_starts_due_campaigns(
     await supervisor.shutdown()
 
     assert campaigns.campaign(campaign_id).status == "Completed"
+
+
+async def test_recovery_waits_for_a_recent_send_in_flight_that_another_process_may_own(
+    campaigns: CampaignsApp, supervisor: Supervisor, gateway: FakeWahaGateway, clock: ManualClock
+) -> None:
+    campaign_id = scheduled(campaigns)
+    campaigns.start_campaign(campaign_id)
+    campaigns.begin_attempt(campaign_id, index=0, attempt_id="a0", chat_id="4915110000000@c.us")
+    await gateway.send_text("default", "4915110000000@c.us", "Hello Contact 0")
+
+    clock.advance(10)
+    await supervisor.tick(recovering=True)
+    assert not supervisor.is_running(campaign_id)
+    assert campaigns.campaign(campaign_id).in_flight is not None
+
+    clock.advance(31)
+    await supervisor.tick()
+    await supervisor.wait_for_runs()
+    view = campaigns.campaign(campaign_id)
+    assert (view.status, view.sent, view.in_doubt) == ("Completed", 3, 0)
