@@ -120,7 +120,8 @@ async def running(
             sleeper=services.sleeper,
             settings=supervisor_settings
             or SupervisorSettings(
-                in_flight_grace=timedelta(seconds=settings.waha_timeout_seconds + 5)
+                in_flight_grace=timedelta(seconds=settings.waha_timeout_seconds + 5),
+                takeover_after=timedelta(seconds=settings.campaigns_takeover_after_seconds),
             ),
         )
         if start_supervisor:
