@@ -1,0 +1,128 @@
+"""`export`: every stored event as JSON lines, or what happened to each contact as CSV."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final, TextIO
+from uuid import UUID
+
+from adapters.cli.arguments import (
+    STORE_EXITS,
+    ExitCode,
+    Subparsers,
+    add_command,
+    add_database_option,
+    campaign_id,
+)
+from adapters.cli.output import Progress, fail
+from adapters.cli.store_access import run_on_store
+from app.audit import export_events, is_campaign
+from app.campaigns import CampaignsApp
+from app.errors import CampaignNotFoundError
+
+CSV_COLUMNS: Final = (
+    "campaign_id",
+    "index",
+    "phone",
+    "name",
+    "chat_id",
+    "outcome",
+    "message_id",
+    "error",
+    "attempted_at",
+    "delivery",
+)
+
+
+def add_parser(subparsers: Subparsers) -> None:
+    """Add `export`."""
+    parser = add_command(
+        subparsers,
+        "export",
+        summary="export every event (JSON lines) or the per-contact report (CSV)",
+        description=(
+            "jsonl: one JSON object per stored event, in log order, with position, "
+            "aggregate_id, version, type, topic, time (the runner's clock), recorded_at and "
+            "data; the whole store, or one campaign's events. csv: one row per contact with "
+            "its outcome and delivery state; one campaign, or every campaign."
+        ),
+        exits={**STORE_EXITS, ExitCode.USAGE: "usage or input error, or --output not writable"},
+    )
+    parser.add_argument("id", type=campaign_id, nargs="?", metavar="ID")
+    parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    parser.add_argument(
+        "--output", type=Path, metavar="FILE", help="write here instead of standard output"
+    )
+    add_database_option(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export to standard output or --output."""
+    return run_on_store(args, lambda app: _export(app, args))
+
+
+def _export(app: CampaignsApp, args: argparse.Namespace) -> int:
+    if args.id is not None and not is_campaign(app, args.id):
+        raise CampaignNotFoundError(args.id)
+    try:
+        with _destination(args.output, newline="" if args.format == "csv" else None) as out:
+            count = (_jsonl if args.format == "jsonl" else _csv)(app, args.id, out)
+    except OSError as error:
+        return fail(f"cannot write {args.output}: {error.strerror or error}", ExitCode.USAGE)
+    if args.output is not None:
+        what = "events" if args.format == "jsonl" else "contacts"
+        print(f"exported {count:,} {what} to {args.output}", file=sys.stderr)
+    return ExitCode.OK
+
+
+@contextlib.contextmanager
+def _destination(path: Path | None, *, newline: str | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    # A half-written export must not look like a whole one: write aside, then rename.
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline=newline, buffering=1 << 20) as out:
+            yield out
+        partial.replace(path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+
+
+def _jsonl(app: CampaignsApp, campaign: UUID | None, out: TextIO) -> int:
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    progress = Progress("exporting events")
+    count = 0
+    write = out.write
+    for row in export_events(app, campaign):
+        write(encode(row))
+        write("\n")
+        count += 1
+        progress.update(count)
+    progress.close()
+    return count
+
+
+def _csv(app: CampaignsApp, campaign: UUID | None, out: TextIO) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    campaigns = [campaign] if campaign is not None else app.all_campaign_ids()
+    count = 0
+    for one in campaigns:
+        for report in app.contact_reports(one):
+            row = report.as_dict()
+            writer.writerow(
+                [str(one), *("" if row[c] is None else row[c] for c in CSV_COLUMNS[1:])]
+            )
+            count += 1
+    return count

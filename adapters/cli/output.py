@@ -1,0 +1,213 @@
+"""How commands print: tables and colour for people, JSON for programs, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final, TextIO
+
+from adapters.cli.arguments import ExitCode
+
+_COLOURS: Final = {"red": "31", "green": "32", "yellow": "33", "cyan": "36", "dim": "2"}
+_STATUS_COLOURS: Final = {
+    "Scheduled": "dim",
+    "Running": "cyan",
+    "Paused": "yellow",
+    "Completed": "green",
+    "Cancelled": "red",
+}
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Return whether a person is probably reading `stream`."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class Style:
+    """Colours text only for a terminal that wants them (NO_COLOR and TERM=dumb turn it off)."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+
+    @classmethod
+    def for_stream(cls, stream: TextIO) -> Style:
+        """Return the style for `stream`."""
+        wanted = "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+        return cls(enabled=wanted and is_terminal(stream))
+
+    @classmethod
+    def for_stdout(cls) -> Style:
+        """Return the style for standard output."""
+        return cls.for_stream(sys.stdout)
+
+    def paint(self, text: str, colour: str) -> str:
+        """Return `text` in `colour` (a key of the palette), if colour is on."""
+        if not self.enabled or colour not in _COLOURS:
+            return text
+        return f"\x1b[{_COLOURS[colour]}m{text}\x1b[0m"
+
+    def status(self, status: str) -> str:
+        """Return a campaign status, coloured by what it means."""
+        return self.paint(status, status_colour(status))
+
+
+def status_colour(status: str) -> str:
+    """Return the palette colour of a campaign status."""
+    return _STATUS_COLOURS.get(status, "")
+
+
+def render_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    style: Style | None = None,
+    colour: Callable[[int, str], str] | None = None,
+) -> str:
+    """Return rows aligned under headers, numbers to the right.
+
+    `colour(column, cell)` names a palette colour for a cell ("" for none); used if `style` is on.
+    """
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    numeric = [bool(rows) and all(_is_number(row[i]) for row in rows) for i in range(len(headers))]
+
+    def line(cells: Sequence[str], *, header: bool) -> str:
+        parts = []
+        for i, cell in enumerate(cells):
+            gap = " " * (widths[i] - len(cell))
+            text = cell
+            if style is not None and colour is not None and not header:
+                text = style.paint(cell, colour(i, cell))
+            parts.append(gap + text if numeric[i] else text + gap)
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(headers, header=True), *(line(r, header=False) for r in rows)])
+
+
+def _is_number(text: str) -> bool:
+    return text.replace(".", "", 1).isdigit() or text == "-"
+
+
+def to_json(value: Any) -> str:
+    """Return `value` as one line of JSON."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def print_json(value: Any) -> None:
+    """Print `value` as indented JSON."""
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def fail(message: str, code: ExitCode) -> int:
+    """Print one line to stderr and return `code`: every error ends here, never a traceback."""
+    print(f"waha-campaigns: {message}", file=sys.stderr)
+    return int(code)
+
+
+def when(value: datetime | str | None) -> str:
+    """Return a time for people: UTC to the second, or "-"."""
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def duration(seconds: float) -> str:
+    """Return a span for people: 45s, 12m 30s, 3h 05m."""
+    whole = round(seconds)
+    if whole < 60:  # noqa: PLR2004 - a minute
+        return f"{whole}s"
+    if whole < 3600:  # noqa: PLR2004 - an hour
+        return f"{whole // 60}m {whole % 60:02d}s"
+    return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
+
+
+class Progress:
+    """A one-line progress counter on a terminal's stderr; silent anywhere else."""
+
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+        self._stream = stream if stream is not None else sys.stderr
+        self._label = label
+        self._enabled = is_terminal(self._stream)
+        self._shown = 0
+
+    def update(self, done: int, total: int | None = None) -> None:
+        """Show `done` (of `total`), at most every thousand steps."""
+        if not self._enabled or (done - self._shown < 1000 and done != total):  # noqa: PLR2004
+            return
+        self._shown = done
+        of = f" of {total:,}" if total else ""
+        self._stream.write(f"\r{self._label}: {done:,}{of}")
+        self._stream.flush()
+
+    def close(self) -> None:
+        """Clear the line, so what follows starts clean."""
+        if self._enabled and self._shown:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+
+
+def handled(view: Mapping[str, Any]) -> int:
+    """Return how many contacts of a campaign view have an outcome."""
+    return sum(int(view.get(k) or 0) for k in ("sent", "failed", "skipped", "in_doubt"))
+
+
+def counts_text(view: Mapping[str, Any]) -> str:
+    """Return a campaign's outcome counts for people."""
+    return (
+        f"{view.get('sent', 0)} sent, {view.get('failed', 0)} failed, "
+        f"{view.get('skipped', 0)} skipped, {view.get('in_doubt', 0)} in doubt"
+    )
+
+
+def stop_reason(view: Mapping[str, Any]) -> str | None:
+    """Return why a campaign is not running, or None while it runs or waits to start."""
+    pause = view.get("pause")
+    if view.get("status") == "Paused" and isinstance(pause, Mapping):
+        detail = f" ({pause['detail']})" if pause.get("detail") else ""
+        index = f" at contact {pause['index']}" if pause.get("index") is not None else ""
+        return f"paused{index} since {when(pause.get('at'))}: {pause.get('reason')}{detail}"
+    cancelled = view.get("cancelled")
+    if view.get("status") == "Cancelled" and isinstance(cancelled, Mapping):
+        return (
+            f"cancelled at contact {cancelled.get('index')} on {when(cancelled.get('at'))}: "
+            f"{cancelled.get('reason')}"
+        )
+    if view.get("status") == "Completed":
+        return f"completed on {when(view.get('completed_at'))}"
+    return None
+
+
+def describe_campaign(view: Mapping[str, Any], style: Style) -> str:
+    """Return a campaign view (the service's JSON or a replayed state) as aligned lines."""
+    pacing = view.get("pacing") or {}
+    rows = [
+        ("id", str(view.get("id"))),
+        ("name", str(view.get("name"))),
+        ("status", style.status(str(view.get("status")))),
+        ("session", str(view.get("session"))),
+        ("progress", f"{handled(view)} of {view.get('total')} handled: {counts_text(view)}"),
+        ("next", f"contact {view.get('next_index')}"),
+        ("scheduled", when(view.get("scheduled_for"))),
+        ("started", when(view.get("started_at"))),
+        ("completed", when(view.get("completed_at"))),
+    ]
+    if pacing:
+        rows.append(("pacing", f"{pacing.get('min_seconds'):g}-{pacing.get('max_seconds'):g} s"))
+    reason = stop_reason(view)
+    if reason is not None and view.get("status") != "Completed":
+        rows.append(("stopped", reason))
+    rows.append(("version", str(view.get("version"))))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)

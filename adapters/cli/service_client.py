@@ -1,0 +1,142 @@
+"""A small client of the running service's HTTP API, and its failures at the command edge."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import aiohttp
+
+from adapters.cli.arguments import ExitCode, service_token, service_url
+from adapters.cli.output import fail
+
+Problem = Mapping[str, Any]
+
+
+class ServiceError(Exception):
+    """A request that failed; `code` is the exit status, `problems` the service's field errors."""
+
+    def __init__(self, message: str, code: ExitCode, problems: Sequence[Problem] = ()) -> None:
+        super().__init__(message)
+        self.code = code
+        self.problems = list(problems)
+
+
+class ServiceClient:
+    """The few calls the operator commands make, over one aiohttp session."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, token: str | None) -> None:
+        self._session = session
+        self._base_url = base_url
+        self._headers = {"Accept": "application/json"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
+
+    async def create_campaign(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Schedule a campaign; return its view."""
+        return await self._json("POST", "/campaigns", json=body)
+
+    async def upload_media(
+        self, content: bytes, filename: str, content_type: str
+    ) -> dict[str, Any]:
+        """Upload an image; return {id, sha256, mimetype, size}."""
+        form = aiohttp.FormData()
+        form.add_field("file", content, filename=filename, content_type=content_type)
+        return await self._json("POST", "/media", data=form)
+
+    async def campaigns(
+        self, *, status: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """Return one page of campaigns: {items, next_cursor}."""
+        query = {"status": status, "limit": limit, "cursor": cursor}
+        params = {k: str(v) for k, v in query.items() if v is not None}
+        return await self._json("GET", "/campaigns", params=params)
+
+    async def campaign(self, campaign_id: object) -> dict[str, Any]:
+        """Return a campaign's view."""
+        return await self._json("GET", f"/campaigns/{campaign_id}")
+
+    async def command(
+        self, campaign_id: object, command: str, body: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Pause, resume or cancel a campaign; return its new view."""
+        return await self._json("POST", f"/campaigns/{campaign_id}/{command}", json=body)
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        url = self._base_url + path
+        try:
+            async with self._session.request(
+                method, url, headers=self._headers, **kwargs
+            ) as response:
+                status, body = response.status, await response.read()
+        except (aiohttp.ClientError, TimeoutError) as error:
+            reason = str(error) or type(error).__name__
+            raise ServiceError(
+                f"the service at {self._base_url} is unreachable: {reason}", ExitCode.UNAVAILABLE
+            ) from None
+        payload = _decoded(body)
+        if status >= 400:  # noqa: PLR2004 - HTTP errors
+            raise _problem_error(status, payload)
+        if not isinstance(payload, dict):
+            raise ServiceError(
+                f"the service answered {method} {path} with something other than a JSON object",
+                ExitCode.UNAVAILABLE,
+            )
+        return payload
+
+
+def _decoded(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
+
+
+def _problem_error(status: int, payload: Any) -> ServiceError:
+    problem: Problem = payload if isinstance(payload, dict) else {}
+    said = problem.get("detail") or problem.get("title") or f"HTTP {status}"
+    errors = [e for e in problem.get("errors") or [] if isinstance(e, dict)]
+    if status in {401, 403}:
+        return ServiceError(
+            f"the service refused the token ({status}): set --token or CAMPAIGNS_API_TOKEN",
+            ExitCode.USAGE,
+        )
+    if status == 404:  # noqa: PLR2004 - not found
+        return ServiceError(str(said), ExitCode.NOT_FOUND)
+    if status >= 500:  # noqa: PLR2004 - the service's own failure
+        return ServiceError(f"the service failed ({status}): {said}", ExitCode.UNAVAILABLE)
+    return ServiceError(str(said), ExitCode.USAGE, errors)
+
+
+def problem_line(problem: Problem) -> str:
+    """Return one field error of the service for people: field, value and reason."""
+    value = f" {problem['value']!r}" if problem.get("value") not in {None, ""} else ""
+    return f"{problem.get('field', '?')}{value}: {problem.get('reason', 'invalid')}"
+
+
+def run_with_service(
+    args: argparse.Namespace,
+    action: Callable[[ServiceClient], Awaitable[int]],
+    *,
+    describe: Callable[[Problem], str] = problem_line,
+) -> int:
+    """Run `action` with a client of the service named by the arguments; map failures."""
+    url = service_url(args)
+    if not url.startswith(("http://", "https://")):
+        return fail(f"the service URL must start with http:// or https://: {url}", ExitCode.USAGE)
+
+    async def with_session() -> int:
+        timeout = aiohttp.ClientTimeout(total=args.timeout)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            return await action(ServiceClient(session, url, service_token(args)))
+
+    try:
+        return asyncio.run(with_session())
+    except ServiceError as error:
+        for problem in error.problems:
+            print(f"  {describe(problem)}", file=sys.stderr)
+        return fail(str(error), error.code)

@@ -1,0 +1,182 @@
+"""`watch`: follow a campaign's progress live until it completes, pauses or is cancelled."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, TextIO
+from uuid import UUID
+
+from adapters.cli.arguments import (
+    SERVICE_EXITS,
+    ExitCode,
+    Subparsers,
+    add_command,
+    add_service_options,
+    campaign_id,
+)
+from adapters.cli.output import Style, duration, handled, is_terminal, stop_reason, when
+from adapters.cli.service_client import ServiceClient, ServiceError, run_with_service
+from adapters.system import AsyncioSleeper, SystemClock
+from app.ports import Clock, Sleeper
+
+BAR_WIDTH: Final = 30
+# A service restart should not end a watch; a wrong URL should end it at once.
+MISSED_POLLS_ALLOWED: Final = 3
+# A rate over a few seconds says more about the polls than about the campaign.
+RATE_AFTER_SECONDS: Final = 10.0
+_COUNTS: Final = ("sent", "failed", "skipped", "in_doubt")
+_ENDED: Final = {"Completed": ExitCode.OK, "Paused": ExitCode.FAILED, "Cancelled": ExitCode.FAILED}
+
+
+def add_parser(subparsers: Subparsers) -> None:
+    """Add `watch`."""
+    parser = add_command(
+        subparsers,
+        "watch",
+        summary="follow a campaign live until it completes or pauses",
+        description=(
+            "Poll the campaign and show sent, failed, skipped and in-doubt contacts, the rate "
+            "and the time left at its pacing: a progress bar on a terminal, otherwise one line "
+            "per change. Ends when the campaign completes, pauses or is cancelled, saying why."
+        ),
+        exits={
+            **SERVICE_EXITS,
+            ExitCode.OK: "the campaign completed",
+            ExitCode.FAILED: "the campaign paused or was cancelled",
+        },
+    )
+    parser.add_argument("id", type=campaign_id, metavar="ID")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="seconds between polls (default: 2)",
+    )
+    add_service_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Watch with the real clock and sleeper."""
+    interval = max(0.0, args.interval)
+
+    async def follow(client: ServiceClient) -> int:
+        return await watch_campaign(
+            client,
+            args.id,
+            interval=interval,
+            sleeper=AsyncioSleeper(),
+            clock=SystemClock(),
+            out=sys.stdout,
+        )
+
+    return run_with_service(args, follow)
+
+
+@dataclass
+class _Rate:
+    """Contacts handled per minute since the watch began."""
+
+    since: datetime | None = None
+    handled_then: int = 0
+
+    def per_minute(self, now: datetime, handled_now: int) -> float | None:
+        if self.since is None:
+            self.since, self.handled_then = now, handled_now
+            return None
+        seconds = (now - self.since).total_seconds()
+        if seconds < RATE_AFTER_SECONDS:
+            return None
+        return (handled_now - self.handled_then) * 60 / seconds
+
+
+async def watch_campaign(
+    client: ServiceClient,
+    campaign: UUID,
+    *,
+    interval: float,
+    sleeper: Sleeper,
+    clock: Clock,
+    out: TextIO,
+    interactive: bool | None = None,
+) -> int:
+    """Poll until the campaign ends; return 0 if it completed, 1 if it paused or was cancelled."""
+    live = is_terminal(out) if interactive is None else interactive
+    style = Style(enabled=live) if interactive is not None else Style.for_stream(out)
+    rate, last_state, missed = _Rate(), None, 0
+    while True:
+        try:
+            view = await client.campaign(campaign)
+            missed = 0
+        except ServiceError as error:
+            missed += 1
+            transient = error.code == ExitCode.UNAVAILABLE and last_state is not None
+            if not transient or missed > MISSED_POLLS_ALLOWED:
+                raise
+            await sleeper.sleep(interval)
+            continue
+        now = clock.now()
+        line = progress_line(view, rate.per_minute(now, handled(view)), style, bar=live)
+        # A change is a change of the campaign, not of the rate or the estimate.
+        state = tuple(view.get(k) for k in ("status", *_COUNTS, "next_index"))
+        if live:
+            out.write(f"\r{line}\x1b[K")
+            out.flush()
+        elif state != last_state:
+            out.write(f"{when(now)}  {line}\n")
+        last_state = state
+        status = str(view.get("status"))
+        if status in _ENDED:
+            if live:
+                out.write("\n")
+            out.write(f"{stop_reason(view)}\n")
+            out.flush()
+            return _ENDED[status]
+        await sleeper.sleep(interval)
+
+
+def progress_line(
+    view: Mapping[str, Any], per_minute: float | None, style: Style, *, bar: bool
+) -> str:
+    """Return one line of progress: counts, rate and the time left at the campaign's pacing."""
+    total = int(view.get("total") or 0)
+    done = handled(view)
+    status = str(view.get("status"))
+    parts = [style.status(status)]
+    if bar:
+        filled = BAR_WIDTH * done // total if total else BAR_WIDTH
+        parts.append("[" + "#" * filled + "." * (BAR_WIDTH - filled) + "]")
+    parts.append(f"{done}/{total}")
+    parts.append(
+        f"sent {view.get('sent', 0)}  "
+        + style.paint(f"failed {view.get('failed', 0)}", "red" if view.get("failed") else "")
+        + f"  skipped {view.get('skipped', 0)}  in doubt {view.get('in_doubt', 0)}"
+    )
+    if status == "Scheduled":
+        parts.append(f"starts {when(view.get('scheduled_for'))}")
+        return "  ".join(parts)
+    if per_minute is not None:
+        parts.append(f"{per_minute:.1f}/min")
+    left = time_left(view)
+    if left is not None and status == "Running":
+        parts.append(f"~{duration(left)} left")
+    return "  ".join(parts)
+
+
+def time_left(view: Mapping[str, Any]) -> float | None:
+    """Return the seconds the remaining contacts take at the mean of the campaign's pacing."""
+    pacing = view.get("pacing")
+    if not isinstance(pacing, Mapping):
+        return None
+    try:
+        mean = (float(pacing["min_seconds"]) + float(pacing["max_seconds"])) / 2
+    except (KeyError, TypeError, ValueError):
+        return None
+    remaining = max(0, int(view.get("total") or 0) - handled(view))
+    # One wait follows every contact but the last.
+    return max(0, remaining - 1) * mean

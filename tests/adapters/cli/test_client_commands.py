@@ -1,0 +1,339 @@
+"""`create`, `list`, `show`, `pause`, `resume` and `cancel` against a fake of the service."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.adapters.cli.conftest import Service, cli
+from tests.adapters.cli.fake_service import TOKEN, a_view
+
+CSV = "phone,name,city\n+4915110000000,Ana,Berlin\n+4915110000001,,\n+4915110000000,Ana again,\n"
+
+
+@pytest.fixture
+def contacts_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "spring.csv"
+    path.write_text(CSV, encoding="utf-8")
+    return path
+
+
+def service_args(service: Service) -> list[str]:
+    return ["--url", service.url, "--token", TOKEN]
+
+
+# -- create -----------------------------------------------------------------------------------
+
+
+async def test_create_sends_the_contacts_and_template_and_prints_the_id(
+    service: Service, contacts_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = await cli(
+        "create",
+        str(contacts_csv),
+        "--text",
+        "Hi {name} in {city}",
+        "--default",
+        "city=your town",
+        "--session",
+        "sales",
+        "--at",
+        "2026-12-01T09:30:00+01:00",
+        "--pacing",
+        "20-40",
+        "--check-numbers",
+        "--typing",
+        "--no-auto-resume",
+        "--max-failures",
+        "3",
+        *service_args(service),
+    )
+
+    captured = capsys.readouterr()
+    (created,) = service.fake.campaigns.values()
+    assert code == 0
+    assert captured.out == f"{created['id']}\n"
+    assert captured.err == f"dropped {contacts_csv} line 4: same number as line 2\n"
+    body = service.fake.received[0][2]
+    assert body == {
+        "name": "spring",
+        "session": "sales",
+        "message": {"text": "Hi {name} in {city}", "defaults": {"city": "your town"}},
+        "contacts": [
+            {"phone": "+4915110000000", "name": "Ana", "variables": {"city": "Berlin"}},
+            {"phone": "+4915110000001"},
+            {"phone": "+4915110000000", "name": "Ana again"},
+        ],
+        "scheduled_for": "2026-12-01T09:30:00+01:00",
+        "pacing": {"min_seconds": 20.0, "max_seconds": 40.0},
+        "options": {
+            "auto_resume": False,
+            "check_numbers": True,
+            "simulate_typing": True,
+            "max_consecutive_failures": 3,
+        },
+    }
+
+
+async def test_create_reads_semicolons_and_a_byte_order_mark(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_text("\ufeffName;Phone\nAna;+4915110000000\n", encoding="utf-8")
+
+    code = await cli("create", str(path), "--text", "Hi", "--name", "X", *service_args(service))
+
+    assert code == 0
+
+    body = service.fake.received[0][2]
+    assert body["contacts"] == [{"phone": "+4915110000000", "name": "Ana"}]
+    assert body["scheduled_for"] is None
+    assert "pacing" not in body
+
+
+async def test_a_csv_without_a_phone_column_is_one_clear_line(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "numbers.csv"
+    path.write_text("name,tel\nAna,+4915110000000\n", encoding="utf-8")
+
+    code = await cli("create", str(path), "--text", "Hi", *service_args(service))
+
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"waha-campaigns: {path} has no phone column (its columns: name, tel); "
+        "name one column 'phone'\n"
+    )
+    assert service.fake.received == []
+
+
+async def test_a_missing_csv_is_an_input_error(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "gone.csv"
+
+    assert await cli("create", str(missing), "--text", "Hi", *service_args(service)) == 2
+    assert capsys.readouterr().err == (
+        f"waha-campaigns: cannot read {missing}: No such file or directory\n"
+    )
+
+
+async def test_the_services_validation_problems_are_printed_one_per_line(
+    service: Service, contacts_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service.fake.reject_contacts = [
+        {"field": "contacts[1].phone", "value": "+4915110000001", "reason": "too short"},
+        {"field": "message.text", "reason": "must not be empty"},
+    ]
+
+    code = await cli("create", str(contacts_csv), "--text", "Hi", *service_args(service))
+
+    assert code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"  {contacts_csv} line 3, phone '+4915110000001': too short",
+        "  message.text: must not be empty",
+        "waha-campaigns: 1 contact(s)",
+    ]
+
+
+async def test_create_with_an_image_uploads_it_first(
+    service: Service, contacts_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = tmp_path / "offer.png"
+    image.write_bytes(b"\x89PNG")
+
+    code = await cli(
+        "create", str(contacts_csv), "--text", "Look", "--image", str(image), *service_args(service)
+    )
+
+    assert code == 0
+    assert service.fake.media == [("offer.png", "image/png", b"\x89PNG")]
+    assert service.fake.received[0][2]["message"] == {"text": "Look", "media_id": "media-1"}
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--pacing", "60-30"), ("--pacing", "fast"), ("--at", "2026-12-01T09:30:00")],
+)
+def test_bad_template_options_are_usage_errors(
+    contacts_csv: Path, option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from adapters.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["create", str(contacts_csv), "--text", "Hi", option, value])
+
+    assert exit_.value.code == 2
+    assert f"argument {option}" in capsys.readouterr().err
+
+
+# -- list and show ----------------------------------------------------------------------------
+
+
+async def test_list_prints_a_table(service: Service, capsys: pytest.CaptureFixture[str]) -> None:
+    running = service.fake.add(a_view(name="Spring", sent=2, failed=1))
+    paused = service.fake.add(a_view(name="Autumn", status="Paused"))
+
+    assert await cli("list", *service_args(service)) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:4] == ["ID", "NAME", "STATUS", "DONE"]
+    assert lines[1].split()[:6] == [running["id"], "Spring", "Running", "3/4", "2", "1"]
+    assert lines[2].split()[:3] == [paused["id"], "Autumn", "Paused"]
+
+
+async def test_list_filters_by_status_and_pages(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    views = [service.fake.add(a_view(status="Paused")) for _ in range(3)]
+    service.fake.add(a_view())
+
+    assert await cli("list", "--status", "Paused", "--limit", "2", *service_args(service)) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 3
+    assert captured.err == "more: waha-campaigns list --cursor 2\n"
+
+    every_page = ["--limit", "2", "--all", "--json"]
+    assert await cli("list", "--status", "Paused", *every_page, *service_args(service)) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [v["id"] for v in listed["items"]] == [v["id"] for v in views]
+    assert listed["next_cursor"] is None
+
+
+async def test_show_prints_the_campaign_and_why_it_stopped(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    view = service.fake.add(
+        a_view(
+            status="Paused",
+            sent=2,
+            next_index=2,
+            pause={
+                "reason": "session_not_working",
+                "detail": "session STOPPED",
+                "at": "2026-11-28T09:30:00+00:00",
+                "index": 2,
+            },
+        )
+    )
+
+    assert await cli("show", view["id"], *service_args(service)) == 0
+
+    out = capsys.readouterr().out
+    assert "status     Paused" in out
+    assert "progress   2 of 4 handled: 2 sent, 0 failed, 0 skipped, 0 in doubt" in out
+    assert (
+        "stopped    paused at contact 2 since 2026-11-28 09:30:00Z: "
+        "session_not_working (session STOPPED)" in out
+    )
+
+
+async def test_show_as_json_is_the_services_view(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    view = service.fake.add(a_view())
+
+    assert await cli("show", view["id"], "--json", *service_args(service)) == 0
+    assert json.loads(capsys.readouterr().out) == view
+
+
+async def test_show_of_an_unknown_campaign_is_not_found(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = "3f2b8c1e-6d4a-4e7b-9a51-0c2d8e7f6a15"
+
+    assert await cli("show", missing, *service_args(service)) == 4
+    assert capsys.readouterr().err == f"waha-campaigns: no campaign with id {missing}\n"
+
+
+def test_a_malformed_id_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from adapters.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["show", "not-an-id"])
+
+    assert exit_.value.code == 2
+    assert "not a campaign id: 'not-an-id'" in capsys.readouterr().err
+
+
+# -- pause, resume, cancel --------------------------------------------------------------------
+
+
+async def test_pause_then_resume(service: Service, capsys: pytest.CaptureFixture[str]) -> None:
+    view = service.fake.add(a_view(next_index=1, sent=1))
+
+    assert await cli("pause", view["id"], *service_args(service)) == 0
+    assert capsys.readouterr().out == (
+        f"paused Spring sale ({view['id']}): paused at contact 1 since 2026-11-28 10:00:00Z: "
+        "manual\n"
+    )
+    assert await cli("resume", view["id"], *service_args(service)) == 0
+    assert capsys.readouterr().out == f"resumed Spring sale ({view['id']}): Running at contact 1\n"
+
+
+async def test_a_command_the_state_does_not_allow_is_refused(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    view = service.fake.add(a_view(status="Completed"))
+
+    assert await cli("pause", view["id"], *service_args(service)) == 2
+    assert capsys.readouterr().err == "waha-campaigns: cannot pause a Completed campaign\n"
+
+
+async def test_cancel_sends_the_reason(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    view = service.fake.add(a_view(next_index=3))
+
+    code = await cli("cancel", view["id"], "--reason", "wrong list", *service_args(service))
+
+    assert code == 0
+    assert service.fake.received[-1][2] == {"reason": "wrong list"}
+    assert "cancelled at contact 3 on 2026-11-28 10:00:00Z: wrong list" in capsys.readouterr().out
+
+
+# -- reaching the service ---------------------------------------------------------------------
+
+
+async def test_the_token_comes_from_the_environment(
+    service: Service, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAMPAIGNS_URL", service.url)
+    monkeypatch.setenv("CAMPAIGNS_API_TOKEN", TOKEN)
+
+    assert await cli("list") == 0
+
+
+async def test_a_refused_token_is_one_line_without_the_token(
+    service: Service, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CAMPAIGNS_API_TOKEN", raising=False)
+
+    assert await cli("list", "--url", service.url, "--token", "wrong-token") == 2
+
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "waha-campaigns: the service refused the token (401): set --token or CAMPAIGNS_API_TOKEN\n"
+    )
+    assert "wrong-token" not in captured.err + captured.out
+
+
+async def test_an_unreachable_service_is_one_line(
+    unused_tcp_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"http://127.0.0.1:{unused_tcp_port}"
+
+    assert await cli("list", "--url", url, "--token", TOKEN) == 3
+
+    err = capsys.readouterr().err
+    assert err.startswith(f"waha-campaigns: the service at {url} is unreachable: ")
+    assert len(err.splitlines()) == 1
+
+
+async def test_a_service_url_without_a_scheme_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert await cli("list", "--url", "localhost:8080") == 2
+    assert "must start with http:// or https://" in capsys.readouterr().err

@@ -1,0 +1,128 @@
+"""`watch`: progress until the campaign completes or pauses; the sleep is injected, never real."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import UTC, datetime
+
+import aiohttp
+import pytest
+
+from adapters.cli.output import Style
+from adapters.cli.service_client import ServiceClient
+from adapters.cli.watch import progress_line, time_left, watch_campaign
+from tests.adapters.cli.conftest import Service, cli
+from tests.adapters.cli.fake_service import TOKEN, a_view
+from tests.fakes.system import InstantSleeper, ManualClock
+
+PAUSE = {
+    "reason": "session_not_working",
+    "detail": "session STOPPED",
+    "at": "2026-11-28T09:30:00+00:00",
+    "index": 2,
+}
+
+
+def script(service: Service, *views: dict[str, object]) -> str:
+    campaign_id = str(uuid.uuid4())
+    service.fake.scripts[campaign_id] = [{**v, "id": campaign_id} for v in views]
+    return campaign_id
+
+
+async def test_watch_prints_a_line_per_change_and_exits_0_on_completion(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    campaign_id = script(
+        service,
+        a_view(sent=1),
+        a_view(sent=1),
+        a_view(sent=2, failed=1),
+        a_view(status="Completed", sent=3, failed=1, completed_at="2026-11-28T10:00:00+00:00"),
+    )
+
+    code = await cli(
+        "watch", campaign_id, "--interval", "0", "--url", service.url, "--token", TOKEN
+    )
+
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert len(lines) == 4
+    assert "Running  1/4  sent 1  failed 0  skipped 0  in doubt 0" in lines[0]
+    assert "Running  3/4  sent 2  failed 1" in lines[1]
+    assert "Completed  4/4" in lines[2]
+    assert lines[3] == "completed on 2026-11-28 10:00:00Z"
+
+
+async def test_watch_exits_1_with_the_reason_when_the_campaign_pauses(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    campaign_id = script(
+        service, a_view(sent=1), a_view(status="Paused", sent=2, next_index=2, pause=PAUSE)
+    )
+
+    code = await cli(
+        "watch", campaign_id, "--interval", "0", "--url", service.url, "--token", TOKEN
+    )
+
+    assert code == 1
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "paused at contact 2 since 2026-11-28 09:30:00Z: session_not_working (session STOPPED)"
+    )
+
+
+async def test_watch_of_an_unknown_campaign_is_not_found(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(uuid.uuid4())
+
+    assert await cli("watch", missing, "--url", service.url, "--token", TOKEN) == 4
+    assert capsys.readouterr().err == f"waha-campaigns: no campaign with id {missing}\n"
+
+
+async def test_watch_on_a_terminal_redraws_a_progress_bar_and_waits_between_polls(
+    service: Service,
+) -> None:
+    campaign_id = script(
+        service,
+        a_view(status="Scheduled", started_at=None),
+        a_view(sent=1),
+        a_view(sent=3),
+        a_view(status="Cancelled", sent=3, cancelled={"reason": "stop", "index": 3, "at": None}),
+    )
+    clock = ManualClock(datetime(2026, 11, 28, 9, 0, tzinfo=UTC))
+    sleeper = InstantSleeper(clock)
+    out = io.StringIO()
+
+    async with aiohttp.ClientSession() as session:
+        code = await watch_campaign(
+            ServiceClient(session, service.url, TOKEN),
+            uuid.UUID(campaign_id),
+            interval=60,
+            sleeper=sleeper,
+            clock=clock,
+            out=out,
+            interactive=True,
+        )
+
+    frames = out.getvalue().split("\r")
+    assert code == 1
+    assert sleeper.waits == [60, 60, 60]
+    assert "starts 2026-11-28 09:00:00Z" in frames[1]
+    assert "[#######.......................]  1/4" in frames[2]
+    assert "[######################........]  3/4" in frames[3]
+    # Three contacts in the two minutes since the first poll.
+    assert "1.5/min" in frames[3]
+    assert "\x1b[36mRunning\x1b[0m" in frames[3]
+    assert frames[-1].endswith("\ncancelled at contact 3 on -: stop\n")
+
+
+def test_time_left_is_the_remaining_waits_at_the_mean_pacing() -> None:
+    view = a_view(sent=1, pacing={"min_seconds": 30, "max_seconds": 60})
+
+    assert time_left(view) == 2 * 45.0
+    assert "~1m 30s left" in progress_line(view, None, Style(enabled=False), bar=False)
+
+
+def test_no_pacing_means_no_estimate() -> None:
+    assert time_left(a_view(pacing=None)) is None
