@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import JSONTranscoder, Notification, StoredEvent
-from eventsourcing.utils import resolve_topic
+from eventsourcing.utils import TopicError, resolve_topic
 
 from app.campaigns import CampaignsApp, campaign_view
 from app.errors import AppError, CampaignNotFoundError
@@ -543,7 +543,8 @@ def export_events(
     A row has position, aggregate_id, version, type, topic, time (business time, else the
     record time), recorded_at and data. The fast path reads the stored JSON directly; events
     it cannot read exactly as the mapper would (an old class version, an unknown type, a
-    compressed or encrypted store) go through the mapper.
+    compressed or encrypted store) go through the mapper. An event nothing can read is a row
+    with type null and a `problem`, so the export stays whole.
     """
     mapper = app.mapper
     fast = (
@@ -557,7 +558,10 @@ def export_events(
             continue
         row = _fast_row(notification) if fast else None
         if row is None:
-            row = _mapped_row(notification, mapper.to_domain_event(notification))
+            try:
+                row = _mapped_row(notification, mapper.to_domain_event(notification))
+            except Exception as error:  # noqa: BLE001 - the export goes on and says where
+                row = _unreadable_row(notification, f"{type(error).__name__}: {error}")
         yield row
 
 
@@ -578,6 +582,10 @@ def _plain(obj: dict[str, Any]) -> Any:
     return obj
 
 
+# Built once: json.loads(..., object_hook=...) builds a new decoder on every call.
+_STATE_DECODER: Final = json.JSONDecoder(object_hook=_plain)
+
+
 @lru_cache(maxsize=256)
 def _event_class(topic: str) -> tuple[str, int]:
     cls = resolve_topic(topic)
@@ -587,9 +595,9 @@ def _event_class(topic: str) -> tuple[str, int]:
 def _fast_row(notification: Notification) -> dict[str, Any] | None:
     try:
         name, class_version = _event_class(notification.topic)
-        state: dict[str, Any] = json.loads(notification.state, object_hook=_plain)
-    except (_NotPlainError, ValueError, ImportError, AttributeError):
-        return None
+        state: dict[str, Any] = _STATE_DECODER.decode(notification.state.decode("utf-8"))
+    except (_NotPlainError, ValueError, TopicError, ImportError, AttributeError):
+        return None  # the mapper decides, and names the problem if it cannot read it either
     if state.pop("class_version", 1) != class_version:
         return None  # needs upcasting, which works on decoded values: the mapper's job
     recorded = state.pop("timestamp")
@@ -604,6 +612,17 @@ def _fast_row(notification: Notification) -> dict[str, Any] | None:
         "time": at if isinstance(at, str) else recorded,
         "recorded_at": recorded,
         "data": state,
+    }
+
+
+def _unreadable_row(notification: Notification, problem: str) -> dict[str, Any]:
+    return {
+        "position": notification.id,
+        "aggregate_id": str(notification.originator_id),
+        "version": notification.originator_version,
+        "type": None,
+        "topic": notification.topic,
+        "problem": problem,
     }
 
 

@@ -52,7 +52,11 @@ def add_parser(subparsers: Subparsers) -> None:
             "data; the whole store, or one campaign's events. csv: one row per contact with "
             "its outcome and delivery state; one campaign, or every campaign."
         ),
-        exits={**STORE_EXITS, ExitCode.USAGE: "usage or input error, or --output not writable"},
+        exits={
+            **STORE_EXITS,
+            ExitCode.FAILED: "exported, but some events could not be decoded (run verify)",
+            ExitCode.USAGE: "usage or input error, or --output not writable",
+        },
     )
     parser.add_argument("id", type=campaign_id, nargs="?", metavar="ID")
     parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
@@ -68,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
     return run_on_store(args, lambda app: _export(app, args))
 
 
+class UnreadableEventsError(Exception):
+    """The export is whole, but some events in it could not be decoded."""
+
+
 def _export(app: CampaignsApp, args: argparse.Namespace) -> int:
     if args.id is not None and not is_campaign(app, args.id):
         raise CampaignNotFoundError(args.id)
@@ -76,6 +84,8 @@ def _export(app: CampaignsApp, args: argparse.Namespace) -> int:
             count = (_jsonl if args.format == "jsonl" else _csv)(app, args.id, out)
     except OSError as error:
         return fail(f"cannot write {args.output}: {error.strerror or error}", ExitCode.USAGE)
+    except UnreadableEventsError as error:
+        return fail(str(error), ExitCode.FAILED)
     if args.output is not None:
         what = "events" if args.format == "jsonl" else "contacts"
         print(f"exported {count:,} {what} to {args.output}", file=sys.stderr)
@@ -102,14 +112,17 @@ def _destination(path: Path | None, *, newline: str | None) -> Iterator[TextIO]:
 def _jsonl(app: CampaignsApp, campaign: UUID | None, out: TextIO) -> int:
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     progress = Progress("exporting events")
-    count = 0
+    count = unreadable = 0
     write = out.write
     for row in export_events(app, campaign):
         write(encode(row))
         write("\n")
         count += 1
+        unreadable += row["type"] is None
         progress.update(count)
     progress.close()
+    if unreadable:
+        raise UnreadableEventsError(f"{unreadable} event(s) could not be decoded; run verify")
     return count
 
 

@@ -11,6 +11,7 @@ from typing import Final
 
 from eventsourcing.domain import EventSourcingError
 from eventsourcing.persistence import PersistenceError
+from eventsourcing.utils import TopicError
 
 from adapters.cli.arguments import ExitCode, database_url
 from adapters.cli.output import fail
@@ -75,7 +76,13 @@ def run_on_store(args: argparse.Namespace, action: Callable[[CampaignsApp], int]
     try:
         with read_only_campaigns(url) as app:
             return action(app)
-    except (AppError, DatabaseMissingError, DatabaseUrlError, EventSourcingError) as error:
+    except (
+        AppError,
+        DatabaseMissingError,
+        DatabaseUrlError,
+        EventSourcingError,
+        TopicError,
+    ) as error:
         return fail(*_failure(error, url))
 
 
@@ -97,7 +104,7 @@ def _failure(error: Exception, url: str) -> tuple[str, ExitCode]:
     if isinstance(error, PersistenceError):
         where = redacted(url)
         return f"cannot read the event store at {where}: {first_line}", ExitCode.UNAVAILABLE
-    if isinstance(error, EventSourcingError):
+    if isinstance(error, EventSourcingError | TopicError):
         # An event the library cannot decode: the log itself is broken, which verify names.
         return f"the log cannot be read: {first_line}; run verify", ExitCode.FAILED
     raise error

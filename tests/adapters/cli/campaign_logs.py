@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
+
 from app.campaigns import CampaignsApp
 from domain.campaign import AttemptOutcome, Campaign, PauseReason
 from tests.builders import scheduled
@@ -127,3 +129,17 @@ def delete_row(path: Path, campaign_id: UUID, version: int) -> None:
             (campaign_id.hex, version),
         ).rowcount
     assert deleted == 1
+
+
+def append_unknown_event(app: CampaignsApp, campaign_id: UUID) -> None:
+    """Store an event whose class no longer exists, as a careless rename would leave it."""
+    app.recorder.insert_events(
+        [
+            StoredEvent(
+                originator_id=campaign_id,
+                originator_version=last_version(app, campaign_id) + 1,
+                topic="waha_campaigns:Campaign.CampaignVanished",
+                state=b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-11-28T09:00:00Z"}}',
+            )
+        ]
+    )

@@ -15,7 +15,12 @@ from adapters.cli import main
 from app.audit import event_data, event_time
 from app.campaigns import CampaignsApp
 from app.views import jsonable
-from tests.adapters.cli.campaign_logs import completed_campaign, last_version, paused_campaign
+from tests.adapters.cli.campaign_logs import (
+    append_unknown_event,
+    completed_campaign,
+    last_version,
+    paused_campaign,
+)
 from tests.adapters.cli.conftest import SqliteStore
 
 
@@ -128,3 +133,18 @@ def test_export_of_an_unknown_campaign_is_not_found(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == f"waha-campaigns: no campaign with id {missing}\n"
+
+
+def test_an_event_nobody_can_decode_is_exported_with_its_problem_and_fails(
+    store: SqliteStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    campaign_id = completed_campaign(store.app, store.clock)
+    append_unknown_event(store.app, campaign_id)
+
+    assert main(["export", str(campaign_id), "--database", store.url]) == 1
+
+    captured = capsys.readouterr()
+    last = json.loads(captured.out.splitlines()[-1])
+    assert (last["type"], last["topic"]) == (None, "waha_campaigns:Campaign.CampaignVanished")
+    assert last["problem"].startswith("TopicError: ")
+    assert captured.err == "waha-campaigns: 1 event(s) could not be decoded; run verify\n"

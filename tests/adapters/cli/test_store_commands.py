@@ -16,6 +16,7 @@ from adapters.cli import main
 from app.views import CampaignView
 from domain.lifecycle import mermaid_diagram
 from tests.adapters.cli.campaign_logs import (
+    append_unknown_event,
     completed_campaign,
     delete_row,
     last_version,
@@ -167,6 +168,32 @@ def test_reading_commands_never_change_the_store(
         assert main([*command, *database]) == 0, command
 
     assert digest(store.path) == before
+
+
+def test_events_show_an_undecodable_event_and_fail(
+    store: SqliteStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    campaign_id = scheduled(store.app, 2)
+    append_unknown_event(store.app, campaign_id)
+
+    assert main(["events", str(campaign_id), "--database", store.url]) == 1
+
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.split()[:4] == ["2", "-", "?", "cannot"]
+    assert "CampaignVanished" in last
+
+
+def test_a_timeline_over_an_undecodable_event_is_one_line(
+    store: SqliteStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    campaign_id = scheduled(store.app, 2)
+    append_unknown_event(store.app, campaign_id)
+
+    assert main(["timeline", str(campaign_id), "--database", store.url]) == 1
+
+    err = capsys.readouterr().err
+    assert err.startswith("waha-campaigns: the log cannot be read: ")
+    assert len(err.splitlines()) == 1
 
 
 # -- replay -----------------------------------------------------------------------------------

@@ -1,0 +1,134 @@
+"""Export (JSONL) and verify speed on a SQLite store holding a campaign of 100,000 attempts.
+
+The export's fast path decodes each stored event's JSON directly (one prebuilt decoder that
+unwraps the library's datetime/decimal/UUID encodings), instead of building domain objects
+through the mapper and turning them back into JSON; both are timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import tempfile
+import time
+from pathlib import Path
+from uuid import UUID
+
+from adapters.cli import main as cli
+from adapters.persistence import persistence_environment
+from adapters.system import SystemClock
+from app.audit import export_events
+from app.campaigns import CampaignsApp
+from domain.audience import Audience
+from domain.campaign import AttemptOutcome, Campaign
+from domain.contacts import Contact, chat_id_for_e164
+from domain.pacing import CampaignOptions, Pacing
+
+# One save per this many contacts: three events each, so about a thousand events per save.
+CONTACTS_PER_SAVE = 333
+
+
+def populate(app: CampaignsApp, attempts: int) -> UUID:
+    """Record a completed campaign of `attempts` contacts, the runner's three events each."""
+    now = app.clock.now()
+    contacts = [
+        Contact(phone=f"+4915{100000000 + i}", chat_id=chat_id_for_e164(f"+4915{100000000 + i}"))
+        for i in range(attempts)
+    ]
+    audience = Audience.freeze(contacts)
+    campaign = Campaign(
+        name="bench",
+        session="default",
+        message={"text": "Hi", "defaults": {}, "image": None},
+        audience=audience.reference(),
+        scheduled_for=now,
+        pacing=Pacing(30, 60).to_record(),
+        options=CampaignOptions().to_record(),
+        at=now,
+    )
+    campaign.start(at=now)
+    app.save(audience, campaign)
+    for i in range(attempts):
+        chat = str(contacts[i].chat_id)
+        campaign.begin_attempt(index=i, attempt_id=f"a{i}", chat_id=chat, at=now)
+        campaign.record_attempt(
+            index=i,
+            chat_id=chat,
+            outcome=AttemptOutcome.SENT,
+            message_id=f"true_{chat}_{i:020d}",
+            attempt_id=f"a{i}",
+            at=now,
+        )
+        if i + 1 < attempts:
+            campaign.record_delay(index=i, seconds=30 + i % 31, at=now)
+        if (i + 1) % CONTACTS_PER_SAVE == 0:
+            app.save(campaign)
+    campaign.complete(at=now)
+    app.save(campaign)
+    return campaign.id
+
+
+def timed_export(app: CampaignsApp, target: Path, *, fast: bool) -> tuple[int, float]:
+    """Write every event as JSON lines through export_events; return (events, seconds)."""
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    started = time.perf_counter()
+    count = 0
+    with target.open("w", encoding="utf-8", buffering=1 << 20) as out:
+        for row in export_events(app, fast=fast):
+            out.write(encode(row))
+            out.write("\n")
+            count += 1
+    return count, time.perf_counter() - started
+
+
+def run_cli(*argv: str) -> tuple[int, float]:
+    """Run a command as a shell would (output discarded); return (exit code, seconds)."""
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        code = cli(list(argv))
+    return code, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--attempts", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.sqlite3"
+        url = f"sqlite:///{path}"
+        writer = CampaignsApp(clock=SystemClock(), env=persistence_environment(url))
+        started = time.perf_counter()
+        campaign_id = populate(writer, args.attempts)
+        written = time.perf_counter() - started
+        events = writer.recorder.max_notification_id() or 0
+        writer.close()
+        print(
+            f"wrote {args.attempts:,} attempts, {events:,} events "
+            f"({path.stat().st_size / 1e6:.0f} MB) in {written:.1f} s"
+        )
+
+        reader = CampaignsApp(clock=SystemClock(), env=persistence_environment(url))
+        for fast in (True, False):
+            count, seconds = timed_export(reader, Path(folder) / "events.jsonl", fast=fast)
+            label = "decoding stored JSON directly" if fast else "through the mapper (naive)"
+            print(f"export_events, {label}: {count / seconds:,.0f} events/s ({seconds:.1f} s)")
+        reader.close()
+
+        target = Path(folder) / "cli.jsonl"
+        code, seconds = run_cli("export", "--output", str(target), "--database", url)
+        print(
+            f"waha-campaigns export (jsonl): {events / seconds:,.0f} events/s "
+            f"({seconds:.1f} s, exit {code})"
+        )
+        code, seconds = run_cli("verify", str(campaign_id), "--database", url)
+        campaign_events = events - 1 - (args.attempts + 999) // 1000  # bar the audience's
+        print(
+            f"waha-campaigns verify: {campaign_events / seconds:,.0f} events/s "
+            f"({seconds:.1f} s, exit {code})"
+        )
+
+
+if __name__ == "__main__":
+    main()
