@@ -294,7 +294,8 @@ def _timeline_text(found: Timeline, style: Style) -> str:
         lines.append(f"\npacing used: no waits recorded ({configured})")
     else:
         lines.append(
-            f"\npacing used: {used.waits} waits, min {used.min_seconds:.1f} s, "
+            f"\npacing used: {used.waits} wait{'s' if used.waits != 1 else ''}, "
+            f"min {used.min_seconds:.1f} s, "
             f"mean {used.mean_seconds:.1f} s, max {used.max_seconds:.1f} s ({configured}); "
             f"{duration(used.mean_seconds * used.waits)} of waiting in all"
         )

@@ -82,6 +82,8 @@ def _export(app: CampaignsApp, args: argparse.Namespace) -> int:
     try:
         with _destination(args.output, newline="" if args.format == "csv" else None) as out:
             count = (_jsonl if args.format == "jsonl" else _csv)(app, args.id, out)
+    except BrokenPipeError:
+        raise  # the reader left (`| head`): the command edge ends quietly
     except OSError as error:
         return fail(f"cannot write {args.output}: {error.strerror or error}", ExitCode.USAGE)
     except UnreadableEventsError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -107,6 +108,15 @@ def fail(message: str, code: ExitCode) -> int:
     """Print one line to stderr and return `code`: every error ends here, never a traceback."""
     print(f"waha-campaigns: {message}", file=sys.stderr)
     return int(code)
+
+
+def reader_left() -> int:
+    """End quietly when whoever reads standard output stopped reading (`... | head`)."""
+    # Python would complain again when it flushes stdout at exit: point it at nowhere first.
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return int(ExitCode.OK)
 
 
 def when(value: datetime | str | None) -> str:

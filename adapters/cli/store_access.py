@@ -14,7 +14,7 @@ from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import TopicError
 
 from adapters.cli.arguments import ExitCode, database_url
-from adapters.cli.output import fail
+from adapters.cli.output import fail, reader_left
 from adapters.persistence import DatabaseUrlError, persistence_environment, redacted
 from adapters.system import SystemClock
 from app.audit import NoStateThenError, ReplayError
@@ -76,6 +76,8 @@ def run_on_store(args: argparse.Namespace, action: Callable[[CampaignsApp], int]
     try:
         with read_only_campaigns(url) as app:
             return action(app)
+    except BrokenPipeError:
+        return reader_left()
     except (
         AppError,
         DatabaseMissingError,

@@ -148,3 +148,20 @@ def test_an_event_nobody_can_decode_is_exported_with_its_problem_and_fails(
     assert (last["type"], last["topic"]) == (None, "waha_campaigns:Campaign.CampaignVanished")
     assert last["problem"].startswith("TopicError: ")
     assert captured.err == "waha-campaigns: 1 event(s) could not be decoded; run verify\n"
+
+
+class ClosedPipe(io.StringIO):
+    """Standard output whose reader has gone, like `waha-campaigns export | head -1`."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_reader_that_stops_reading_ends_the_export_quietly(
+    store: SqliteStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    completed_campaign(store.app, store.clock)
+    monkeypatch.setattr("sys.stdout", ClosedPipe())
+
+    assert main(["export", "--database", store.url]) == 0
+    assert capsys.readouterr().err == ""
