@@ -18,7 +18,15 @@ from adapters.cli.arguments import (
     add_service_options,
     campaign_id,
 )
-from adapters.cli.output import Style, duration, handled, is_terminal, stop_reason, when
+from adapters.cli.output import (
+    Style,
+    duration,
+    handled,
+    is_terminal,
+    stop_reason,
+    to_json,
+    when,
+)
 from adapters.cli.service_client import ServiceClient, ServiceError, run_with_service
 from adapters.system import AsyncioSleeper, SystemClock
 from app.ports import Clock, Sleeper
@@ -57,6 +65,9 @@ def add_parser(subparsers: Subparsers) -> None:
         metavar="SECONDS",
         help="seconds between polls (default: 2)",
     )
+    parser.add_argument(
+        "--json", action="store_true", help="print the campaign as one JSON line per change"
+    )
     add_service_options(parser)
     parser.set_defaults(func=run)
 
@@ -73,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
             sleeper=AsyncioSleeper(),
             clock=SystemClock(),
             out=sys.stdout,
+            as_json=args.json,
         )
 
     return run_with_service(args, follow)
@@ -104,9 +116,10 @@ async def watch_campaign(
     clock: Clock,
     out: TextIO,
     interactive: bool | None = None,
+    as_json: bool = False,
 ) -> int:
     """Poll until the campaign ends; return 0 if it completed, 1 if it paused or was cancelled."""
-    live = is_terminal(out) if interactive is None else interactive
+    live = not as_json and (is_terminal(out) if interactive is None else interactive)
     style = Style(enabled=live) if interactive is not None else Style.for_stream(out)
     rate, last_state, missed = _Rate(), None, 0
     while True:
@@ -128,13 +141,15 @@ async def watch_campaign(
             out.write(f"\r{line}\x1b[K")
             out.flush()
         elif state != last_state:
-            out.write(f"{when(now)}  {line}\n")
+            out.write(f"{to_json(view)}\n" if as_json else f"{when(now)}  {line}\n")
+            out.flush()
         last_state = state
         status = str(view.get("status"))
         if status in _ENDED:
             if live:
                 out.write("\n")
-            out.write(f"{stop_reason(view)}\n")
+            if not as_json:
+                out.write(f"{stop_reason(view)}\n")
             out.flush()
             return _ENDED[status]
         await sleeper.sleep(interval)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -69,6 +70,22 @@ async def test_watch_exits_1_with_the_reason_when_the_campaign_pauses(
     assert capsys.readouterr().out.splitlines()[-1] == (
         "paused at contact 2 since 2026-11-28 09:30:00Z: session_not_working (session STOPPED)"
     )
+
+
+async def test_watch_as_json_prints_the_campaign_once_per_change(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    campaign_id = script(
+        service, a_view(sent=1), a_view(sent=1), a_view(status="Completed", sent=4)
+    )
+
+    code = await cli(
+        "watch", campaign_id, "--json", "--interval", "0", "--url", service.url, "--token", TOKEN
+    )
+
+    views = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0
+    assert [(v["status"], v["sent"]) for v in views] == [("Running", 1), ("Completed", 4)]
 
 
 async def test_watch_of_an_unknown_campaign_is_not_found(
