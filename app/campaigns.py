@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -81,9 +82,17 @@ class CampaignsApp(Application[UUID]):
     ) -> None:
         self.clock = clock
         self.default_region = default_region
+        self._saves = itertools.count(1)
+        self.saves_so_far = 0
         super().__init__(env=dict(env) if env is not None else None)
         if snapshot_interval is not None:
             self.snapshotting_intervals = {Campaign: snapshot_interval}  # type: ignore[misc]
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Record pending events; counts this process's saves so its read caches stay fresh."""
+        recordings = super().save(*objs, **kwargs)
+        self.saves_so_far = next(self._saves)
+        return recordings
 
     # -- scheduling -------------------------------------------------------------------------
 

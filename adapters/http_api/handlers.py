@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from adapters.http_api.contacts_csv import contact_report_csv
 from adapters.http_api.errors import not_found, validation_problem
-from adapters.http_api.keys import METRICS, OPENAPI, RUNTIME
+from adapters.http_api.keys import METRICS, OPENAPI, RUNTIME, VIEW_CACHE
 from adapters.http_api.schemas import (
     CampaignsQuery,
     CancelIn,
@@ -74,9 +74,9 @@ async def list_campaigns(request: web.Request) -> web.Response:
 async def show_campaign(request: web.Request) -> web.Response:
     """GET /campaigns/{id}: the campaign's view."""
     campaign_id = _campaign_id(request)
-    campaigns = request.app[RUNTIME].services.campaigns
-    view = await asyncio.to_thread(campaigns.campaign, campaign_id)
-    return web.json_response(view.as_dict())
+    cache = request.app[VIEW_CACHE]
+    body = cache.cached(campaign_id) or await asyncio.to_thread(cache.view_json, campaign_id)
+    return web.Response(body=body, content_type="application/json")
 
 
 async def pause_campaign(request: web.Request) -> web.Response:

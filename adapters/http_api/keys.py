@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from adapters.http_api.metrics import ApiMetrics
+from adapters.http_api.view_cache import ViewCache
 from app.bootstrap import Runtime, Services
 
 SERVICES = web.AppKey("services", Services)
@@ -14,3 +15,4 @@ SERVICES = web.AppKey("services", Services)
 RUNTIME = web.AppKey("runtime", Runtime)
 METRICS = web.AppKey("metrics", ApiMetrics)
 OPENAPI = web.AppKey("openapi", dict[str, Any])
+VIEW_CACHE = web.AppKey("view_cache", ViewCache)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -9,11 +11,12 @@ from aiohttp import web
 
 from adapters.http_api.auth import bearer_auth
 from adapters.http_api.errors import problem_middleware
-from adapters.http_api.keys import METRICS, OPENAPI, RUNTIME, SERVICES
+from adapters.http_api.keys import METRICS, OPENAPI, RUNTIME, SERVICES, VIEW_CACHE
 from adapters.http_api.metrics import ApiMetrics
 from adapters.http_api.openapi import openapi_document
 from adapters.http_api.routes import ENDPOINTS, PUBLIC_ROUTES, add_routes
 from adapters.http_api.uploads import MULTIPART_OVERHEAD
+from adapters.http_api.view_cache import ViewCache
 from adapters.http_api.webhooks import SEEN_WEBHOOKS, SeenWebhooks
 from app.bootstrap import Services, running
 from app.ports import WahaGateway
@@ -50,6 +53,7 @@ def make_app(
     app[METRICS] = metrics
     app[SEEN_WEBHOOKS] = SeenWebhooks()
     app[OPENAPI] = openapi_document(ENDPOINTS)
+    app[VIEW_CACHE] = ViewCache(services.campaigns)
     add_routes(app)
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
@@ -61,7 +65,19 @@ def make_app(
             decorate_gateway=metrics.timed,
         ) as started:
             app[RUNTIME] = started
-            yield
+            # The watcher runs with the supervisor: both loop on the runtime's sleeper.
+            watcher = (
+                asyncio.create_task(app[VIEW_CACHE].watch_store(services.sleeper))
+                if start_supervisor
+                else None
+            )
+            try:
+                yield
+            finally:
+                if watcher is not None:
+                    watcher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await watcher
 
     app.cleanup_ctx.append(runtime)
     if settings.waha_webhook_hmac_key is None:
