@@ -82,3 +82,8 @@ def test_a_postgresql_database_without_the_event_store_is_one_line(
     assert err.startswith("waha-campaigns: cannot read the event store at postgresql://")
     assert "campaigns_events" in err
     assert len(err.splitlines()) == 1
+    with psycopg.connect(postgres_url) as db:
+        tables = db.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchone()
+    assert tables == (0,)  # reading created nothing
