@@ -19,11 +19,11 @@ import aiohttp
 
 from adapters import processes
 from adapters.persistence import persistence_environment
-from adapters.system import SystemClock
+from adapters.system import AsyncioSleeper, SystemClock
 from app.campaigns import CampaignsApp
 
 sys.path.insert(0, str(Path(__file__).parent))
-from replay_speed import populate  # noqa: E402 - a sibling script, not a package
+from replay_speed import populate
 
 TOKEN = "bench-token-not-a-secret"
 BARE_APP = """
@@ -38,7 +38,9 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[2]), print=None, access_log
 """
 
 
-async def load(url: str, clients: int, requests: int, headers: dict[str, str]) -> tuple[float, float]:
+async def load(
+    url: str, clients: int, requests: int, headers: dict[str, str]
+) -> tuple[float, float]:
     """Return (requests per second, p99 latency in ms) for `requests` GETs from `clients`."""
     latencies: list[float] = []
     remaining = requests
@@ -102,15 +104,16 @@ async def main(attempts: int, clients: int, requests: int) -> None:
             await service.wait(15)
             bare.terminate()
             await bare.wait()
-    print(f"GET /campaigns/{{id}}: {attempts:,} attempts, {clients} concurrent clients, {requests:,} requests")
+    print(
+        f"GET /campaigns/{{id}}: {attempts:,} attempts, {clients} concurrent clients, "
+        f"{requests:,} requests"
+    )
     print(f"bare aiohttp handler (same JSON): {bare_rate:8.0f} req/s, p99 {bare_p99:6.1f} ms")
     print(f"waha-campaigns service:           {rate:8.0f} req/s, p99 {p99:6.1f} ms")
     print(f"service / bare = {rate / bare_rate:.0%} (target >= 50%)")
 
 
 async def _until_up(url: str) -> None:
-    from adapters.system import AsyncioSleeper
-
     async with aiohttp.ClientSession() as session:
         for _ in range(200):
             try:

@@ -44,7 +44,7 @@ def time_loads(app: CampaignsApp, campaign_id: UUID, runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        campaign = app.repository.get(campaign_id)
+        campaign: object = app.repository.get(campaign_id)
         times.append(time.perf_counter() - started)
         assert isinstance(campaign, Campaign)
     return times

@@ -22,6 +22,7 @@ from adapters.system import AsyncioSleeper, SystemClock, SystemRandom
 from adapters.waha.client import AiohttpWahaGateway
 from app.audience import ContactInput
 from app.campaigns import CampaignsApp, ScheduleCampaign
+from app.ports import ImagePayload
 from app.runner import CampaignRunner, RunEnd, RunnerPorts
 from domain.pacing import Pacing
 
@@ -67,9 +68,7 @@ async def seed_design(gateway: AiohttpWahaGateway, n: int, path: Path) -> float:
 
 
 async def runner(gateway: AiohttpWahaGateway, n: int, path: Path) -> float:
-    campaigns = CampaignsApp(
-        clock=SystemClock(), env=persistence_environment(f"sqlite:///{path}")
-    )
+    campaigns = CampaignsApp(clock=SystemClock(), env=persistence_environment(f"sqlite:///{path}"))
     contacts = [ContactInput(phone=f"+4915{100000000 + i}") for i in range(n)]
     campaign_id = campaigns.schedule_campaign(
         ScheduleCampaign(name="bench", text="Hi", contacts=contacts, pacing=Pacing(0, 0))
@@ -96,7 +95,7 @@ async def runner(gateway: AiohttpWahaGateway, n: int, path: Path) -> float:
 
 
 class _NoMedia:
-    def load(self, media_id: str) -> object:
+    def load(self, media_id: str) -> ImagePayload:
         raise KeyError(media_id)
 
 
@@ -115,7 +114,9 @@ async def main(n: int) -> None:
             processes.simulator(Path(folder) / "simulator.log", "--not-working-wait", "0") as sim,
             aiohttp.ClientSession() as session,
         ):
-            gateway = AiohttpWahaGateway(session, base_url=sim.url, api_key=None, clock=SystemClock())
+            gateway = AiohttpWahaGateway(
+                session, base_url=sim.url, api_key=None, clock=SystemClock()
+            )
             await bare_http(gateway, min(200, n))  # warm up the connection pool and the simulator
             results = {}
             results["a"] = await bare_http(gateway, n)
