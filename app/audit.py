@@ -600,7 +600,9 @@ def _fast_row(notification: Notification) -> dict[str, Any] | None:
         return None  # the mapper decides, and names the problem if it cannot read it either
     if state.pop("class_version", 1) != class_version:
         return None  # needs upcasting, which works on decoded values: the mapper's job
-    recorded = state.pop("timestamp")
+    recorded = state.pop("timestamp", None)
+    if not isinstance(recorded, str):
+        return None
     state.pop("originator_topic", None)
     at = state.get("at")
     return {
