@@ -59,6 +59,11 @@ class CampaignOptions:
             raise DomainError("max_consecutive_failures must be at least 1")
         if self.max_auto_resumes_per_hour < 0:
             raise DomainError("max_auto_resumes_per_hour must not be negative")
+        if self.resend_in_doubt:
+            # Kept as a field so the policy is on each campaign's record; only "never" exists.
+            raise DomainError(
+                "resend_in_doubt is not supported: in-doubt contacts are never resent"
+            )
 
     def to_record(self) -> dict[str, object]:
         """Return the options as JSON-native data for an event."""
