@@ -8,12 +8,12 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 
 from app.audience import AudienceReport, ContactInput, DuplicateRow, normalise_audience
 from app.errors import (
@@ -40,6 +40,7 @@ _SESSION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_NAME_LENGTH = 200
 # A schedule this far in the past is more likely a timezone slip than an intent.
 PAST_SCHEDULE_TOLERANCE = timedelta(minutes=5)
+DEFAULT_SNAPSHOT_INTERVAL = 1000
 SCHEDULED_TOPIC = Campaign.CampaignScheduled.TOPIC
 
 
@@ -70,7 +71,9 @@ class CampaignsApp(Application[UUID]):
     """Campaigns on the event store: commands record events, queries replay them."""
 
     name = "campaigns"
-    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Campaign: 1000}
+    # Snapshots are taken in `save` from the campaign just saved: the library's automatic
+    # snapshotting would replay up to an interval's worth of events from the store for each.
+    is_snapshotting_enabled = True
 
     def __init__(
         self,
@@ -85,14 +88,28 @@ class CampaignsApp(Application[UUID]):
         self._saves = itertools.count(1)
         self.saves_so_far = 0
         super().__init__(env=dict(env) if env is not None else None)
-        if snapshot_interval is not None:
-            self.snapshotting_intervals = {Campaign: snapshot_interval}  # type: ignore[misc]
+        self.snapshot_interval = snapshot_interval or DEFAULT_SNAPSHOT_INTERVAL
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Record pending events; counts this process's saves so its read caches stay fresh."""
         recordings = super().save(*objs, **kwargs)
         self.saves_so_far = next(self._saves)
+        self._snapshot(objs, recordings)
         return recordings
+
+    def _snapshot(self, saved: tuple[Any, ...], recordings: list[Recording[UUID]]) -> None:
+        """Snapshot each saved campaign whose new events crossed a multiple of the interval."""
+        if self.snapshots is None:
+            return
+        crossed = {
+            r.domain_event.originator_id
+            for r in recordings
+            if r.domain_event.originator_version % self.snapshot_interval == 0
+        }
+        for campaign in saved:
+            if isinstance(campaign, Campaign) and campaign.id in crossed:
+                # Not in the events' transaction, which is harmless: snapshots are rebuildable.
+                self.snapshots.put([Campaign.Snapshot.take(campaign)])
 
     # -- scheduling -------------------------------------------------------------------------
 
