@@ -21,6 +21,14 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+class JsonView:
+    """A frozen dataclass view that turns into JSON-native data."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the view as JSON-native data."""
+        return dict(jsonable(asdict(self)))  # type: ignore[call-overload]
+
+
 @dataclass(frozen=True)
 class PauseView:
     """Why and where a campaign is paused."""
@@ -32,7 +40,7 @@ class PauseView:
 
 
 @dataclass(frozen=True)
-class CampaignView:
+class CampaignView(JsonView):
     """A campaign as operators and other systems see it."""
 
     id: UUID
@@ -60,13 +68,9 @@ class CampaignView:
     delivered: int = 0
     read: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
-        """Return the view as JSON-native data."""
-        return dict(jsonable(asdict(self)))
-
 
 @dataclass(frozen=True)
-class HistoryEntry:
+class HistoryEntry(JsonView):
     """One recorded event of a campaign: the audit trail's unit."""
 
     version: int
@@ -74,13 +78,9 @@ class HistoryEntry:
     timestamp: datetime
     data: dict[str, Any]
 
-    def as_dict(self) -> dict[str, Any]:
-        """Return the entry as JSON-native data."""
-        return dict(jsonable(asdict(self)))
-
 
 @dataclass(frozen=True)
-class StoredEvent:
+class StoredEvent(JsonView):
     """One event of the whole store, in commit order, for auditors and read models."""
 
     position: int
@@ -90,13 +90,9 @@ class StoredEvent:
     timestamp: datetime
     data: dict[str, Any]
 
-    def as_dict(self) -> dict[str, Any]:
-        """Return the event as JSON-native data."""
-        return dict(jsonable(asdict(self)))
-
 
 @dataclass(frozen=True)
-class ContactReport:
+class ContactReport(JsonView):
     """What happened to one contact of a campaign."""
 
     index: int
@@ -108,7 +104,3 @@ class ContactReport:
     error: str | None
     attempted_at: datetime | None
     delivery: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the report row as JSON-native data."""
-        return dict(jsonable(asdict(self)))
