@@ -134,7 +134,9 @@ def when(value: datetime | str | None) -> str:
 
 
 def duration(seconds: float) -> str:
-    """Return a span for people: 45s, 12m 30s, 3h 05m."""
+    """Return a span for people: 0.6s, 45s, 12m 30s, 3h 05m."""
+    if seconds < 10:  # noqa: PLR2004 - below ten seconds a tenth still matters
+        return f"{seconds:.1f}s"
     whole = round(seconds)
     if whole < 60:  # noqa: PLR2004 - a minute
         return f"{whole}s"
