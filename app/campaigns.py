@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Recording
 
@@ -24,6 +24,7 @@ from app.errors import (
     MissingVariablesError,
 )
 from app.ports import Clock
+from app.store import LockedRepository
 from app.views import CampaignView, ContactReport, HistoryEntry, PauseView, StoredEvent
 from domain.audience import Audience
 from domain.campaign import AttemptOutcome, Campaign, PauseReason
@@ -90,6 +91,18 @@ class CampaignsApp(Application[UUID]):
         super().__init__(env=dict(env) if env is not None else None)
         self.snapshot_interval = snapshot_interval or DEFAULT_SNAPSHOT_INTERVAL
 
+    def construct_repository(self) -> Repository[UUID]:
+        """Return the library's repository with the cached path made thread-safe."""
+        base = super().construct_repository()
+        return LockedRepository(
+            event_store=base.event_store,
+            snapshot_store=base.snapshot_store,
+            cache_maxsize=_cache_size(self.env.get(self.AGGREGATE_CACHE_MAXSIZE)),
+            fastforward=base.fastforward,
+            fastforward_skipping=base.fastforward_skipping,
+            deepcopy_from_cache=base.deepcopy_from_cache,
+        )
+
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Record pending events; counts this process's saves so its read caches stay fresh."""
         recordings = super().save(*objs, **kwargs)
@@ -134,7 +147,8 @@ class CampaignsApp(Application[UUID]):
             options=request.options.to_record(),
             at=now,
         )
-        if audience.id not in self.repository:
+        # Existence by the first event: `in repository` would rebuild the whole audience.
+        if not self.recorder.select_events(audience.id, limit=1):
             # Frozen concurrently by someone else: identical by construction.
             with contextlib.suppress(IntegrityError):
                 self.save(audience)
@@ -326,7 +340,8 @@ class CampaignsApp(Application[UUID]):
     def audience_of(self, campaign_id: UUID) -> list[Contact]:
         """Return the campaign's contacts in their frozen order."""
         campaign = self._get(campaign_id)
-        audience: Audience = self.repository.get(campaign.audience_id)
+        # Immutable, so no defensive copy: a 100k-contact copy costs more than the read.
+        audience: Audience = self.repository.get(campaign.audience_id, deepcopy_from_cache=False)
         return audience.contacts()
 
     def history(
@@ -467,3 +482,7 @@ def _history_entry(domain_event: DomainEventProtocol[UUID]) -> HistoryEntry:
         timestamp=getattr(domain_event, "timestamp"),  # noqa: B009 - not on the Protocol
         data=data,
     )
+
+
+def _cache_size(text: str | None) -> int | None:
+    return int(text) if text else None
