@@ -120,7 +120,7 @@ async def running(
             sleeper=services.sleeper,
             settings=supervisor_settings
             or SupervisorSettings(
-                in_flight_grace=timedelta(seconds=settings.waha_timeout_seconds + 5),
+                waha_timeout_seconds=settings.waha_timeout_seconds,
                 takeover_after=timedelta(seconds=settings.campaigns_takeover_after_seconds),
             ),
         )

@@ -29,7 +29,7 @@ from app.views import CampaignView, ContactReport, HistoryEntry, PauseView, Stor
 from domain.audience import Audience
 from domain.campaign import AttemptOutcome, Campaign, PauseReason
 from domain.contacts import Contact, contacts_missing_fields
-from domain.content import ImageReference, MessageContent, MessageTemplate
+from domain.content import ImageReference, MessageContent, MessageTemplate, is_variable_name
 from domain.delivery import Deliveries, deliveries_id
 from domain.errors import DomainError
 from domain.pacing import CampaignOptions, Pacing
@@ -43,6 +43,7 @@ MAX_NAME_LENGTH = 200
 PAST_SCHEDULE_TOLERANCE = timedelta(minutes=5)
 DEFAULT_SNAPSHOT_INTERVAL = 1000
 SCHEDULED_TOPIC = Campaign.CampaignScheduled.TOPIC
+_VARIABLE_NAME_RULE = "a variable name is a letter, then letters, digits or '_' (at most 64)"
 
 
 @dataclass(frozen=True)
@@ -119,10 +120,10 @@ class CampaignsApp(Application[UUID]):
             for r in recordings
             if r.domain_event.originator_version % self.snapshot_interval == 0
         }
-        for campaign in saved:
-            if isinstance(campaign, Campaign) and campaign.id in crossed:
+        for aggregate in saved:
+            if isinstance(aggregate, Campaign | Deliveries) and aggregate.id in crossed:
                 # Not in the events' transaction, which is harmless: snapshots are rebuildable.
-                self.snapshots.put([Campaign.Snapshot.take(campaign)])
+                self.snapshots.put([type(aggregate).Snapshot.take(aggregate)])
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -173,6 +174,17 @@ class CampaignsApp(Application[UUID]):
             template.fields()
         except DomainError as error:
             problems.append({"field": "message.text", "reason": str(error)})
+        problems.extend(
+            {"field": f"message.defaults.{name[:64]}", "reason": _VARIABLE_NAME_RULE}
+            for name in request.defaults
+            if not is_variable_name(name)
+        )
+        problems.extend(
+            {"field": f"contacts[{row}].variables.{name[:64]}", "reason": _VARIABLE_NAME_RULE}
+            for row, contact in enumerate(request.contacts)
+            for name in contact.variables
+            if not is_variable_name(name)
+        )
         if problems:
             raise InvalidCampaignError("the campaign is not valid", problems)
         report = normalise_audience(request.contacts, self.default_region)

@@ -50,9 +50,9 @@ class Settings(BaseSettings):
     campaigns_snapshot_interval: int = Field(default=1000, ge=2)
     campaigns_max_upload_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     campaigns_log_format: Literal["text", "json"] = "text"
-    # With several processes on one store: how long a Running campaign's log may stand still
-    # before another process takes it over from a runner presumed dead.
-    campaigns_takeover_after_seconds: float = Field(default=300.0, ge=1.0)
+    # How long a Running campaign's log may stand still, beyond the longest silence a live
+    # runner keeps (its pacing and WAHA's timeouts), before a runner is presumed dead.
+    campaigns_takeover_after_seconds: float = Field(default=30.0, ge=1.0)
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         # A database URL may carry a password: never show it in a repr or a log line.

@@ -1,4 +1,4 @@
-"""Supervisor: owns the runs of this process, starts due campaigns and resumes paused ones."""
+"""Supervisor: owns this process's runs, starts due campaigns, picks up lost ones, resumes."""
 
 from __future__ import annotations
 
@@ -11,17 +11,20 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
+from app.campaign_facts import CampaignFacts, CampaignFactsTracker
 from app.campaigns import CampaignsApp
 from app.errors import ConcurrentUpdateError
 from app.ports import Clock, GatewayError, Sleeper, WahaGateway
 from app.runner import CampaignRunner, RunControl, RunEnd
 from app.views import CampaignView
-from domain.campaign import SESSION_PAUSES, Campaign
+from domain.campaign import SESSION_PAUSES, Campaign, PauseReason
 from domain.errors import DomainError
-from domain.policy import AutoResume, Withhold, decide_auto_resume
+from domain.policy import TYPING_MAX_SECONDS, AutoResume, Withhold, decide_auto_resume
 
 T = TypeVar("T")
 log = logging.getLogger("waha_campaigns.supervisor")
+
+__all__ = ["CampaignFacts", "Supervisor", "SupervisorSettings"]
 
 
 @dataclass(frozen=True)
@@ -31,15 +34,28 @@ class SupervisorSettings:
     tick_seconds: float = 1.0
     # Status polls for a paused session back off through these waits, then stay at the last.
     poll_backoff_seconds: tuple[float, ...] = (2.0, 5.0, 10.0, 30.0, 60.0)
-    # A Running campaign whose log has not moved for this long has lost its runner.
-    takeover_after: timedelta = timedelta(minutes=5)
-    # A send in flight younger than this may still be going on in another process: WAHA's
-    # timeout plus a margin. Recovery waits for it rather than reconcile a live send.
-    in_flight_grace: timedelta = timedelta(seconds=40)
+    waha_timeout_seconds: float = 30.0
+    # Beyond the longest silence a live runner can keep (see quiet_limit), how long a Running
+    # campaign's log may stand still before another runner takes it over.
+    takeover_after: timedelta = timedelta(seconds=30)
     # How long an operator's pause or cancel waits for a send in flight to finish.
     command_timeout_seconds: float = 60.0
-    # How long a shutdown waits for sends in flight before cancelling their tasks.
-    shutdown_timeout_seconds: float = 30.0
+
+    @property
+    def shutdown_timeout_seconds(self) -> float:
+        """How long a shutdown waits for runs to reach a safe point: one send, and a margin."""
+        return self.waha_timeout_seconds + 5.0
+
+    def quiet_limit(self, facts: CampaignFacts) -> timedelta:
+        """Return the longest a live runner of this campaign can go without recording.
+
+        Between two of its events a run waits at most one pacing delay, checks the session
+        and sends (two WAHA calls), plus number check and typing courtesy when switched on.
+        """
+        calls = 2 + (1 if facts.check_numbers else 0) + (3 if facts.simulate_typing else 0)
+        typing = TYPING_MAX_SECONDS if facts.simulate_typing else 0.0
+        seconds = facts.max_pacing_seconds + calls * self.waha_timeout_seconds + typing
+        return timedelta(seconds=seconds) + self.takeover_after
 
 
 @dataclass
@@ -52,13 +68,6 @@ class _Run:
 class _SessionPoll:
     step: int = 0
     next_at: datetime | None = None
-
-
-@dataclass
-class _Tracked:
-    status: str
-    version: int
-    changed_at: datetime
 
 
 class Supervisor:
@@ -81,8 +90,7 @@ class Supervisor:
         self.sleeper = sleeper
         self.settings = settings or SupervisorSettings()
         self.runs: dict[UUID, _Run] = {}
-        self._tracked: dict[UUID, _Tracked] = {}
-        self._position = 0
+        self._tracker = CampaignFactsTracker(campaigns)
         self._polls: dict[str, _SessionPoll] = {}
         self._orphans: set[UUID] = set()
         self._loop: asyncio.Task[None] | None = None
@@ -91,11 +99,21 @@ class Supervisor:
     async def _store(self, func: Callable[..., T], *args: object, **kwargs: object) -> T:
         return await asyncio.to_thread(func, *args, **kwargs)
 
+    # -- facts, for this loop and for read models ---------------------------------------------
+
+    async def refresh_facts(self) -> None:
+        """Catch up with the store: only campaigns with new events are reloaded."""
+        await self._store(self._tracker.refresh)
+
+    def facts(self) -> list[CampaignFacts]:
+        """Return what is known of every campaign, oldest first (as of the last refresh)."""
+        return self._tracker.facts()
+
     # -- lifecycle of the supervisor ------------------------------------------------------------
 
     async def start(self) -> None:
-        """Pick up every campaign left Running (by a crash or a stop), then watch the log."""
-        await self.tick(recovering=True)
+        """Look at every campaign once, then keep looking every tick."""
+        await self.tick()
         self._loop = asyncio.create_task(self._watch(), name="supervisor")
 
     async def _watch(self) -> None:
@@ -106,15 +124,19 @@ class Supervisor:
             except Exception:  # the loop must outlive any one bad tick
                 log.exception("supervisor tick failed; trying again")
 
-    async def shutdown(self) -> None:
-        """Stop every run at its next safe point; sends in flight finish (bounded)."""
+    def request_shutdown(self) -> None:
+        """Ask every run to pause for the stop at its next safe point; start nothing new."""
         self._stopping = True
+        for run in self.runs.values():
+            run.control.request_shutdown()
+
+    async def shutdown(self) -> None:
+        """Stop every run at its next safe point; a send in flight finishes (bounded)."""
+        self.request_shutdown()
         if self._loop is not None:
             self._loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop
-        for run in self.runs.values():
-            run.control.request_shutdown()
         tasks = [run.task for run in self.runs.values() if not run.task.done()]
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=self.settings.shutdown_timeout_seconds)
@@ -124,44 +146,30 @@ class Supervisor:
 
     # -- what the loop does ------------------------------------------------------------------
 
-    async def tick(self, *, recovering: bool = False) -> None:
-        """Look at every active campaign once: start due ones, take over lost ones, auto-resume."""
-        await self._discover()
+    async def tick(self) -> None:
+        """Start due campaigns, take up lost ones, resume those a stop paused, poll sessions."""
+        await self.refresh_facts()
         now = self.clock.now()
-        for campaign_id in list(self._tracked):
-            campaign: Campaign = await self._store(self.campaigns.load, campaign_id)
-            self._track(campaign, now)
-            if campaign.status == "Scheduled" and campaign.scheduled_for <= now:
-                await self._start_due(campaign_id)
-            elif campaign.status == "Running" and not self.is_running(campaign_id):
-                self._maybe_take_over(campaign, now, recovering=recovering)
-            elif campaign.status in {"Completed", "Cancelled"}:
-                del self._tracked[campaign_id]
+        for facts in self.facts():
+            try:
+                await self._look_at(facts, now)
+            except Exception:  # one bad campaign must not stop the others
+                log.exception("campaign %s could not be looked after; skipping it", facts.id)
         await self._poll_paused_sessions(now)
 
-    def _maybe_take_over(self, campaign: Campaign, now: datetime, *, recovering: bool) -> None:
-        tracked = self._tracked[campaign.id]
-        lost = now - tracked.changed_at >= self.settings.takeover_after
-        if not (recovering or lost or campaign.id in self._orphans):
+    async def _look_at(self, facts: CampaignFacts, now: datetime) -> None:
+        if self._stopping or self.is_running(facts.id):
             return
-        flight = campaign.in_flight
-        if flight is not None and now - flight["at"] < self.settings.in_flight_grace:
-            self._orphans.add(campaign.id)  # look again on the next tick
-            return
-        self._orphans.discard(campaign.id)
-        log.info("campaign %s is Running without a runner here; taking it up", campaign.id)
-        self._spawn(campaign.id)
-
-    async def _discover(self) -> None:
-        while page := await self._store(self.campaigns.campaign_ids, after=self._position):
-            for position, campaign_id in page:
-                self._position = position
-                self._tracked.setdefault(campaign_id, _Tracked("", -1, self.clock.now()))
-
-    def _track(self, campaign: Campaign, now: datetime) -> None:
-        tracked = self._tracked[campaign.id]
-        if tracked.version != campaign.version:
-            self._tracked[campaign.id] = _Tracked(campaign.status, campaign.version, now)
+        if facts.status == "Scheduled" and facts.scheduled_for <= now:
+            await self._start_due(facts.id)
+        elif facts.status == "Running":
+            quiet = now - facts.last_event_at if facts.last_event_at else timedelta.max
+            if facts.id in self._orphans or quiet >= self.settings.quiet_limit(facts):
+                log.info("campaign %s is Running without a runner; taking it up", facts.id)
+                self._orphans.discard(facts.id)
+                self._spawn(facts.id)
+        elif facts.status == "Paused" and facts.pause_reason == PauseReason.SHUTDOWN.value:
+            await self._resume(facts.id, "its service stopped; resuming")
 
     async def _start_due(self, campaign_id: UUID) -> None:
         try:
@@ -171,11 +179,21 @@ class Supervisor:
         log.info("campaign %s is due; started", campaign_id)
         self._spawn(campaign_id)
 
+    async def _resume(self, campaign_id: UUID, why: str) -> bool:
+        try:
+            await self._store(self.campaigns.resume_campaign, campaign_id, automatic=True)
+        except (DomainError, ConcurrentUpdateError) as error:
+            log.info("campaign %s changed meanwhile (%s); leaving it", campaign_id, error)
+            return False
+        log.info("campaign %s: %s", campaign_id, why)
+        self._spawn(campaign_id)
+        return True
+
     async def _poll_paused_sessions(self, now: datetime) -> None:
         sessions = {
-            c.session
-            for c in await self._paused_for_session()
-            if c.options.get("auto_resume", True) and not c.auto_resume_withheld
+            f.session
+            for f in self.facts()
+            if f.status == "Paused" and f.pause_reason in SESSION_PAUSES and f.auto_resume
         }
         for gone in set(self._polls) - sessions:
             del self._polls[gone]
@@ -193,46 +211,37 @@ class Supervisor:
                 continue
             await self.on_session_status(session, fact.status)
 
-    async def _paused_for_session(self) -> list[Campaign]:
-        # Read live state: a run may have paused a campaign since the last tick.
-        await self._discover()
-        paused = []
-        for campaign_id in list(self._tracked):
-            campaign: Campaign = await self._store(self.campaigns.load, campaign_id)
-            if (
-                campaign.status == "Paused"
-                and campaign.pause is not None
-                and campaign.pause["reason"] in SESSION_PAUSES
-            ):
-                paused.append(campaign)
-        return paused
-
     async def on_session_status(self, session: str, status: str) -> list[UUID]:
         """Act on a session's status (from a poll or a webhook); return campaigns resumed."""
         if not status:
             return []
+        await self.refresh_facts()
+        candidates = [
+            f.id
+            for f in self.facts()
+            if f.session == session
+            and f.status == "Paused"
+            and f.pause_reason in SESSION_PAUSES
+            and f.auto_resume
+        ]
         resumed = []
         now = self.clock.now()
-        for campaign in await self._paused_for_session():
-            if campaign.session != session:
-                continue
+        for campaign_id in candidates:
+            campaign: Campaign = await self._store(self.campaigns.load, campaign_id)
             limit = int(campaign.options.get("max_auto_resumes_per_hour", 3))
             decision = decide_auto_resume(campaign, status, now, limit)
-            try:
-                if isinstance(decision, AutoResume):
-                    await self._store(self.campaigns.resume_campaign, campaign.id, automatic=True)
-                    log.info(
-                        "campaign %s: session %r is WORKING again; resumed", campaign.id, session
-                    )
-                    self._spawn(campaign.id)
-                    resumed.append(campaign.id)
-                elif isinstance(decision, Withhold):
+            if isinstance(decision, AutoResume):
+                if await self._resume(campaign_id, f"session {session!r} works again; resumed"):
+                    resumed.append(campaign_id)
+            elif isinstance(decision, Withhold):
+                try:
                     await self._store(
-                        self.campaigns.withhold_auto_resume, campaign.id, detail=decision.detail
+                        self.campaigns.withhold_auto_resume, campaign_id, detail=decision.detail
                     )
-                    log.warning("campaign %s stays paused: %s", campaign.id, decision.detail)
-            except (DomainError, ConcurrentUpdateError) as error:
-                log.info("campaign %s changed meanwhile (%s); leaving it", campaign.id, error)
+                except (DomainError, ConcurrentUpdateError) as error:
+                    log.info("campaign %s changed meanwhile (%s)", campaign_id, error)
+                    continue
+                log.warning("campaign %s stays paused: %s", campaign_id, decision.detail)
         if resumed:
             self._polls.pop(session, None)
         return resumed
@@ -255,8 +264,9 @@ class Supervisor:
         try:
             end = await self.runner.run(campaign_id, control)
         except Exception:  # a run's crash must not take the service down; the log is intact
-            log.exception("campaign %s: the run crashed; it will be taken up again", campaign_id)
-            return RunEnd.STOPPED
+            log.exception("campaign %s: the run crashed; taking it up again", campaign_id)
+            self._orphans.add(campaign_id)  # ours and dead: no other runner to wait for
+            return RunEnd.NOT_RUNNING
         log.info("campaign %s: run ended (%s)", campaign_id, end.value)
         return end
 

@@ -45,6 +45,7 @@ class Audience(Aggregate):
         """The audience exists with this hash and size; its contacts follow in chunks."""
 
         TOPIC = "waha_campaigns:Audience.AudienceFrozen"
+        class_version = 1
         content_hash: str
         size: int
 
@@ -52,6 +53,7 @@ class Audience(Aggregate):
         """Contacts `start` … `start + len(contacts) - 1` of the audience."""
 
         TOPIC = "waha_campaigns:Audience.ContactsAdded"
+        class_version = 1
         start: int
         contacts: list[dict[str, Any]]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 from uuid import UUID
@@ -33,6 +33,10 @@ class PauseReason(StrEnum):
     WAHA_UNAVAILABLE = "waha_unavailable"
     RATE_LIMITED = "rate_limited"
     NUMBER_CHECK_FAILED = "number_check_failed"
+    WAHA_REJECTED = "waha_rejected"
+    MEDIA_UNAVAILABLE = "media_unavailable"
+    RUNNER_ERROR = "runner_error"
+    SHUTDOWN = "shutdown"
 
 
 # Pauses the runner may lift by itself once the session is WORKING again.
@@ -56,6 +60,14 @@ class Campaign(Aggregate):
     """
 
     TOPIC = "waha_campaigns:Campaign"
+    # Version 2 of the state added last_event_at and next_contact_at (see upcast_v1_v2).
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Snapshots of version 1 lack the two times; None means "not known"."""
+        state.setdefault("last_event_at", None)
+        state.setdefault("next_contact_at", None)
 
     class Event(Aggregate.Event):
         """Base of the campaign's events."""
@@ -71,6 +83,7 @@ class Campaign(Aggregate):
         """The campaign exists, with its message, audience, schedule, pacing and options."""
 
         TOPIC = "waha_campaigns:Campaign.CampaignScheduled"
+        class_version = 1
         name: str
         session: str
         message: dict[str, Any]
@@ -84,12 +97,14 @@ class Campaign(Aggregate):
         """The first run began."""
 
         TOPIC = "waha_campaigns:Campaign.CampaignStarted"
+        class_version = 1
         at: datetime
 
     class AttemptStarted(Event):
         """A send to contact `index` is about to go out: recorded before the HTTP call."""
 
         TOPIC = "waha_campaigns:Campaign.AttemptStarted"
+        class_version = 1
         index: int
         attempt_id: str
         chat_id: str
@@ -118,6 +133,7 @@ class Campaign(Aggregate):
         """WAHA refused the send before anything went out; contact `index` is still to do."""
 
         TOPIC = "waha_campaigns:Campaign.AttemptAbandoned"
+        class_version = 1
         index: int
         attempt_id: str
         reason: str
@@ -127,6 +143,7 @@ class Campaign(Aggregate):
         """The session came back, but the campaign stays paused; `detail` says why."""
 
         TOPIC = "waha_campaigns:Campaign.AutoResumeWithheld"
+        class_version = 1
         detail: str
         at: datetime
 
@@ -134,6 +151,7 @@ class Campaign(Aggregate):
         """The runner will wait `seconds` after contact `index`, so audits show the pacing."""
 
         TOPIC = "waha_campaigns:Campaign.PacingDelayChosen"
+        class_version = 1
         index: int
         seconds: float
         at: datetime
@@ -142,6 +160,7 @@ class Campaign(Aggregate):
         """The campaign stopped; a resume starts at contact `index`."""
 
         TOPIC = "waha_campaigns:Campaign.CampaignPaused"
+        class_version = 1
         index: int
         reason: str
         detail: str
@@ -151,6 +170,7 @@ class Campaign(Aggregate):
         """The campaign runs again from contact `index`."""
 
         TOPIC = "waha_campaigns:Campaign.CampaignResumed"
+        class_version = 1
         index: int
         automatic: bool
         at: datetime
@@ -159,6 +179,7 @@ class Campaign(Aggregate):
         """Every contact has been handled."""
 
         TOPIC = "waha_campaigns:Campaign.CampaignCompleted"
+        class_version = 1
         totals: dict[str, int]
         at: datetime
 
@@ -166,6 +187,7 @@ class Campaign(Aggregate):
         """An operator ended the campaign for good."""
 
         TOPIC = "waha_campaigns:Campaign.CampaignCancelled"
+        class_version = 1
         reason: str
         index: int
         at: datetime
@@ -202,6 +224,9 @@ class Campaign(Aggregate):
         self.cancelled: dict[str, Any] | None = None
         self.auto_resumes: list[datetime] = []
         self.auto_resume_withheld: str | None = None
+        # When the last event happened, and the earliest the next contact may be messaged.
+        self.last_event_at: datetime | None = at
+        self.next_contact_at: datetime | None = None
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -350,11 +375,13 @@ class Campaign(Aggregate):
 
     @event(CampaignStarted)
     def _started(self, at: datetime) -> None:
+        self.last_event_at = at
         self.status = CampaignStatus.RUNNING.value
         self.started_at = at
 
     @event(AttemptStarted)
     def _attempt_started(self, index: int, attempt_id: str, chat_id: str, at: datetime) -> None:
+        self.last_event_at = at
         self.in_flight = {"index": index, "attempt_id": attempt_id, "chat_id": chat_id, "at": at}
 
     @event(ContactAttempted)
@@ -368,6 +395,7 @@ class Campaign(Aggregate):
         attempt_id: str | None,
         at: datetime | None,
     ) -> None:
+        self.last_event_at = at or self.last_event_at
         self.in_flight = None
         self.next_index = index + 1
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
@@ -378,38 +406,48 @@ class Campaign(Aggregate):
 
     @event(AttemptAbandoned)
     def _attempt_abandoned(self, index: int, attempt_id: str, reason: str, at: datetime) -> None:
+        self.last_event_at = at
         self.in_flight = None
 
     @event(AutoResumeWithheld)
     def _auto_resume_withheld(self, detail: str, at: datetime) -> None:
+        self.last_event_at = at
         self.auto_resume_withheld = detail
 
     @event(PacingDelayChosen)
     def _pacing_delay_chosen(self, index: int, seconds: float, at: datetime) -> None:
-        pass
+        self.last_event_at = at
+        self.next_contact_at = at + timedelta(seconds=seconds)
 
     @event(CampaignPaused)
     def _paused(self, index: int, reason: str, detail: str, at: datetime) -> None:
+        self.last_event_at = at
         self.status = CampaignStatus.PAUSED.value
         self.pause = {"index": index, "reason": reason, "detail": detail, "at": at}
 
     @event(CampaignResumed)
     def _resumed(self, index: int, automatic: bool, at: datetime) -> None:
+        # Only resumes after a session pause count against the flapping guard; picking a
+        # campaign up after a service restart says nothing about the session.
+        after_session_pause = self.pause is not None and self.pause["reason"] in SESSION_PAUSES
+        self.last_event_at = at
         self.status = CampaignStatus.RUNNING.value
         self.pause = None
         self.auto_resume_withheld = None
         self.consecutive_failures = 0
-        if automatic:
+        if automatic and after_session_pause:
             # Only the last few matter to the flapping guard; keep the state small.
             self.auto_resumes = [*self.auto_resumes[-19:], at]
 
     @event(CampaignCompleted)
     def _completed(self, totals: dict[str, int], at: datetime) -> None:
+        self.last_event_at = at
         self.status = CampaignStatus.COMPLETED.value
         self.completed_at = at
 
     @event(CampaignCancelled)
     def _cancelled(self, reason: str, index: int, at: datetime) -> None:
+        self.last_event_at = at
         self.status = CampaignStatus.CANCELLED.value
         self.pause = None
         self.cancelled = {"reason": reason, "index": index, "at": at}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -9,6 +10,14 @@ from dataclasses import dataclass, field
 from domain.errors import InvalidTemplateError
 
 _FORMATTER = string.Formatter()
+# Template fields and variable names: a letter, then letters, digits or '_'. Names starting
+# with '_' are refused too: the event store's JSON codec reserves keys like "_type_".
+_VARIABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+
+
+def is_variable_name(name: str) -> bool:
+    """Return whether `name` may name a template field or a contact variable."""
+    return _VARIABLE_NAME.fullmatch(name) is not None
 
 
 @dataclass(frozen=True)
@@ -25,7 +34,7 @@ class MessageTemplate:
             for _, name, spec, conversion in _FORMATTER.parse(self.text):
                 if name is None:
                     continue
-                if not name.isidentifier():
+                if not is_variable_name(name):
                     raise InvalidTemplateError(
                         f"template field {{{name}}} must be a plain name such as {{name}}"
                     )

@@ -36,12 +36,14 @@ class Deliveries(Aggregate):
         """The campaign's first delivery report arrived."""
 
         TOPIC = "waha_campaigns:Deliveries.DeliveriesOpened"
+        class_version = 1
         campaign_id: UUID
 
     class DeliveryReported(Event):
         """WhatsApp reported message `message_id` (contact `index`) at `ack`."""
 
         TOPIC = "waha_campaigns:Deliveries.DeliveryReported"
+        class_version = 1
         index: int
         message_id: str
         ack: int

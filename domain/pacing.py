@@ -11,6 +11,8 @@ from domain.errors import DomainError, InvalidPacingError
 # WAHA's advice against bans: random waits of tens of seconds, never a fixed interval.
 DEFAULT_MIN_SECONDS: Final = 30.0
 DEFAULT_MAX_SECONDS: Final = 60.0
+MAX_WAIT_SECONDS: Final = 86_400.0  # a day between two contacts is already absurd
+MAX_AUTO_RESUMES_PER_HOUR: Final = 20  # the campaign keeps this many resume times
 
 
 @dataclass(frozen=True)
@@ -21,8 +23,12 @@ class Pacing:
     max_seconds: float = DEFAULT_MAX_SECONDS
 
     def __post_init__(self) -> None:
-        if self.min_seconds < 0 or self.max_seconds < 0:
-            raise InvalidPacingError("pacing seconds must not be negative")
+        if not (
+            0 <= self.min_seconds <= MAX_WAIT_SECONDS and 0 <= self.max_seconds <= MAX_WAIT_SECONDS
+        ):
+            raise InvalidPacingError(
+                f"pacing seconds must be between 0 and {MAX_WAIT_SECONDS:g} (a day)"
+            )
         if self.min_seconds > self.max_seconds:
             raise InvalidPacingError(
                 f"pacing min_seconds ({self.min_seconds:g}) must not exceed "
@@ -57,8 +63,10 @@ class CampaignOptions:
     def __post_init__(self) -> None:
         if self.max_consecutive_failures < 1:
             raise DomainError("max_consecutive_failures must be at least 1")
-        if self.max_auto_resumes_per_hour < 0:
-            raise DomainError("max_auto_resumes_per_hour must not be negative")
+        if not 0 <= self.max_auto_resumes_per_hour <= MAX_AUTO_RESUMES_PER_HOUR:
+            raise DomainError(
+                f"max_auto_resumes_per_hour must be between 0 and {MAX_AUTO_RESUMES_PER_HOUR}"
+            )
         if self.resend_in_doubt:
             # Kept as a field so the policy is on each campaign's record; only "never" exists.
             raise DomainError(
@@ -71,6 +79,16 @@ class CampaignOptions:
 
     @classmethod
     def from_record(cls, record: Mapping[str, object]) -> CampaignOptions:
-        """Rebuild options from an event, ignoring names a later version may have added."""
+        """Rebuild options from an event, ignoring names a later version may have added.
+
+        Recorded options were valid when recorded; rules tightened since must not make an
+        old campaign unreadable, so values are clamped to what this version can honour.
+        """
         known = {k: v for k, v in record.items() if k in cls.__dataclass_fields__}
+        known["resend_in_doubt"] = False  # the only policy there is: never resend
+        resumes = int(str(known.get("max_auto_resumes_per_hour", 3)))
+        known["max_auto_resumes_per_hour"] = max(0, min(resumes, MAX_AUTO_RESUMES_PER_HOUR))
+        known["max_consecutive_failures"] = max(
+            1, int(str(known.get("max_consecutive_failures", 5)))
+        )
         return cls(**known)  # type: ignore[arg-type]

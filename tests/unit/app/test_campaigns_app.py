@@ -742,3 +742,29 @@ def test_a_campaign_scheduled_while_another_instance_freezes_the_same_audience_i
     finally:
         app.close()
         other.close()
+
+
+@pytest.mark.parametrize(
+    ("defaults", "variables", "field"),
+    [
+        ({"_type_": "uuid_hex", "_data_": "zz"}, {}, "message.defaults._type_"),
+        ({}, {"_data_": "x"}, "contacts[0].variables._data_"),
+        ({}, {"first name": "x"}, "contacts[0].variables.first name"),
+        ({}, {"9lives": "x"}, "contacts[0].variables.9lives"),
+    ],
+)
+def test_variable_names_that_are_not_plain_names_are_refused_and_nothing_is_recorded(
+    campaigns: CampaignsApp, defaults: dict[str, str], variables: dict[str, str], field: str
+) -> None:
+    # The event store's JSON codec reads {"_type_", "_data_"} as its own: such data would
+    # poison the log for good, so it never gets there.
+    before = recorded_count(campaigns)
+    request = a_campaign(
+        contacts=[ContactInput(phone(0), "Ana", variables)], text="Hi {name}", defaults=defaults
+    )
+
+    with pytest.raises(InvalidCampaignError) as raised:
+        campaigns.schedule_campaign(request)
+
+    assert field in [p["field"] for p in raised.value.problems]
+    assert recorded_count(campaigns) == before

@@ -229,7 +229,7 @@ async def test_an_operator_cancel_stops_the_campaign_for_good(
     assert view.cancelled["reason"] == "wrong audience"
 
 
-async def test_a_shutdown_stops_without_recording_and_a_new_run_continues(
+async def test_a_shutdown_pauses_on_the_record_and_a_resumed_run_continues(
     campaigns: CampaignsApp,
     runner: CampaignRunner,
     sleeper: InstantSleeper,
@@ -239,13 +239,16 @@ async def test_a_shutdown_stops_without_recording_and_a_new_run_continues(
     control = RunControl()
     sleeper.on_sleep = lambda _: control.request_shutdown()
 
-    assert await runner.run(campaign_id, control) is RunEnd.STOPPED
+    assert await runner.run(campaign_id, control) is RunEnd.PAUSED
     view = campaigns.campaign(campaign_id)
-    assert (view.status, view.next_index, view.in_flight) == ("Running", 1, None)
+    assert view.pause is not None
+    assert (view.pause.reason, view.pause.index, view.in_flight) == ("shutdown", 1, None)
 
     sleeper.on_sleep = None
+    campaigns.resume_campaign(campaign_id, automatic=True)
     assert await runner.run(campaign_id) is RunEnd.COMPLETED
     assert len(gateway.sent) == 3
+    assert campaigns.load(campaign_id).auto_resumes == []  # not a session flap
 
 
 async def test_an_account_restriction_pauses_without_counting_the_contact(
@@ -445,3 +448,128 @@ async def test_the_intent_is_recorded_before_each_outcome(
         "ContactAttempted",
         "CampaignCompleted",
     ]
+
+
+async def test_an_image_that_cannot_be_read_pauses_before_any_intent(
+    campaigns: CampaignsApp, runner: CampaignRunner, gateway: FakeWahaGateway
+) -> None:
+    image = ImageReference(media_id="ab" * 32, sha256="ab" * 32, mimetype="image/png", size=7)
+    campaign_id = started(campaigns, 2, image=image)
+
+    assert await runner.run(campaign_id) is RunEnd.PAUSED
+
+    view = campaigns.campaign(campaign_id)
+    assert view.pause is not None
+    assert (view.pause.reason, view.pause.index, view.in_flight) == ("media_unavailable", 0, None)
+    assert "AttemptStarted" not in event_types(campaigns, campaign_id)
+    assert gateway.sent == []
+
+
+@pytest.mark.parametrize("status", [401, 403, 413])
+async def test_a_refusal_about_the_set_up_pauses_instead_of_failing_contacts(
+    campaigns: CampaignsApp, runner: CampaignRunner, gateway: FakeWahaGateway, status: int
+) -> None:
+    campaign_id = started(campaigns)
+    gateway.send_results.append(GatewayRejectedError("refused", status=status))
+
+    assert await runner.run(campaign_id) is RunEnd.PAUSED
+
+    view = campaigns.campaign(campaign_id)
+    assert view.pause is not None
+    assert (view.pause.reason, view.pause.index, view.failed) == ("waha_rejected", 0, 0)
+
+
+async def test_a_rate_limited_number_check_pauses_as_rate_limited(
+    campaigns: CampaignsApp, runner: CampaignRunner, gateway: FakeWahaGateway
+) -> None:
+    campaign_id = started(campaigns, options=CampaignOptions(check_numbers=True))
+
+    async def limited(session: str, phone: str) -> None:
+        raise RateLimitedError("rate-overlimit", status=500)
+
+    gateway.check_exists = limited  # type: ignore[method-assign]
+
+    await runner.run(campaign_id)
+
+    view = campaigns.campaign(campaign_id)
+    assert view.pause is not None
+    assert (view.pause.reason, view.pause.index) == ("rate_limited", 0)
+
+
+async def test_another_message_in_the_chat_does_not_prove_an_uncertain_send(
+    campaigns: CampaignsApp, runner: CampaignRunner, gateway: FakeWahaGateway, clock: ManualClock
+) -> None:
+    campaign_id = started(campaigns, 1)
+    campaigns.begin_attempt(campaign_id, index=0, attempt_id="a0", chat_id="4915110000000@c.us")
+    await gateway.send_text("default", "4915110000000@c.us", "Another campaign's text")
+
+    await runner.run(campaign_id)
+
+    assert campaigns.contact_reports(campaign_id)[0].outcome == "in_doubt"
+
+
+async def test_a_restarted_run_keeps_the_wait_chosen_before_the_restart(
+    campaigns: CampaignsApp,
+    gateway: FakeWahaGateway,
+    media: FakeMediaStore,
+    clock: ManualClock,
+) -> None:
+    # This sleeper does not move the clock: the stop comes at once, the whole wait is owed.
+    sleeper = InstantSleeper()
+    runner = CampaignRunner(RunnerPorts(campaigns, gateway, media, clock, sleeper, SeededRandom()))
+    campaign_id = started(campaigns, 2, pacing=Pacing(40, 40))
+    control = RunControl()
+    sleeper.on_sleep = lambda _: control.request_shutdown()
+    await runner.run(campaign_id, control)
+    campaigns.resume_campaign(campaign_id, automatic=True)
+    sleeper.on_sleep = None
+    clock.advance(15)
+
+    await runner.run(campaign_id)
+
+    assert sleeper.waits == [40.0, 25.0]  # the first run's wait, then what was still owed
+    assert campaigns.campaign(campaign_id).status == "Completed"
+
+
+async def test_an_unexpected_error_before_a_send_pauses_and_keeps_the_last_outcome(
+    campaigns: CampaignsApp, runner: CampaignRunner, gateway: FakeWahaGateway
+) -> None:
+    campaign_id = started(campaigns, 3)
+
+    def break_on_second_check(checks: int) -> None:
+        if checks == 2:
+            raise RuntimeError("a bug")
+
+    gateway.before_status = break_on_second_check
+
+    assert await runner.run(campaign_id) is RunEnd.PAUSED
+
+    view = campaigns.campaign(campaign_id)
+    assert view.pause is not None
+    assert (view.pause.reason, view.sent, view.next_index, view.in_flight) == (
+        "runner_error",
+        1,
+        1,
+        None,
+    )
+    assert "RuntimeError: a bug" in view.pause.detail
+
+
+async def test_an_unexpected_error_during_a_send_leaves_it_for_the_next_run_to_look_up(
+    campaigns: CampaignsApp, runner: CampaignRunner, gateway: FakeWahaGateway
+) -> None:
+    campaign_id = started(campaigns, 2)
+
+    def crash_after_accepting() -> None:
+        raise RuntimeError("a bug after the send")
+
+    gateway.send_results.append(crash_after_accepting)
+
+    with pytest.raises(RuntimeError):
+        await runner.run(campaign_id)
+    assert campaigns.campaign(campaign_id).in_flight is not None
+
+    assert await runner.run(campaign_id) is RunEnd.COMPLETED
+    view = campaigns.campaign(campaign_id)
+    assert (view.sent, view.in_doubt) == (2, 0)
+    assert len(gateway.sent) == 2

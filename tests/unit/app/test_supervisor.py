@@ -68,9 +68,9 @@ async def test_campaigns_left_running_are_picked_up_at_start(
     campaign_id = scheduled(campaigns)
     campaigns.start_campaign(campaign_id)
     campaigns.begin_attempt(campaign_id, index=0, attempt_id="a0", chat_id="4915110000000@c.us")
-    clock.advance(60)  # the crashed process's send is long over
+    clock.advance(91)  # past the longest silence a live runner keeps: 2 WAHA calls + 30 s
 
-    await supervisor.tick(recovering=True)
+    await supervisor.tick()
     await supervisor.wait_for_runs()
 
     view = campaigns.campaign(campaign_id)
@@ -207,7 +207,7 @@ async def test_an_operator_cancel_stops_the_run(
     assert len(gateway.sent) == 1
 
 
-async def test_a_shutdown_leaves_nothing_in_doubt_and_a_restart_continues(
+async def test_a_shutdown_pauses_with_its_reason_and_a_restart_resumes_at_once(
     campaigns: CampaignsApp, gateway: FakeWahaGateway, clock: ManualClock
 ) -> None:
     sleeper = GatedSleeper()
@@ -218,10 +218,12 @@ async def test_a_shutdown_leaves_nothing_in_doubt_and_a_restart_continues(
 
     await supervisor.shutdown()
     view = campaigns.campaign(campaign_id)
-    assert (view.status, view.in_flight, view.next_index) == ("Running", None, 1)
+    assert (view.status, view.in_flight, view.next_index) == ("Paused", None, 1)
+    assert view.pause is not None
+    assert view.pause.reason == "shutdown"
 
     restarted = make_supervisor(campaigns, gateway, clock, InstantSleeper())
-    await restarted.tick(recovering=True)
+    await restarted.tick()
     await restarted.wait_for_runs()
     assert campaigns.campaign(campaign_id).status == "Completed"
     assert set(Counter(gateway.chats_messaged()).values()) == {1}
@@ -235,8 +237,8 @@ async def test_resume_runs_the_campaign_from_its_paused_contact(
     campaigns.start_campaign(campaign_id)
     campaigns.begin_attempt(campaign_id, index=0, attempt_id="a", chat_id="4915110000000@c.us")
     await gateway.send_text("default", "4915110000000@c.us", "Hello Contact 0")
-    clock.advance(60)
-    await supervisor.tick(recovering=True)
+    clock.advance(91)
+    await supervisor.tick()
     await supervisor.wait_for_runs()
 
     assert gateway.chats_messaged() == [
@@ -268,7 +270,7 @@ async def test_the_watch_loop_starts_due_campaigns(
     assert campaigns.campaign(campaign_id).status == "Completed"
 
 
-async def test_recovery_waits_for_a_recent_send_in_flight_that_another_process_may_own(
+async def test_a_campaign_another_runner_may_still_own_is_not_taken_over_before_it_goes_quiet(
     campaigns: CampaignsApp, supervisor: Supervisor, gateway: FakeWahaGateway, clock: ManualClock
 ) -> None:
     campaign_id = scheduled(campaigns)
@@ -276,13 +278,43 @@ async def test_recovery_waits_for_a_recent_send_in_flight_that_another_process_m
     campaigns.begin_attempt(campaign_id, index=0, attempt_id="a0", chat_id="4915110000000@c.us")
     await gateway.send_text("default", "4915110000000@c.us", "Hello Contact 0")
 
-    clock.advance(10)
-    await supervisor.tick(recovering=True)
+    clock.advance(89)  # a live runner may still be sending, then checking the session
+    await supervisor.tick()
     assert not supervisor.is_running(campaign_id)
     assert campaigns.campaign(campaign_id).in_flight is not None
 
-    clock.advance(31)
+    clock.advance(2)
     await supervisor.tick()
     await supervisor.wait_for_runs()
     view = campaigns.campaign(campaign_id)
     assert (view.status, view.sent, view.in_doubt) == ("Completed", 3, 0)
+
+
+async def test_the_quiet_limit_grows_with_pacing_and_the_calls_a_run_makes() -> None:
+    from app.campaign_facts import CampaignFacts
+
+    settings = SupervisorSettings(waha_timeout_seconds=30, takeover_after=timedelta(seconds=30))
+    base = CampaignFacts(
+        id=UUID(int=1),
+        position=1,
+        status="Running",
+        session="default",
+        version=3,
+        sent=0,
+        failed=0,
+        skipped=0,
+        in_doubt=0,
+        scheduled_for=ManualClock().now(),
+        pause_reason=None,
+        auto_resume=True,
+        last_event_at=None,
+        in_flight=False,
+        max_pacing_seconds=60,
+        simulate_typing=False,
+        check_numbers=False,
+    )
+    from dataclasses import replace
+
+    assert settings.quiet_limit(base) == timedelta(seconds=60 + 2 * 30 + 30)
+    typing = replace(base, simulate_typing=True, check_numbers=True)
+    assert settings.quiet_limit(typing) == timedelta(seconds=60 + 6 * 30 + 8 + 30)
