@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +19,10 @@ _SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
     (b"GIF87a", "image/gif", "gif"),
     (b"GIF89a", "image/gif", "gif"),
 )
-_MEDIA_ID = re.compile(r"^[0-9a-f]{64}$")
+_MEDIA_ID = re.compile(r"[0-9a-f]{64}")
+# Uploads in progress: a name no media id glob ("<sha256>.*") can match.
+_TEMP_PREFIX = ".upload-"
+_TEMP_SUFFIX = ".tmp"
 
 
 class NotAnImageError(ValueError):
@@ -49,17 +55,48 @@ class FileMediaStore:
     def __init__(self, folder: Path) -> None:
         self._folder = folder
 
+    def check_writable(self) -> None:
+        """Create the folder if needed and write a file in it; raise OSError if it cannot be."""
+        self._folder.mkdir(parents=True, exist_ok=True)
+        descriptor, name = tempfile.mkstemp(
+            dir=self._folder, prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX
+        )
+        os.close(descriptor)
+        Path(name).unlink()
+
     def save(self, data: bytes) -> StoredMedia:
-        """Store the image (idempotently) and return what it is."""
+        """Store the image (idempotently, also when the same image arrives twice at once)."""
         mimetype, extension = sniff_image(data)
         sha256 = hashlib.sha256(data).hexdigest()
         self._folder.mkdir(parents=True, exist_ok=True)
         path = self._folder / f"{sha256}.{extension}"
         if not path.exists():
-            partial = path.with_suffix(".partial")
-            partial.write_bytes(data)
-            partial.replace(path)  # atomic: a reader never sees half an image
+            self._write(path, data)
         return StoredMedia(id=sha256, sha256=sha256, mimetype=mimetype, size=len(data))
+
+    def _write(self, path: Path, data: bytes) -> None:
+        # A temporary file of this upload's own: concurrent uploads of one image never share
+        # it, and os.replace is atomic, so a reader never sees half an image. Same name, same
+        # bytes: whichever upload replaces last, the file is right.
+        descriptor, name = tempfile.mkstemp(
+            dir=self._folder, prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX
+        )
+        temporary = Path(name)
+        try:
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(data)
+            try:
+                temporary.replace(path)
+            except OSError:
+                if not path.exists():
+                    raise
+                # Where a stored file cannot be replaced (in use, on Windows), it is the
+                # same image already: that is success.
+                temporary.unlink()
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                temporary.unlink()
+            raise
 
     def describe(self, media_id: str) -> StoredMedia:
         """Return what the stored image is, or raise KeyError."""
@@ -74,9 +111,9 @@ class FileMediaStore:
         return ImagePayload(data=data, mimetype=mimetype, filename=f"{media_id[:16]}.{extension}")
 
     def _read(self, media_id: str) -> bytes:
-        if not _MEDIA_ID.match(media_id):
+        if not _MEDIA_ID.fullmatch(media_id):
             raise KeyError(media_id)
         for path in self._folder.glob(f"{media_id}.*"):
-            if path.suffix != ".partial":
+            if path.suffix != ".partial":  # left by versions that wrote through one name
                 return path.read_bytes()
         raise KeyError(media_id)

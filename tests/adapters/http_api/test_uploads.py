@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from pathlib import Path
@@ -207,3 +208,15 @@ async def test_media_needs_its_file_field(client: Client) -> None:
 
     assert response.status == 422
     assert (await response.json())["errors"][0]["field"] == "image"
+
+
+async def test_concurrent_uploads_of_one_image_all_succeed(
+    client: Client, settings: Settings
+) -> None:
+    responses = await asyncio.gather(
+        *(client.post("/media", data=image_form(PNG)) for _ in range(8))
+    )
+
+    assert [r.status for r in responses] == [201] * 8
+    digest = hashlib.sha256(PNG).hexdigest()
+    assert [p.name for p in Path(settings.campaigns_media_dir).iterdir()] == [f"{digest}.png"]
