@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Final, TextIO
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 from pydantic import SecretStr
@@ -24,6 +24,8 @@ MASK: Final = "***"
 # The runner's prefix, "[campaign <id> | contact <n>/<total>]", counts contacts from 1.
 _RUNNER_PREFIX: Final = re.compile(r"\[campaign (?P<id>[0-9a-f-]{36}) \| contact (?P<n>\d+)/\d+\]")
 _TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s"
+# Shorter secrets are masked only as whole tokens: as substrings they would mask plain words.
+MIN_SUBSTRING_SECRET: Final = 8
 
 
 class CampaignContextFilter(logging.Filter):
@@ -50,17 +52,32 @@ class CampaignContextFilter(logging.Filter):
         return True
 
 
+class SecretMask:
+    """Replaces secrets in text: long ones wherever they occur, short ones only as whole tokens.
+
+    A secret under MIN_SUBSTRING_SECRET characters would also match inside ordinary words
+    (a one-letter token would turn every "t" into the mask), so it is masked only where it
+    stands alone: not next to a letter, digit or "_".
+    """
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        # Longest first, so a secret containing another is masked whole.
+        ordered = sorted({s for s in secrets if s}, key=len, reverse=True)
+        patterns = [
+            re.escape(s) if len(s) >= MIN_SUBSTRING_SECRET else rf"(?<!\w){re.escape(s)}(?!\w)"
+            for s in ordered
+        ]
+        self._pattern = re.compile("|".join(patterns)) if patterns else None
+
+    def __call__(self, text: str) -> str:
+        """Return `text` with every secret replaced by the mask."""
+        return text if self._pattern is None else self._pattern.sub(MASK, text)
+
+
 class _Masking(logging.Formatter):
     def __init__(self, secrets: Iterable[str], fmt: str | None = None) -> None:
         super().__init__(fmt)
-        # Longest first, so a secret containing another is masked whole.
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-
-    def mask(self, text: str) -> str:
-        """Return `text` with every secret replaced by the mask."""
-        for secret in self._secrets:
-            text = text.replace(secret, MASK)
-        return text
+        self.mask = SecretMask(secrets)
 
 
 class TextFormatter(_Masking):
@@ -95,7 +112,14 @@ class JsonFormatter(_Masking):
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return self.mask(json.dumps(entry, default=str))
+        # Masked before encoding: JSON escapes quotes, backslashes and non-ASCII, after which
+        # a secret containing them would no longer be found in the line.
+        return json.dumps({key: self._masked(value) for key, value in entry.items()})
+
+    def _masked(self, value: object) -> object:
+        if value is None or isinstance(value, int | float):
+            return value
+        return self.mask(str(value))
 
 
 @contextlib.contextmanager
@@ -109,7 +133,7 @@ def campaign_context(campaign_id: UUID) -> Iterator[None]:
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """Return every secret value in the settings, the database password included."""
+    """Return every secret value in the settings, the database password included (both forms)."""
     values = [
         secret.get_secret_value()
         for secret in (
@@ -121,7 +145,8 @@ def secrets_of(settings: Settings) -> list[str]:
     ]
     password = urlsplit(settings.campaigns_database_url).password
     if password:
-        values.append(password)
+        # As written in the URL and as the driver uses it (and may echo it in an error).
+        values.extend({password, unquote(password)})
     return values
 
 

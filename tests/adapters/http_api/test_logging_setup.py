@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
@@ -125,3 +126,57 @@ def test_configured_json_logging_writes_one_object_a_line(tmp_path: Path) -> Non
     assert first["campaign_id"] == str(CAMPAIGN)
     assert HMAC_KEY not in lines[0]
     assert json.loads(lines[1])["level"] == "WARNING"
+
+
+@pytest.mark.parametrize(
+    "secret", ['quote"and\\backslash-91', "pässwörd-ünïcode-91", "tab\there-and-newline\n-91"]
+)
+def test_a_json_line_masks_secrets_that_json_would_escape(secret: str) -> None:
+    made = record("connecting with %s failed", secret)
+
+    line = JsonFormatter([secret]).format(made)
+
+    assert secret not in json.loads(line)["message"]
+    assert json.loads(line)["message"] == "connecting with *** failed"
+
+
+def reject(secret: str) -> None:
+    raise ValueError(f"rejected {secret}")
+
+
+def test_a_json_line_masks_secrets_in_the_exception_too() -> None:
+    secret = 'key"with-quote-91'
+    try:
+        reject(secret)
+    except ValueError:
+        made = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+
+    exception = json.loads(JsonFormatter([secret]).format(made))["exception"]
+
+    assert secret not in exception
+    assert "rejected ***" in exception
+
+
+def test_the_percent_decoded_database_password_is_a_secret_too(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path, campaigns_database_url="postgresql://app:p%40ss%2Fword-91@db.internal/c"
+    )
+
+    assert {"p%40ss%2Fword-91", "p@ss/word-91"} <= set(secrets_of(settings))
+    text = TextFormatter(secrets_of(settings)).format(record("auth failed for p@ss/word-91"))
+    assert "p@ss/word-91" not in text
+
+
+def test_a_short_secret_is_masked_only_as_a_whole_token() -> None:
+    formatter = TextFormatter(["t"])
+
+    text = formatter.format(record("the token is t, or 't' (not this_t)"))
+
+    assert "the token is ***, or '***' (not this_t)" in text
+
+
+def test_a_short_secret_in_a_json_line_leaves_words_alone() -> None:
+    line = json.loads(JsonFormatter(["ab1"]).format(record("ab1 is not in abc or tab1")))
+
+    assert line["message"] == "*** is not in abc or tab1"
+    assert line["level"] == "INFO"
