@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import secrets
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 
 from aiohttp import web
 from pydantic import SecretStr
 
-from adapters.http_api.server import make_app
-from adapters.logging_setup import MASK, configure_logging, secrets_of
+from adapters.http_api.server import make_app, start_running
+from adapters.logging_setup import SecretMask, configure_logging, secrets_of
+from adapters.media import FileMediaStore
 from adapters.persistence import DatabaseUrlError, redacted
 from app.bootstrap import build
 from app.settings import Settings, SettingsError, load_settings
@@ -22,10 +24,27 @@ from app.settings import Settings, SettingsError, load_settings
 REQUEST_DRAIN_SECONDS = 10.0
 # No headers but the user agent: Authorization never reaches a log line.
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs "%{User-Agent}i"'
+log = logging.getLogger("waha_campaigns.serve")
 
 
-class ListenError(Exception):
+EXIT_CODES = """\
+exit status:
+  0  stopped cleanly (SIGTERM or SIGINT): runs paused at a safe point, resumed at next start
+  1  could not listen on the address, or the event store is unusable
+  2  a bad setting (named on the one line printed), e.g. CAMPAIGNS_PORT or CAMPAIGNS_MEDIA_DIR
+"""
+
+
+class ServeError(Exception):
+    """The service could not start serving (exit 1); the message says why in one line."""
+
+
+class ListenError(ServeError):
     """The address to serve on cannot be bound (in use, not ours, not permitted)."""
+
+
+class StartError(ServeError):
+    """The supervisor's first look at the store (recovery) failed: the store is unusable."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,11 +52,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser = subparsers.add_parser(
         "serve",
         help="run the HTTP API with the scheduler and the campaign runner",
+        # Raw, for the epilog's table: the description is wrapped here instead.
         description=(
-            "Serve the campaigns API and run due campaigns. Settings come from the "
-            "environment (CAMPAIGNS_*, WAHA_*); these options override them. Without "
+            "Serve the campaigns API and run due campaigns. Settings come from the\n"
+            "environment (CAMPAIGNS_*, WAHA_*); these options override them. Without\n"
             "CAMPAIGNS_API_TOKEN, a token is generated and printed once."
         ),
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default=None, help="address to bind (CAMPAIGNS_HOST)")
     parser.add_argument("--port", type=int, default=None, help="port (CAMPAIGNS_PORT)")
@@ -77,38 +99,76 @@ async def serve(
 ) -> None:
     """Serve `app` until SIGTERM, SIGINT or `stop`; then stop taking requests and drain.
 
-    Cleanup runs in order: the listener closes, requests in flight finish (bounded), then
-    the app's cleanup_ctx stops the supervisor, which lets sends in flight finish (bounded).
+    The port is bound before the supervisor starts: a service that cannot listen never
+    recovers, schedules or sends. SIGTERM and SIGINT are handled from the very start, so a
+    stop during start-up or recovery is as orderly as any. Stopping runs in order: the
+    listener closes, every run is asked to stop at its next safe point, requests in flight
+    finish (bounded), then the app's cleanup_ctx waits for the runs (bounded).
     """
     stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    watched = (signal.SIGTERM, signal.SIGINT)
+    for signum in watched:
+        loop.add_signal_handler(signum, stop.set)
     runner = web.AppRunner(
         app, shutdown_timeout=REQUEST_DRAIN_SECONDS, access_log_format=ACCESS_LOG_FORMAT
     )
-    await runner.setup()
-    loop = asyncio.get_running_loop()
-    watched = (signal.SIGTERM, signal.SIGINT)
     try:
+        await runner.setup()
         site = web.TCPSite(runner, host, port)
         try:
             await site.start()
         except OSError as error:
             raise ListenError(f"cannot listen on {host}:{port}: {error.strerror}") from None
-        for signum in watched:
-            loop.add_signal_handler(signum, stop.set)
         bound = runner.addresses[0] if runner.addresses else (host, port)
         announce(f"waha-campaigns API listening on http://{bound[0]}:{bound[1]}")
-        await stop.wait()
+        await _run_until(stop, start_running(app))
     finally:
-        for signum in watched:
-            loop.remove_signal_handler(signum)
-        await runner.cleanup()
+        try:
+            await runner.cleanup()
+        finally:
+            # Only now: a second signal during the drain must not kill the process mid-send.
+            for signum in watched:
+                loop.remove_signal_handler(signum)
+
+
+async def _run_until(stop: asyncio.Event, starting: Coroutine[object, object, None]) -> None:
+    """Start the runtime and serve until `stop`; a stop during the start cuts it short."""
+    if stop.is_set():  # stopped while starting up: start nothing
+        starting.close()
+        return
+    start = asyncio.ensure_future(starting)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({start, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if start.done():
+            if (error := start.exception()) is not None:
+                log.error("the supervisor could not start", exc_info=error)
+                raise StartError(f"the supervisor could not start: {error}") from error
+            await stopped
+    finally:
+        # A start cut short leaves nothing half-done: what it recorded, a restart picks up.
+        for task in (start, stopped):
+            task.cancel()
+        await asyncio.gather(start, stopped, return_exceptions=True)
 
 
 def _masked(settings: Settings, error: Exception) -> str:
-    text = str(error) or type(error).__name__
-    for secret in secrets_of(settings):
-        text = text.replace(secret, MASK)
+    text = SecretMask(secrets_of(settings))(str(error) or type(error).__name__)
     return " ".join(text.split())
+
+
+def _media_problem(settings: Settings) -> str | None:
+    """Return why the media folder cannot hold uploads, or None; it is created if missing."""
+    folder = settings.campaigns_media_dir
+    try:
+        FileMediaStore(folder).check_writable()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        return (
+            f"invalid setting CAMPAIGNS_MEDIA_DIR: cannot create or write {str(folder)!r}: {reason}"
+        )
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,6 +177,10 @@ def run(args: argparse.Namespace) -> int:
         settings = settings_from(args)
     except SettingsError as error:
         print(f"waha-campaigns serve: {error}", file=sys.stderr)
+        return 2
+    media_problem = _media_problem(settings)
+    if media_problem is not None:
+        print(f"waha-campaigns serve: {media_problem}", file=sys.stderr)
         return 2
     settings, generated = with_api_token(settings)
     if generated is not None:
@@ -149,8 +213,8 @@ def run(args: argparse.Namespace) -> int:
                 announce=lambda line: print(f"{line} (store {store})", flush=True),
             )
         )
-    except ListenError as error:
-        print(f"waha-campaigns serve: {error}", file=sys.stderr)
+    except ServeError as error:
+        print(f"waha-campaigns serve: {_masked(settings, error)}", file=sys.stderr)
         return 1
     finally:
         services.campaigns.close()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -25,6 +26,45 @@ from app.supervisor import SupervisorSettings
 log = logging.getLogger("waha_campaigns.http")
 
 
+@dataclass
+class _Deferred:
+    """What make_app leaves for `start_running`: the supervisor starts once the app listens."""
+
+    start_supervisor: bool
+    started: bool = False
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+DEFERRED = web.AppKey("deferred", _Deferred)
+
+
+async def start_running(app: web.Application) -> None:
+    """Start the supervisor (its recovery, then its loop) and the view cache's watcher.
+
+    Call it once the app listens (after `site.start()`), so that a service that cannot bind
+    its port never recovers, schedules or sends anything. Does nothing for an app made with
+    `start_supervisor=False`, or when called again.
+    """
+    deferred = app[DEFERRED]
+    if not deferred.start_supervisor or deferred.started:
+        return
+    deferred.started = True
+    runtime = app[RUNTIME]
+    # The watcher runs with the supervisor: both loop on the runtime's sleeper.
+    deferred.tasks.append(
+        asyncio.create_task(app[VIEW_CACHE].watch_store(runtime.services.sleeper))
+    )
+    await runtime.supervisor.start()
+
+
+async def _stop_runs(app: web.Application) -> None:
+    # on_shutdown runs before aiohttp drains the requests in flight: runs stop at their next
+    # safe point meanwhile, instead of sending on until the drain is over.
+    runtime = app.get(RUNTIME)
+    if runtime is not None:
+        runtime.supervisor.request_shutdown()
+
+
 def make_app(
     services: Services,
     *,
@@ -32,12 +72,15 @@ def make_app(
     supervisor_settings: SupervisorSettings | None = None,
     start_supervisor: bool = True,
 ) -> web.Application:
-    """Return the API over `services`; starting it starts the runtime, stopping it drains runs.
+    """Return the API over `services`; starting it builds the runtime, stopping it drains runs.
 
     The runtime (WAHA's client unless `gateway` is given, the runner, the supervisor) lives in
-    the app's cleanup_ctx, with every WAHA call timed for /metrics. The caller keeps owning
-    `services` and closes them after the app has stopped. Raises ValueError without an API
-    token: `serve` generates one when CAMPAIGNS_API_TOKEN is unset.
+    the app's cleanup_ctx, with every WAHA call timed for /metrics. The supervisor does not
+    start with the app: with `start_supervisor`, `start_running(app)` starts it once the app
+    listens. A stop asks every run to stop at its next safe point before requests drain,
+    then waits for the runs (bounded). The caller keeps owning `services` and closes them
+    after the app has stopped. Raises ValueError without an API token: `serve` generates one
+    when CAMPAIGNS_API_TOKEN is unset.
     """
     settings = services.settings
     token = settings.campaigns_api_token
@@ -54,6 +97,7 @@ def make_app(
     app[SEEN_WEBHOOKS] = SeenWebhooks()
     app[OPENAPI] = openapi_document(ENDPOINTS)
     app[VIEW_CACHE] = ViewCache(services.campaigns)
+    app[DEFERRED] = deferred = _Deferred(start_supervisor)
     add_routes(app)
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
@@ -61,25 +105,21 @@ def make_app(
             services,
             gateway=gateway,
             supervisor_settings=supervisor_settings,
-            start_supervisor=start_supervisor,
+            start_supervisor=False,  # start_running starts it, once the app listens
             decorate_gateway=metrics.timed,
         ) as started:
             app[RUNTIME] = started
-            # The watcher runs with the supervisor: both loop on the runtime's sleeper.
-            watcher = (
-                asyncio.create_task(app[VIEW_CACHE].watch_store(services.sleeper))
-                if start_supervisor
-                else None
-            )
             try:
                 yield
             finally:
-                if watcher is not None:
-                    watcher.cancel()
+                for task in deferred.tasks:
+                    task.cancel()
+                for task in deferred.tasks:
                     with contextlib.suppress(asyncio.CancelledError):
-                        await watcher
+                        await task
 
     app.cleanup_ctx.append(runtime)
+    app.on_shutdown.append(_stop_runs)
     if settings.waha_webhook_hmac_key is None:
         log.warning("WAHA_WEBHOOK_HMAC_KEY is not set: webhooks are accepted unsigned")
     return app

@@ -9,6 +9,8 @@ import signal
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, cast
+from uuid import UUID
 
 import aiohttp
 import pytest
@@ -16,13 +18,28 @@ from aiohttp import web
 
 from adapters.cli import main
 from adapters.cli import serve as serve_module
-from adapters.cli.serve import ListenError, serve, with_api_token
+from adapters.cli.serve import ListenError, StartError, serve, with_api_token
+from adapters.http_api.keys import RUNTIME
 from adapters.http_api.server import make_app
 from app.bootstrap import Services, build
+from app.ports import SendReceipt, WahaGateway
 from app.settings import Settings
-from tests.adapters.http_api.conftest import TOKEN, make_settings
+from app.supervisor import Supervisor
+from tests.adapters.http_api.conftest import TOKEN, campaign_body, make_settings
+from tests.builders import scheduled
 from tests.fakes.gateway import FakeWahaGateway
 from tests.fakes.system import InstantSleeper, ManualClock, SeededRandom
+
+
+async def eventually(condition: Callable[[], bool], *, within: float = 10) -> bool:
+    """Return whether `condition` holds within `within` seconds of real time."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        if loop.time() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
 
 
 @pytest.fixture
@@ -165,9 +182,10 @@ def root_logging() -> Iterator[None]:
 
 @pytest.mark.usefixtures("root_logging")
 def test_a_generated_token_is_printed_once_and_the_app_is_served(
-    environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     environment.setenv("CAMPAIGNS_DATABASE_URL", "memory://")
+    environment.setenv("CAMPAIGNS_MEDIA_DIR", str(tmp_path / "media"))
     served: list[web.Application] = []
 
     async def fake_serve(
@@ -199,3 +217,182 @@ async def test_a_port_in_use_is_one_clear_error(services: Services, clock: Manua
 
         with pytest.raises(ListenError, match=f"cannot listen on 127.0.0.1:{port}"):
             await serve(app, host="127.0.0.1", port=port, announce=print)
+
+
+async def test_a_service_that_cannot_listen_starts_nothing_and_sends_nothing(
+    services: Services, clock: ManualClock
+) -> None:
+    gateway = FakeWahaGateway(clock)
+    due = scheduled(services.campaigns, 2)  # due now: a started supervisor would send it
+    app = make_app(services, gateway=gateway)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        with pytest.raises(ListenError):
+            await serve(app, host="127.0.0.1", port=port, announce=print)
+
+    assert gateway.sent == []
+    assert services.campaigns.campaign(due).status == "Scheduled"
+
+
+async def test_once_listening_the_supervisor_runs_due_campaigns(
+    services: Services, clock: ManualClock
+) -> None:
+    gateway = FakeWahaGateway(clock)
+    due = scheduled(services.campaigns, 2)
+    stop = asyncio.Event()
+    serving = asyncio.create_task(
+        serve(
+            make_app(services, gateway=gateway), host="127.0.0.1", port=0, announce=print, stop=stop
+        )
+    )
+
+    completed = await eventually(lambda: services.campaigns.campaign(due).status == "Completed")
+    stop.set()
+    await asyncio.wait_for(serving, timeout=10)
+
+    assert completed
+    assert len(gateway.sent) == 2
+
+
+class HeldFirstSend:
+    """A gateway whose first send waits until released; the others go straight through."""
+
+    def __init__(self, inner: FakeWahaGateway) -> None:
+        self.inner = inner
+        self.waiting = asyncio.Event()
+        self.release = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def send_text(self, session: str, chat_id: str, text: str) -> SendReceipt:
+        if not self.waiting.is_set():
+            self.waiting.set()
+            await self.release.wait()
+        return await self.inner.send_text(session, chat_id, text)
+
+
+async def test_a_stop_asks_runs_to_stop_before_requests_drain(
+    services: Services, clock: ManualClock
+) -> None:
+    gateway = FakeWahaGateway(clock)
+    held = HeldFirstSend(gateway)
+    app = make_app(services, gateway=cast("WahaGateway", held), start_supervisor=False)
+    in_slow_request, finish_slow_request = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        # In flight while the service stops: the drain waits for it, and for the run.
+        in_slow_request.set()
+        await finish_slow_request.wait()
+        await request.app[RUNTIME].supervisor.wait_for_runs()
+        return web.json_response({})
+
+    app.router.add_get("/slow", slow)
+    stop, listening = asyncio.Event(), asyncio.Event()
+    lines: list[str] = []
+
+    def announce(line: str) -> None:
+        lines.append(line)
+        listening.set()
+
+    serving = asyncio.create_task(
+        serve(app, host="127.0.0.1", port=0, announce=announce, stop=stop)
+    )
+    await listening.wait()
+    url = lines[0].rsplit(" ", 1)[-1]
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as session:
+        async with session.post(f"{url}/campaigns", json=campaign_body(3)) as response:
+            assert response.status == 201
+            campaign_id = UUID((await response.json())["id"])
+        await held.waiting.wait()
+        slow_request = asyncio.create_task(session.get(f"{url}/slow"))
+        await in_slow_request.wait()
+
+        stop.set()
+        run = app[RUNTIME].supervisor.runs[campaign_id]
+        asked_in_time = await eventually(lambda: run.control.shutdown_requested, within=2)
+        held.release.set()
+        finish_slow_request.set()
+        (await slow_request).release()
+    await asyncio.wait_for(serving, timeout=10)
+
+    assert asked_in_time
+    # The send in flight finished; nobody else was messaged while requests drained.
+    assert len(gateway.sent) == 1
+    assert services.campaigns.campaign(campaign_id).next_index == 1
+
+
+async def test_a_sigterm_during_start_up_stops_the_service_in_order(
+    services: Services, clock: ManualClock
+) -> None:
+    app = make_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
+    unhandled: list[int] = []
+
+    async def terminated_while_starting(_app: web.Application) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    app.on_startup.append(terminated_while_starting)
+    # Were serve's handler not installed yet, the signal would land here (not kill pytest).
+    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: unhandled.append(signum))
+    try:
+        await asyncio.wait_for(
+            serve(app, host="127.0.0.1", port=0, announce=lambda _line: None), timeout=5
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    assert unhandled == []
+
+
+async def test_a_recovery_that_fails_is_a_start_error(
+    services: Services, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def unusable_store(_self: Supervisor) -> None:
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(Supervisor, "start", unusable_store)
+    app = make_app(services, gateway=FakeWahaGateway(clock))
+
+    with pytest.raises(StartError, match="disk I/O error"):
+        await asyncio.wait_for(
+            serve(app, host="127.0.0.1", port=0, announce=lambda _line: None), timeout=5
+        )
+
+
+def test_a_media_folder_that_cannot_be_written_stops_the_start(
+    environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("where the media folder's parent should be")
+    environment.setenv("CAMPAIGNS_DATABASE_URL", "memory://")
+    environment.setenv("CAMPAIGNS_MEDIA_DIR", str(blocker / "media"))
+    served: list[web.Application] = []
+
+    async def fake_serve(app: web.Application, **_options: Any) -> None:
+        served.append(app)
+
+    environment.setattr(serve_module, "serve", fake_serve)
+
+    code = main(["serve"])
+
+    assert code == 2
+    assert served == []
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.splitlines()) == 1
+    assert "CAMPAIGNS_MEDIA_DIR" in err
+
+
+def test_serve_help_lists_its_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--help"])
+
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "exit status:" in out
+    assert "0  stopped cleanly" in out
+    assert "1  could not listen" in out
+    assert "2  a bad setting" in out
