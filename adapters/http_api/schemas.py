@@ -277,7 +277,9 @@ class HealthOut(BaseModel):
 class WebhookOut(BaseModel):
     """What became of a webhook."""
 
-    status: Literal["recorded", "duplicate", "ignored"]
+    status: Literal["recorded", "duplicate", "ignored", "stale"] = Field(
+        description="stale: WAHA's timestamp is over an hour old (or ahead); nothing was done."
+    )
 
 
 class FieldProblem(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from datetime import datetime, timedelta
 from typing import Final, Literal
 
 from aiohttp import web
@@ -25,7 +26,12 @@ from app.bootstrap import Runtime
 
 # WAHA retries a webhook for minutes, not days: this many ids covers far more than that.
 SEEN_WEBHOOK_IDS: Final = 10_000
-WebhookResult = Literal["recorded", "duplicate", "ignored"]
+# WAHA retries a failed webhook with back-off for a while; older than this, it tells of a past
+# that later webhooks and the supervisor's own polls have overtaken (and the LRU forgotten).
+STALE_AFTER: Final = timedelta(hours=1)
+# Clocks disagree a little; a webhook further ahead than this is not from a WAHA in step.
+FUTURE_TOLERANCE: Final = timedelta(minutes=5)
+WebhookResult = Literal["recorded", "duplicate", "ignored", "stale"]
 
 
 class SeenWebhooks:
@@ -65,6 +71,17 @@ def _event_name(webhook: WahaWebhook) -> str:
             return webhook.event
 
 
+def _event_time(webhook: WahaWebhook) -> datetime | None:
+    return None if isinstance(webhook, IgnoredWebhook) else webhook.event_time
+
+
+def is_stale(event_time: datetime | None, now: datetime) -> bool:
+    """Whether a webhook stamped `event_time` by WAHA is too old (or too far ahead) to act on."""
+    if event_time is None:
+        return False  # the old envelope has no timestamp: nothing says it is stale
+    return not now - STALE_AFTER <= event_time <= now + FUTURE_TOLERANCE
+
+
 async def _act(runtime: Runtime, webhook: WahaWebhook) -> WebhookResult:
     match webhook:
         case SessionStatusWebhook(fact=fact):
@@ -80,7 +97,11 @@ async def _act(runtime: Runtime, webhook: WahaWebhook) -> WebhookResult:
 
 
 async def receive_waha_webhook(request: web.Request) -> web.Response:
-    """POST /webhooks/waha: act on session.status and message.ack; ignore other events."""
+    """POST /webhooks/waha: act on session.status and message.ack; ignore other events.
+
+    A webhook WAHA stamped over an hour ago (or over five minutes ahead) is answered
+    `stale` and not acted on; a repeated envelope id is answered `duplicate`.
+    """
     runtime = request.app[RUNTIME]
     counter = request.app[METRICS].webhooks
     raw = await request.read()
@@ -95,15 +116,19 @@ async def receive_waha_webhook(request: web.Request) -> web.Response:
             f"{WEBHOOK_HMAC_HEADER} is missing or does not sign the body",
             kind="bad-signature",
         )
+    now = runtime.services.clock.now()
     try:
-        webhook = parse_webhook(raw, received_at=runtime.services.clock.now())
+        webhook = parse_webhook(raw, received_at=now)
     except MalformedWebhookError as error:
         counter.labels("unknown", "malformed").inc()
         raise ProblemError(400, "Bad request", str(error), kind="malformed-webhook") from None
     seen = request.app[SEEN_WEBHOOKS]
     event_id = webhook.event_id
     result: WebhookResult
-    if event_id is not None and not seen.first_time(event_id):
+    if is_stale(_event_time(webhook), now):
+        # 200, not an error: WAHA would only retry it, and it is no fresher the next time.
+        result = "stale"
+    elif event_id is not None and not seen.first_time(event_id):
         result = "duplicate"
     else:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,25 @@ from tests.fakes.gateway import FakeWahaGateway
 from tests.fakes.system import InstantSleeper, ManualClock, SeededRandom
 
 WEBHOOK = "/webhooks/waha"
+# The fixtures' ManualClock starts here: a webhook stamped then is fresh.
+START = ManualClock().now()
 
 
-def ack(message_id: str, chat_id: str, level: int, *, event_id: str = "evt_1") -> dict[str, Any]:
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def ack(
+    message_id: str,
+    chat_id: str,
+    level: int,
+    *,
+    event_id: str = "evt_1",
+    at: datetime = START,
+) -> dict[str, Any]:
     return {
         "id": event_id,
-        "timestamp": 1795889425138,
+        "timestamp": epoch_ms(at),
         "event": "message.ack",
         "session": "default",
         "payload": {
@@ -42,10 +56,10 @@ def ack(message_id: str, chat_id: str, level: int, *, event_id: str = "evt_1") -
     }
 
 
-def session_status(status: str, *, event_id: str = "evt_s") -> dict[str, Any]:
+def session_status(status: str, *, event_id: str = "evt_s", at: datetime = START) -> dict[str, Any]:
     return {
         "id": event_id,
-        "timestamp": 1795889425138,
+        "timestamp": epoch_ms(at),
         "event": "session.status",
         "session": "default",
         "payload": {"name": "default", "status": status},
@@ -186,3 +200,53 @@ async def test_without_a_key_webhooks_are_taken_unsigned(unsigned_client: Client
     response = await unsigned_client.post(WEBHOOK, json=session_status("WORKING"))
 
     assert response.status == 200
+
+
+@pytest.mark.parametrize(
+    "age", [timedelta(hours=1, seconds=1), timedelta(days=3), -timedelta(minutes=5, seconds=1)]
+)
+async def test_a_stale_webhook_is_answered_but_not_acted_on(
+    client: Client, gateway: FakeWahaGateway, clock: ManualClock, age: timedelta
+) -> None:
+    created = await sent_campaign(client, gateway)
+    sent = gateway.sent[0]
+    stamped = clock.now() - age
+
+    response = await post_webhook(client, ack(sent.message_id, sent.chat_id, 3, at=stamped))
+
+    assert response.status == 200
+    assert await response.json() == {"status": "stale"}
+    view = await (await client.get(f"/campaigns/{created['id']}")).json()
+    assert (view["delivered"], view["read"]) == (0, 0)
+
+
+async def test_a_stale_session_status_resumes_nothing(
+    client: Client, gateway: FakeWahaGateway, clock: ManualClock
+) -> None:
+    gateway.status = "STOPPED"
+    created = await create(client)
+    await finish_runs(client)
+    gateway.status = "WORKING"
+
+    old = clock.now() - timedelta(hours=2)
+    response = await post_webhook(client, session_status("WORKING", at=old))
+    await finish_runs(client)
+
+    assert await response.json() == {"status": "stale"}
+    view = await (await client.get(f"/campaigns/{created['id']}")).json()
+    assert view["status"] == "Paused"
+    assert gateway.sent == []
+
+
+async def test_a_webhook_within_the_hour_is_acted_on(
+    client: Client, gateway: FakeWahaGateway, clock: ManualClock
+) -> None:
+    created = await sent_campaign(client, gateway)
+    sent = gateway.sent[0]
+    stamped = clock.now() - timedelta(minutes=59)
+
+    response = await post_webhook(client, ack(sent.message_id, sent.chat_id, 3, at=stamped))
+
+    assert await response.json() == {"status": "recorded"}
+    view = await (await client.get(f"/campaigns/{created['id']}")).json()
+    assert view["read"] == 1
