@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from adapters.http_api.errors import ProblemError, invalid_input
+from adapters.http_api.schemas import variable_name_problem
 from app.audience import ContactInput
 from app.views import ContactReport
 
@@ -51,6 +52,10 @@ def _columns(header: Sequence[str]) -> tuple[int, int | None, dict[int, str]]:
             raise _bad_csv(f"the header row names {name!r} twice")
     name_column = lowered.index("name") if "name" in lowered else None
     variables = {i: n for i, n in enumerate(names) if lowered[i] not in {"phone", "name"}}
+    for position, name in variables.items():
+        reason = variable_name_problem(name)
+        if reason is not None:
+            raise _bad_csv(f"column {position + 1} of the header row: {reason}")
     return lowered.index("phone"), name_column, variables
 
 

@@ -19,6 +19,9 @@ from domain.errors import DomainError, IllegalTransitionError
 PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
 _TYPE_PREFIX: Final = "urn:waha-campaigns:problem:"
 _MAX_ECHOED_CHARS: Final = 200
+_MAX_KEY_CHARS: Final = 64
+# What pydantic appends to the location of a dict key that failed validation.
+_KEY_MARK: Final = "[key]"
 log = logging.getLogger("waha_campaigns.http")
 
 
@@ -75,13 +78,14 @@ def not_found(detail: str) -> ProblemError:
 
 
 def field_name(location: Sequence[int | str], prefix: str = "") -> str:
-    """Return a pydantic location as `contacts[2].phone`."""
+    """Return a pydantic location as `contacts[2].phone`; a bad key as `message.defaults.<key>`."""
     name = prefix
     for part in location:
         if isinstance(part, int):
             name += f"[{part}]"
-        else:
-            name = f"{name}.{part}" if name else str(part)
+        elif part != _KEY_MARK:
+            # Keys come from the request: long ones are cut, as every echoed value is.
+            name = f"{name}.{part[:_MAX_KEY_CHARS]}" if name else part[:_MAX_KEY_CHARS]
     return name
 
 
@@ -116,7 +120,7 @@ def _http_problem(error: web.HTTPException) -> ProblemError:
     return ProblemError(error.status, error.reason, detail or error.reason, headers=headers)
 
 
-def problem_for(error: Exception) -> ProblemError | None:  # noqa: PLR0911 - one per kind
+def problem_for(error: Exception) -> ProblemError | None:  # noqa: C901, PLR0911 - one per kind
     """Return the problem an application, domain or validation error means; None if unknown."""
     match error:
         case ProblemError():
@@ -150,6 +154,13 @@ def problem_for(error: Exception) -> ProblemError | None:  # noqa: PLR0911 - one
             return invalid_input(str(error), [])
         case web.HTTPException() if error.status >= web.HTTPBadRequest.status_code:
             return _http_problem(error)
+        case OverflowError():
+            # A number or date too large for the clock, the store or arithmetic: the input's.
+            return invalid_input("a number or date in the request is out of range", [])
+        case RecursionError():
+            return ProblemError(
+                400, "Bad request", "the request is nested too deeply", kind="too-deep"
+            )
     return None
 
 
@@ -161,6 +172,15 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except Exception as error:  # the edge: everything becomes a problem document
         problem = problem_for(error)
         if problem is not None:
+            if isinstance(error, OverflowError | RecursionError):
+                # A bound the edge does not check yet: one line to find it by, not a trace.
+                log.warning(
+                    "%s answering %s %s: %s",
+                    type(error).__name__,
+                    request.method,
+                    request.path,
+                    error,
+                )
             return problem.response()
         if isinstance(error, web.HTTPException):
             raise  # redirects and other non-errors pass through

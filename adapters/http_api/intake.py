@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from adapters.http_api.contacts_csv import parse_contacts_csv
 from adapters.http_api.errors import invalid_input, validation_problem
 from adapters.http_api.keys import RUNTIME
-from adapters.http_api.schemas import CampaignFields, CampaignIn
+from adapters.http_api.schemas import MAX_SCHEDULE_AHEAD, CampaignFields, CampaignIn
 from adapters.http_api.uploads import read_form, read_json
 from adapters.logging_setup import campaign_context
 from app.audience import ContactInput
@@ -30,6 +30,21 @@ def _schedule_command(
 ) -> ScheduleCampaign:
     """Return the command for the request; reads the media store, so run it off the loop."""
     problems: list[dict[str, object]] = []
+    scheduled_for = fields.scheduled_for
+    # Naive times are the application's to refuse; an aware one is compared without converting
+    # it, which would overflow near year 9999.
+    if (
+        scheduled_for is not None
+        and scheduled_for.utcoffset() is not None
+        and scheduled_for - services.clock.now() > MAX_SCHEDULE_AHEAD
+    ):
+        problems.append(
+            {
+                "field": "scheduled_for",
+                "value": scheduled_for.isoformat(),
+                "reason": f"must be at most {MAX_SCHEDULE_AHEAD.days} days ahead",
+            }
+        )
     pacing = Pacing()
     try:
         pacing = Pacing(fields.pacing.min_seconds, fields.pacing.max_seconds)

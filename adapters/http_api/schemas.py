@@ -2,17 +2,56 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+import re
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Final, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, FiniteFloat, field_validator
+from pydantic.config import JsonDict
+from pydantic_core import PydanticCustomError
 
 from domain.lifecycle import CampaignStatus
 from domain.pacing import DEFAULT_MAX_SECONDS, DEFAULT_MIN_SECONDS, CampaignOptions
 
 _OPTIONS = CampaignOptions()
-MAX_PAGE = 1000
+MAX_PAGE: Final = 1000
+# SQLite's INTEGER: a larger position or version would overflow the store's query.
+MAX_POSITION: Final = 2**63 - 1
+# A day between two contacts is already absurd; beyond it, a typo.
+MAX_PACING_SECONDS: Final = 86_400.0
+# How far ahead a campaign may be scheduled: further is a typo, not a plan.
+MAX_SCHEDULE_AHEAD: Final = timedelta(days=366)
+MAX_VARIABLE_NAME: Final = 64
+# Names a template can use as {field}: what MessageTemplate can fill.
+VARIABLE_NAME: Final = re.compile(rf"[A-Za-z][A-Za-z0-9_]{{0,{MAX_VARIABLE_NAME - 1}}}")
+VARIABLE_NAME_RULE: Final = (
+    f"a letter, then letters, digits or _ (at most {MAX_VARIABLE_NAME} characters)"
+)
+_VARIABLE_NAMES_SCHEMA: Final[JsonDict] = {
+    "propertyNames": {"pattern": f"^{VARIABLE_NAME.pattern}$", "maxLength": MAX_VARIABLE_NAME}
+}
+
+
+def _shown(name: str) -> str:
+    return repr(name if len(name) <= MAX_VARIABLE_NAME else name[:MAX_VARIABLE_NAME] + "...")
+
+
+def variable_name_problem(name: str) -> str | None:
+    """Return why `name` cannot be a template variable, or None if it can."""
+    if VARIABLE_NAME.fullmatch(name):
+        return None
+    return f"{_shown(name)} is not a variable name: {VARIABLE_NAME_RULE}"
+
+
+def _variable_name(name: str) -> str:
+    if not VARIABLE_NAME.fullmatch(name):
+        raise PydanticCustomError("variable_name", "not a variable name: " + VARIABLE_NAME_RULE)
+    return name
+
+
+# Keys checked one by one, so that a problem names its key: message.defaults.<name>.
+VariableName = Annotated[str, AfterValidator(_variable_name)]
 
 
 class _Input(BaseModel):
@@ -28,8 +67,10 @@ class MessageIn(_Input):
 
     text: str = Field(description="Template with {field}s filled from each contact's variables.")
     media_id: str | None = Field(default=None, description="An id returned by POST /media.")
-    defaults: dict[str, str] = Field(
-        default_factory=dict, description="Values for template fields a contact does not have."
+    defaults: dict[VariableName, str] = Field(
+        default_factory=dict,
+        description="Values for template fields a contact does not have.",
+        json_schema_extra=_VARIABLE_NAMES_SCHEMA,
     )
 
 
@@ -38,14 +79,18 @@ class ContactIn(_Input):
 
     phone: str = Field(description="International number, e.g. +4915112345678.")
     name: str | None = None
-    variables: dict[str, str] = Field(default_factory=dict)
+    variables: dict[VariableName, str] = Field(
+        default_factory=dict,
+        description="Values for the template's {field}s, by field name.",
+        json_schema_extra=_VARIABLE_NAMES_SCHEMA,
+    )
 
 
 class PacingIn(_Input):
     """Bounds, in seconds, of the random wait between two contacts."""
 
-    min_seconds: FiniteFloat = DEFAULT_MIN_SECONDS
-    max_seconds: FiniteFloat = DEFAULT_MAX_SECONDS
+    min_seconds: FiniteFloat = Field(default=DEFAULT_MIN_SECONDS, ge=0, le=MAX_PACING_SECONDS)
+    max_seconds: FiniteFloat = Field(default=DEFAULT_MAX_SECONDS, ge=0, le=MAX_PACING_SECONDS)
 
 
 class OptionsIn(_Input):
@@ -67,7 +112,9 @@ class CampaignFields(_Input):
     message: MessageIn
     scheduled_for: datetime | None = Field(
         default=None,
-        description="ISO 8601 with a UTC offset; absent or null means now.",
+        description=(
+            "ISO 8601 with a UTC offset; absent or null means now; at most 366 days ahead."
+        ),
     )
     pacing: PacingIn = Field(default_factory=PacingIn)
     options: OptionsIn = Field(default_factory=OptionsIn)
@@ -123,20 +170,22 @@ class CampaignsQuery(BaseModel):
 
     status: CampaignStatus | None = Field(default=None, description="Only campaigns in it.")
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
-    cursor: int = Field(default=0, ge=0, description="The next_cursor of the previous page.")
+    cursor: int = Field(
+        default=0, ge=0, le=MAX_POSITION, description="The next_cursor of the previous page."
+    )
 
 
 class HistoryQuery(BaseModel):
     """Page of a campaign's events."""
 
-    after_version: int = Field(default=0, ge=0)
+    after_version: int = Field(default=0, ge=0, le=MAX_POSITION)
     limit: int = Field(default=100, ge=1, le=MAX_PAGE)
 
 
 class StoredEventsQuery(BaseModel):
     """Page of the whole store's events."""
 
-    after: int = Field(default=0, ge=0, description="A position; 0 is the start.")
+    after: int = Field(default=0, ge=0, le=MAX_POSITION, description="A position; 0 is the start.")
     limit: int = Field(default=100, ge=1, le=MAX_PAGE)
 
 

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import AsyncIterator
+from pathlib import Path
 
-from tests.adapters.http_api.conftest import Client, create, finish_runs
+import pytest
+from pytest_aiohttp import AiohttpClient
+
+from adapters.http_api.server import make_app
+from app.bootstrap import build
+from tests.adapters.http_api.conftest import AUTH, Client, create, finish_runs, make_settings
 from tests.fakes.gateway import FakeWahaGateway
+from tests.fakes.system import InstantSleeper, ManualClock, SeededRandom
 
 
 async def test_a_campaigns_events_page_by_version(client: Client) -> None:
@@ -93,3 +101,49 @@ async def test_the_store_bounds_its_page(client: Client) -> None:
     response = await client.get("/events", params={"limit": "1001"})
 
     assert response.status == 422
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    [("/events", "after"), ("/campaigns/{id}/events", "after_version")],
+)
+async def test_positions_beyond_the_store_are_refused(
+    client: Client, path: str, parameter: str
+) -> None:
+    created = await create(client)
+
+    response = await client.get(path.format(id=created["id"]), params={parameter: str(2**63)})
+
+    assert response.status == 422
+    assert [e["field"] for e in (await response.json())["errors"]] == [parameter]
+
+
+@pytest.fixture
+async def sqlite_client(
+    tmp_path: Path,
+    clock: ManualClock,
+    sleeper: InstantSleeper,
+    rng: SeededRandom,
+    aiohttp_client: AiohttpClient,
+) -> AsyncIterator[Client]:
+    settings = make_settings(tmp_path, campaigns_database_url=f"sqlite:///{tmp_path}/store.db")
+    services = build(settings, clock=clock, sleeper=sleeper, rng=rng)
+    app = make_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
+    yield await aiohttp_client(app, headers=AUTH)
+    services.campaigns.close()
+
+
+async def test_the_largest_positions_read_nothing_from_sqlite(sqlite_client: Client) -> None:
+    created = await create(sqlite_client)
+    largest = str(2**63 - 1)
+
+    for path, params in (
+        ("/events", {"after": largest}),
+        (f"/campaigns/{created['id']}/events", {"after_version": largest}),
+        ("/campaigns", {"cursor": largest}),
+        ("/campaigns", {"cursor": largest, "status": "Running"}),
+    ):
+        response = await sqlite_client.get(path, params=params)
+
+        assert response.status == 200, (path, await response.text())
+        assert (await response.json())["items"] == []

@@ -293,3 +293,85 @@ async def test_an_unknown_route_is_a_problem_too(client: Client) -> None:
 
     assert response.status == 404
     assert response.content_type == "application/problem+json"
+
+
+async def test_a_schedule_beyond_a_year_is_refused(client: Client, clock: ManualClock) -> None:
+    for when in (
+        "9999-12-31T23:59:59-14:00",
+        (clock.now() + timedelta(days=367)).isoformat(),
+    ):
+        problem = await problem_of(client, campaign_body(scheduled_for=when))
+
+        assert fields_of(problem) == {"scheduled_for"}, when
+        assert "at most 366 days ahead" in problem["errors"][0]["reason"]
+
+
+async def test_a_schedule_within_a_year_is_taken(client: Client, clock: ManualClock) -> None:
+    created = await create(client, scheduled_for=(clock.now() + timedelta(days=365)).isoformat())
+
+    assert created["status"] == "Scheduled"
+
+
+async def test_pacing_beyond_a_day_is_refused(client: Client) -> None:
+    for pacing, field in (
+        ({"min_seconds": 0, "max_seconds": 86_401}, "pacing.max_seconds"),
+        ({"min_seconds": 1e308, "max_seconds": 1e308}, "pacing.min_seconds"),
+        ({"min_seconds": -1, "max_seconds": 1}, "pacing.min_seconds"),
+    ):
+        problem = await problem_of(client, campaign_body(pacing=pacing))
+
+        assert field in fields_of(problem), pacing
+
+
+async def test_pacing_of_a_whole_day_is_taken(client: Client) -> None:
+    created = await create(client, pacing={"min_seconds": 86_400, "max_seconds": 86_400})
+
+    assert created["pacing"] == {"min_seconds": 86_400.0, "max_seconds": 86_400.0}
+
+
+async def test_a_default_that_is_not_a_variable_name_is_named(client: Client) -> None:
+    for name in ("first name", "1st", "_x", "x-y", "{x}", "é", "a" * 65, ""):
+        message = {"text": "Hello {name}", "defaults": {"ok_1": "x", name: "y"}}
+
+        problem = await problem_of(client, campaign_body(message=message))
+
+        assert fields_of(problem) == {f"message.defaults.{name[:64]}"}, name
+        assert "not a variable name" in problem["errors"][0]["reason"]
+
+
+async def test_a_contact_variable_that_is_not_a_variable_name_is_named(client: Client) -> None:
+    rows = [
+        {"phone": "+4915110000000", "variables": {"code": "A1"}},
+        {"phone": "+4915110000001", "variables": {"code": "A2", "promo-code": "B"}},
+    ]
+
+    problem = await problem_of(client, campaign_body(contacts=rows))
+
+    assert fields_of(problem) == {"contacts[1].variables.promo-code"}
+
+
+async def test_variable_names_of_letters_digits_and_underscores_are_taken(
+    client: Client, gateway: FakeWahaGateway
+) -> None:
+    name = "A" + "b_1" * 21
+    message = {"text": "Hi {first_name} {" + name + "}", "defaults": {name: "!"}}
+    rows = [{"phone": "+4915110000000", "variables": {"first_name": "Ana"}}]
+
+    await create(client, message=message, contacts=rows)
+    await finish_runs(client)
+
+    assert [s.text for s in gateway.sent] == ["Hi Ana !"]
+
+
+async def test_list_refuses_a_cursor_beyond_the_store(client: Client) -> None:
+    response = await client.get("/campaigns", params={"cursor": str(2**63)})
+
+    assert response.status == 422
+    assert fields_of(await response.json()) == {"cursor"}
+
+
+async def test_list_takes_the_largest_cursor(client: Client) -> None:
+    response = await client.get("/campaigns", params={"cursor": str(2**63 - 1)})
+
+    assert response.status == 200
+    assert await response.json() == {"items": [], "next_cursor": None}

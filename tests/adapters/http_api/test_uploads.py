@@ -210,6 +210,18 @@ async def test_media_needs_its_file_field(client: Client) -> None:
     assert (await response.json())["errors"][0]["field"] == "image"
 
 
+async def test_a_csv_column_that_is_not_a_variable_name_is_refused(client: Client) -> None:
+    form = campaign_form("phone,name,promo code\n+4915110000000,Ana,A1\n")
+
+    response = await client.post("/campaigns", data=form)
+
+    assert response.status == 422
+    errors = (await response.json())["errors"]
+    assert [e["field"] for e in errors] == ["contacts"]
+    assert "column 3" in errors[0]["reason"]
+    assert "'promo code' is not a variable name" in errors[0]["reason"]
+
+
 async def test_concurrent_uploads_of_one_image_all_succeed(
     client: Client, settings: Settings
 ) -> None:
