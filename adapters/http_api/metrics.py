@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter as Tally
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Final, TypeVar
+from uuid import UUID
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -16,63 +19,65 @@ from prometheus_client.registry import Collector
 
 from app.campaigns import CampaignsApp
 from app.ports import ImagePayload, SendReceipt, SentMessage, SessionStatusFact, WahaGateway
+from app.supervisor import CampaignFacts
 from domain.campaign import AttemptOutcome
 from domain.contacts import ChatId
+from domain.delivery import Deliveries
 from domain.lifecycle import CampaignStatus
 
 T = TypeVar("T")
 # WAHA answers in milliseconds when well, waits up to its timeout (30 s) when a session is not.
 _WAHA_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+_DELIVERY_REPORTED: Final = Deliveries.DeliveryReported.TOPIC
+_PAGE: Final = 1000
+
+
+@dataclass(frozen=True)
+class CampaignFigures:
+    """What /metrics says about campaigns: how many are in each status, and what they did."""
+
+    statuses: Tally[str] = field(default_factory=Tally)
+    outcomes: Tally[str] = field(default_factory=Tally)
+    deliveries: Tally[str] = field(default_factory=Tally)
+
+    @classmethod
+    def of(cls, facts: Iterable[CampaignFacts], deliveries: Tally[str]) -> CampaignFigures:
+        """Return the figures of every campaign's facts and the delivery totals."""
+        statuses: Tally[str] = Tally()
+        outcomes: Tally[str] = Tally()
+        for campaign in facts:
+            statuses[campaign.status] += 1
+            outcomes[AttemptOutcome.SENT.value] += campaign.sent
+            outcomes[AttemptOutcome.FAILED.value] += campaign.failed
+            outcomes[AttemptOutcome.SKIPPED.value] += campaign.skipped
+            outcomes[AttemptOutcome.IN_DOUBT.value] += campaign.in_doubt
+        return cls(statuses, outcomes, deliveries)
 
 
 class CampaignsCollector(Collector):
-    """Campaigns by status and attempts by outcome, read from the views at scrape time.
+    """Campaigns by status, attempts by outcome and acks by state, as of one scrape.
 
     Derived, not counted: every process serving the same store reports the same figures,
     and a restart loses nothing.
     """
 
-    def __init__(self, campaigns: CampaignsApp) -> None:
-        self._campaigns = campaigns
-
-    def describe(self) -> Iterator[Metric]:
-        """Return the families without values: registering must not read the store."""
-        yield from self._families(Tally(), Tally(), Tally())
+    def __init__(self, figures: CampaignFigures) -> None:
+        self._figures = figures
 
     def collect(self) -> Iterator[Metric]:
-        """Return the families, counted from every campaign's view (reads the store)."""
-        statuses: Tally[str] = Tally()
-        outcomes: Tally[str] = Tally()
-        deliveries: Tally[str] = Tally()
-        for campaign_id in self._campaigns.all_campaign_ids():
-            view = self._campaigns.campaign(campaign_id)
-            statuses[view.status] += 1
-            outcomes.update(
-                {
-                    AttemptOutcome.SENT.value: view.sent,
-                    AttemptOutcome.FAILED.value: view.failed,
-                    AttemptOutcome.SKIPPED.value: view.skipped,
-                    AttemptOutcome.IN_DOUBT.value: view.in_doubt,
-                }
-            )
-            deliveries.update({"delivered": view.delivered, "read": view.read})
-        yield from self._families(statuses, outcomes, deliveries)
-
-    @staticmethod
-    def _families(
-        statuses: Tally[str], outcomes: Tally[str], deliveries: Tally[str]
-    ) -> Iterator[Metric]:
+        """Return the families with this scrape's figures."""
+        figures = self._figures
         by_status = GaugeMetricFamily(
             "waha_campaigns_campaigns", "Campaigns by status.", labels=["status"]
         )
         for status in CampaignStatus:
-            by_status.add_metric([status.value], statuses[status.value])
+            by_status.add_metric([status.value], figures.statuses[status.value])
         yield by_status
         by_outcome = CounterMetricFamily(
             "waha_campaigns_attempts", "Contact attempts by outcome.", labels=["outcome"]
         )
         for outcome in AttemptOutcome:
-            by_outcome.add_metric([outcome.value], outcomes[outcome.value])
+            by_outcome.add_metric([outcome.value], figures.outcomes[outcome.value])
         yield by_outcome
         acked = CounterMetricFamily(
             "waha_campaigns_deliveries",
@@ -80,8 +85,56 @@ class CampaignsCollector(Collector):
             labels=["state"],
         )
         for state in ("delivered", "read"):
-            acked.add_metric([state], deliveries[state])
+            acked.add_metric([state], figures.deliveries[state])
         yield acked
+
+
+class DeliveryTotals:
+    """Messages delivered and read over every campaign, following the store's log.
+
+    Only the campaigns with new acks since the last call are reloaded, so a scrape costs what
+    changed, not what exists. Blocking (it reads the store): call `totals` off the event loop.
+    """
+
+    def __init__(self, campaigns: CampaignsApp) -> None:
+        self._campaigns = campaigns
+        self._position = 0
+        self._counts: dict[UUID, dict[str, int]] = {}
+        self._lock = threading.Lock()
+
+    def totals(self) -> Tally[str]:
+        """Catch up with the store and return the delivered and read counts."""
+        with self._lock:
+            touched: set[UUID] = set()
+            recorder = self._campaigns.recorder
+            while page := recorder.select_notifications(
+                start=self._position,
+                limit=_PAGE,
+                topics=[_DELIVERY_REPORTED],
+                inclusive_of_start=False,
+            ):
+                touched.update(UUID(str(n.originator_id)) for n in page)
+                self._position = page[-1].id
+            for deliveries_id in touched:
+                deliveries: Deliveries = self._campaigns.repository.get(deliveries_id)
+                self._counts[deliveries_id] = deliveries.counts()
+            totals: Tally[str] = Tally()
+            for counts in self._counts.values():
+                totals.update(counts)
+            return totals
+
+
+class _Scrape(Collector):
+    """One scrape: this moment's campaign figures, then the app's registry."""
+
+    def __init__(self, registry: CollectorRegistry, campaigns: CampaignsCollector) -> None:
+        self._registry = registry
+        self._campaigns = campaigns
+
+    def collect(self) -> Iterator[Metric]:
+        """Return the campaign families, then every family of the registry."""
+        yield from self._campaigns.collect()
+        yield from self._registry.collect()
 
 
 class TimedWahaGateway:
@@ -151,7 +204,7 @@ class ApiMetrics:
 
     def __init__(self, campaigns: CampaignsApp) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(CampaignsCollector(campaigns))
+        self.deliveries = DeliveryTotals(campaigns)
         self.waha_seconds = Histogram(
             "waha_campaigns_waha_request_seconds",
             "Time WAHA took to answer, by operation and outcome (ok or the error class).",
@@ -176,9 +229,12 @@ class ApiMetrics:
         """Return `gateway` with every call timed into waha_campaigns_waha_request_seconds."""
         return TimedWahaGateway(gateway, self.waha_seconds)
 
-    def exposition(self) -> bytes:
-        """Return the Prometheus text; it reads the store, so call it off the event loop."""
-        return generate_latest(self.registry)
+    def exposition(self, facts: Iterable[CampaignFacts]) -> bytes:
+        """Return the Prometheus text with `facts`; it reads the store, so call it off the loop."""
+        figures = CampaignFigures.of(facts, self.deliveries.totals())
+        # Built per scrape, not registered: the figures are this scrape's, never shared state.
+        scrape = _Scrape(self.registry, CampaignsCollector(figures))
+        return generate_latest(scrape)
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_aiohttp import AiohttpClient
 
 from adapters.http_api.server import make_app
-from app.bootstrap import build
+from app.bootstrap import Services, build
+from app.campaigns import CampaignsApp
 from tests.adapters.http_api.conftest import AUTH, Client, create, finish_runs, make_settings
 from tests.fakes.gateway import FakeWahaGateway
 from tests.fakes.system import InstantSleeper, ManualClock, SeededRandom
@@ -147,3 +150,60 @@ async def test_the_largest_positions_read_nothing_from_sqlite(sqlite_client: Cli
 
         assert response.status == 200, (path, await response.text())
         assert (await response.json())["items"] == []
+
+
+class ThreadNoting:
+    """Wraps a read model, noting the thread its JSON is made on."""
+
+    def __init__(self, inner: Any, threads: list[threading.Thread]) -> None:
+        self._inner = inner
+        self._threads = threads
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def as_dict(self) -> dict[str, Any]:
+        self._threads.append(threading.current_thread())
+        result: dict[str, Any] = self._inner.as_dict()
+        return result
+
+
+def noting_threads(
+    monkeypatch: pytest.MonkeyPatch, campaigns: CampaignsApp, method: str
+) -> list[threading.Thread]:
+    threads: list[threading.Thread] = []
+    read = getattr(campaigns, method)
+
+    def noted(*args: Any, **kwargs: Any) -> list[ThreadNoting]:
+        return [ThreadNoting(item, threads) for item in read(*args, **kwargs)]
+
+    monkeypatch.setattr(campaigns, method, noted)
+    return threads
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("contact_reports", "/campaigns/{id}/contacts", {}),
+        ("contact_reports", "/campaigns/{id}/contacts", {"Accept": "text/csv"}),
+        ("history", "/campaigns/{id}/events", {}),
+        ("stored_events", "/events", {}),
+    ],
+)
+async def test_large_answers_are_built_off_the_event_loop(
+    client: Client,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+) -> None:
+    created = await create(client, n=3)
+    await finish_runs(client)
+    threads = noting_threads(monkeypatch, services.campaigns, method)
+
+    response = await client.get(path.format(id=created["id"]), headers=headers)
+
+    assert response.status == 200
+    assert threads
+    assert threading.main_thread() not in threads

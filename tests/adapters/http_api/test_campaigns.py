@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
+from uuid import UUID
 
+import pytest
+from pytest_aiohttp import AiohttpClient
+
+from adapters.http_api.schemas import CampaignIn
+from adapters.http_api.server import make_app
+from adapters.http_api.uploads import INLINE_JSON_BYTES
+from app.bootstrap import Services, build
+from app.views import CampaignView
 from tests.adapters.http_api.conftest import (
+    AUTH,
     Client,
     assert_problem,
     campaign_body,
     create,
     finish_runs,
+    make_settings,
 )
 from tests.builders import contacts
 from tests.fakes.gateway import FakeWahaGateway
-from tests.fakes.system import ManualClock
+from tests.fakes.system import InstantSleeper, ManualClock, SeededRandom
 
 VIEW_FIELDS = {
     "id",
@@ -375,3 +389,69 @@ async def test_list_takes_the_largest_cursor(client: Client) -> None:
 
     assert response.status == 200
     assert await response.json() == {"items": [], "next_cursor": None}
+
+
+async def test_a_status_filter_loads_only_the_campaigns_of_its_page(
+    client: Client, clock: ManualClock, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    later = (clock.now() + timedelta(days=1)).isoformat()
+    for i in range(4):
+        await create(client, name=f"now {i}")
+    wanted = [
+        (await create(client, name=f"later {i}", scheduled_for=later))["id"] for i in range(3)
+    ]
+    await finish_runs(client)
+    await client.get("/campaigns", params={"status": "Scheduled"})  # the facts' first look
+    campaigns = services.campaigns
+    loaded: list[UUID] = []
+    view_of = campaigns.campaign
+
+    def counted(campaign_id: UUID) -> CampaignView:
+        loaded.append(campaign_id)
+        return view_of(campaign_id)
+
+    monkeypatch.setattr(campaigns, "campaign", counted)
+
+    page = await (
+        await client.get("/campaigns", params={"status": "Scheduled", "limit": "2"})
+    ).json()
+
+    assert [c["id"] for c in page["items"]] == wanted[:2]
+    assert [str(campaign_id) for campaign_id in loaded] == wanted[:2]
+
+
+async def test_a_large_body_is_validated_off_the_event_loop(
+    tmp_path: Path,
+    clock: ManualClock,
+    sleeper: InstantSleeper,
+    rng: SeededRandom,
+    aiohttp_client: AiohttpClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    services = build(
+        make_settings(tmp_path, campaigns_max_upload_bytes=2**20),
+        clock=clock,
+        sleeper=sleeper,
+        rng=rng,
+    )
+    try:
+        app = make_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
+        client = await aiohttp_client(app, headers=AUTH)
+        validated_on: list[threading.Thread] = []
+        validate = CampaignIn.model_validate_json
+
+        def spy(cls: type[CampaignIn], raw: bytes | str) -> CampaignIn:
+            validated_on.append(threading.current_thread())
+            return validate(raw)
+
+        monkeypatch.setattr(CampaignIn, "model_validate_json", classmethod(spy))
+        body = campaign_body(2000, scheduled_for=(clock.now() + timedelta(days=1)).isoformat())
+        assert len(json.dumps(body)) > INLINE_JSON_BYTES
+
+        response = await client.post("/campaigns", json=body)
+
+        assert response.status == 201
+        assert validated_on
+        assert threading.main_thread() not in validated_on
+    finally:
+        services.campaigns.close()

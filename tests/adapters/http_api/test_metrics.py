@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import UUID
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.http_api.keys import METRICS
-from tests.adapters.http_api.conftest import Client, create, finish_runs
+from app.bootstrap import Services
+from app.views import CampaignView
+from domain.campaign import Campaign
+from tests.adapters.http_api.conftest import Client, create, finish_runs, signed
+from tests.adapters.http_api.test_webhooks import ack
 from tests.fakes.gateway import FakeWahaGateway
 from tests.fakes.system import ManualClock
 
@@ -68,3 +74,62 @@ async def test_each_app_has_its_own_registry(client: Client) -> None:
     registry = client.app[METRICS].registry
     assert registry is not REGISTRY
     assert "waha_campaigns_campaigns" not in {m.name for m in REGISTRY.collect()}
+
+
+async def test_a_scrape_replays_no_campaign(
+    client: Client, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(3):
+        await create(client, name=f"campaign {i}", n=2)
+    await finish_runs(client)
+    await samples(client)  # the supervisor's first look at the store
+    replayed: list[UUID] = []
+    campaigns = services.campaigns
+    view_of, load = campaigns.campaign, campaigns.load
+
+    def counted_view(campaign_id: UUID) -> CampaignView:
+        replayed.append(campaign_id)
+        return view_of(campaign_id)
+
+    def counted_load(campaign_id: UUID, version: int | None = None) -> Campaign:
+        replayed.append(campaign_id)
+        return load(campaign_id, version)
+
+    monkeypatch.setattr(campaigns, "campaign", counted_view)
+    monkeypatch.setattr(campaigns, "load", counted_load)
+
+    found = await samples(client)
+
+    assert replayed == []
+    assert found["waha_campaigns_campaigns", (("status", "Completed"),)] == 3
+    assert found["waha_campaigns_attempts_total", (("outcome", "sent"),)] == 6
+
+
+async def test_a_new_campaign_is_counted_at_the_next_scrape(client: Client) -> None:
+    await create(client, n=2)
+    await finish_runs(client)
+    before = await samples(client)
+
+    await create(client, n=1)
+    await finish_runs(client)
+    after = await samples(client)
+
+    completed = ("waha_campaigns_campaigns", (("status", "Completed"),))
+    sent = ("waha_campaigns_attempts_total", (("outcome", "sent"),))
+    assert (before[completed], before[sent]) == (1, 2)
+    assert (after[completed], after[sent]) == (2, 3)
+
+
+async def test_acks_are_counted_by_state(client: Client, gateway: FakeWahaGateway) -> None:
+    await create(client, n=2)
+    await finish_runs(client)
+    first, second = gateway.sent
+    await samples(client)
+
+    for sent, level, event_id in ((first, 3, "evt_a"), (second, 2, "evt_b")):
+        raw, headers = signed(ack(sent.message_id, sent.chat_id, level, event_id=event_id))
+        await client.post("/webhooks/waha", data=raw, headers=headers)
+    found = await samples(client)
+
+    assert found["waha_campaigns_deliveries_total", (("state", "delivered"),)] == 2
+    assert found["waha_campaigns_deliveries_total", (("state", "read"),)] == 1
