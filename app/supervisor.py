@@ -49,10 +49,13 @@ class SupervisorSettings:
     def quiet_limit(self, facts: CampaignFacts) -> timedelta:
         """Return the longest a live runner of this campaign can go without recording.
 
-        Between two of its events a run waits at most one pacing delay, checks the session
-        and sends (two WAHA calls), plus number check and typing courtesy when switched on.
+        With pacing, an outcome is saved with its delay, and the next event (the intent) comes
+        after the wait and a status check: one WAHA call. Without pacing the outcome is held
+        until the next intent, so a send and a status check lie between two saves. Number
+        checks and the typing courtesy add their calls.
         """
-        calls = 2 + (1 if facts.check_numbers else 0) + (3 if facts.simulate_typing else 0)
+        calls = 1 if facts.max_pacing_seconds > 0 else 2
+        calls += (1 if facts.check_numbers else 0) + (3 if facts.simulate_typing else 0)
         typing = TYPING_MAX_SECONDS if facts.simulate_typing else 0.0
         seconds = facts.max_pacing_seconds + calls * self.waha_timeout_seconds + typing
         return timedelta(seconds=seconds) + self.takeover_after

@@ -58,7 +58,7 @@ class Simulator:
 
 
 async def eventually(
-    condition: Callable[[], Awaitable[bool]], *, within: float = 60.0, what: str = ""
+    condition: Callable[[], Awaitable[bool]], *, within: float = 90.0, what: str = ""
 ) -> None:
     """Poll `condition` until it holds; fail after `within` seconds (a bound, not a race fix)."""
     clock, sleeper = SystemClock(), AsyncioSleeper()

@@ -26,8 +26,8 @@ async def start(tmp_path: Path, name: str, postgres_url: str, simulator: Simulat
             "CAMPAIGNS_MEDIA_DIR": str(tmp_path / "media"),
             "CAMPAIGNS_API_TOKEN": TOKEN,
             "WAHA_URL": simulator.child.url,
-            "WAHA_TIMEOUT_SECONDS": "6",
-            "CAMPAIGNS_TAKEOVER_AFTER_SECONDS": "2",
+            "WAHA_TIMEOUT_SECONDS": "5.5",
+            "CAMPAIGNS_TAKEOVER_AFTER_SECONDS": "1",
         },
     )
     return Service(child, simulator.http)

@@ -315,6 +315,8 @@ async def test_the_quiet_limit_grows_with_pacing_and_the_calls_a_run_makes() -> 
     )
     from dataclasses import replace
 
-    assert settings.quiet_limit(base) == timedelta(seconds=60 + 2 * 30 + 30)
+    assert settings.quiet_limit(base) == timedelta(seconds=60 + 1 * 30 + 30)
+    unpaced = replace(base, max_pacing_seconds=0.0)
+    assert settings.quiet_limit(unpaced) == timedelta(seconds=2 * 30 + 30)
     typing = replace(base, simulate_typing=True, check_numbers=True)
-    assert settings.quiet_limit(typing) == timedelta(seconds=60 + 6 * 30 + 8 + 30)
+    assert settings.quiet_limit(typing) == timedelta(seconds=60 + 5 * 30 + 8 + 30)
