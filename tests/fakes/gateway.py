@@ -1,4 +1,8 @@
-"""FakeWahaGateway: scripted session statuses and send results; records every send."""
+"""FakeWahaGateway: scripted session statuses and send results; records every send.
+
+tests/contract/test_gateway_contract.py holds it to what AiohttpWahaGateway does against the
+WAHA simulator, so the unit tests that trust it may.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from adapters.waha.wire import RECENT_MESSAGES_LIMIT, first_second_to_reconcile
 from app.ports import (
     GatewayError,
+    GatewayRejectedError,
     ImagePayload,
     SendReceipt,
     SentMessage,
@@ -16,6 +22,9 @@ from app.ports import (
 )
 from domain.contacts import ChatId
 from tests.fakes.system import ManualClock
+
+WORKING = "WORKING"
+STOPPED = "STOPPED"
 
 
 @dataclass
@@ -32,10 +41,15 @@ class Sent:
 
 @dataclass
 class FakeWahaGateway:
-    """A WAHA double: statuses come from a script, then `status`; sends succeed unless scripted."""
+    """A WAHA double: statuses come from a script, then `status`; sends succeed unless scripted.
+
+    Like WAHA, everything but the status poll needs the session WORKING (`status`, not the
+    script): a STOPPED or unknown session is a 404, any other status a 422 naming it. Like
+    WAHA, messages are listed with whole-second timestamps.
+    """
 
     clock: ManualClock
-    status: str = "WORKING"
+    status: str = WORKING
     statuses: deque[str | GatewayError] = field(default_factory=deque)
     send_results: deque[GatewayError | Callable[[], None] | None] = field(default_factory=deque)
     not_on_whatsapp: set[str] = field(default_factory=set)
@@ -44,35 +58,44 @@ class FakeWahaGateway:
     courtesy: list[tuple[str, str]] = field(default_factory=list)
     lookup_error: GatewayError | None = None
     before_status: Callable[[int], None] | None = None
+    unknown_sessions: set[str] = field(default_factory=set)
 
     async def session_status(self, session: str) -> SessionStatusFact:
         self.status_checks += 1
         if self.before_status is not None:
             self.before_status(self.status_checks)
+        if session in self.unknown_sessions:
+            raise _refused("sessions.get", 404, "Session not found")
         scripted = self.statuses.popleft() if self.statuses else self.status
         if isinstance(scripted, GatewayError):
             raise scripted
         return SessionStatusFact(session, scripted, self.clock.now(), "poll")
 
     async def check_exists(self, session: str, phone: str) -> ChatId | None:
-        if phone in self.not_on_whatsapp:
+        # WAHA is asked with the digits alone, and answers with its own chat id for them.
+        digits = _digits(phone)
+        if not digits:
+            raise ValueError("a phone number to check needs digits")
+        self._require_working("contacts.check-exists", session)
+        if digits in {_digits(absent) for absent in self.not_on_whatsapp}:
             return None
-        return ChatId(f"{phone}@c.us")
+        return ChatId(f"{digits}@c.us")
 
     async def send_text(self, session: str, chat_id: str, text: str) -> SendReceipt:
-        return self._send(session, chat_id, text, None)
+        return self._send("sendText", session, chat_id, text, None)
 
     async def send_image(
         self, session: str, chat_id: str, image: ImagePayload, caption: str
     ) -> SendReceipt:
-        return self._send(session, chat_id, caption, image)
+        return self._send("sendImage", session, chat_id, caption, image)
 
     def _send(
-        self, session: str, chat_id: str, text: str, image: ImagePayload | None
+        self, operation: str, session: str, chat_id: str, text: str, image: ImagePayload | None
     ) -> SendReceipt:
         scripted = self.send_results.popleft() if self.send_results else None
         if isinstance(scripted, GatewayError):
             raise scripted
+        self._require_working(operation, session)
         message_id = f"3EB0{len(self.sent):08d}"
         self.sent.append(Sent(session, chat_id, text, message_id, self.clock.now(), image))
         if scripted is not None:
@@ -85,23 +108,63 @@ class FakeWahaGateway:
     ) -> list[SentMessage]:
         if self.lookup_error is not None:
             raise self.lookup_error
+        self._require_working("chats.messages", session)
+        first_second = first_second_to_reconcile(since)
+        ours = [
+            s
+            for s in self.sent
+            if s.session == session
+            and s.chat_id == chat_id
+            and int(s.at.timestamp()) >= first_second
+        ]
+        newest_first = sorted(ours, key=lambda s: s.at, reverse=True)
         return [
-            SentMessage(s.message_id, s.chat_id, s.at, s.text)
-            for s in reversed(self.sent)
-            if s.chat_id == chat_id and s.at >= since
+            SentMessage(s.message_id, s.chat_id, s.at.replace(microsecond=0), s.text)
+            for s in newest_first[:RECENT_MESSAGES_LIMIT]
         ]
 
     async def send_seen(self, session: str, chat_id: str) -> None:
+        self._require_working("sendSeen", session)
         self.courtesy.append(("seen", chat_id))
 
     async def start_typing(self, session: str, chat_id: str) -> None:
+        self._require_working("startTyping", session)
         self.courtesy.append(("start_typing", chat_id))
 
     async def stop_typing(self, session: str, chat_id: str) -> None:
+        self._require_working("stopTyping", session)
         self.courtesy.append(("stop_typing", chat_id))
 
     def chats_messaged(self) -> list[str]:
         return [s.chat_id for s in self.sent]
+
+    def _require_working(self, operation: str, session: str) -> None:
+        """Refuse as WAHA does when the session cannot do the work (after its wait)."""
+        if session in self.unknown_sessions or self.status == STOPPED:
+            raise _refused(operation, 404, f"We didn't find a session with name '{session}'.")
+        if self.status != WORKING:
+            raise _refused(
+                operation,
+                422,
+                "Session status is not as expected. Try again later or restart the session"
+                f" (status {self.status}, expected {WORKING})",
+                session_status=self.status,
+            )
+
+
+def _digits(phone: str) -> str:
+    return "".join(character for character in phone if character.isdigit())
+
+
+def _refused(
+    operation: str, status: int, reason: str, *, session_status: str | None = None
+) -> GatewayRejectedError:
+    return GatewayRejectedError(
+        f"WAHA {operation} answered HTTP {status}: {reason}",
+        status=status,
+        reason=reason,
+        session_status=session_status,
+    )
 
 
 class FakeMediaStore:

@@ -355,6 +355,40 @@ async def test_a_4xx_answer_is_a_rejection(
     assert (type(raised.value), raised.value.status) == (GatewayRejectedError, status)
 
 
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (401, '{"message":"Unauthorized","statusCode":401}'),
+        (403, '{"message":"Forbidden resource","error":"Forbidden","statusCode":403}'),
+        (413, "<html><center><h1>413 Request Entity Too Large</h1></center></html>"),
+        (413, ""),
+    ],
+)
+@pytest.mark.parametrize(("call", "path"), [("text", "/api/sendText"), ("image", "/api/sendImage")])
+async def test_a_refused_send_carries_the_http_status_whatever_the_body(
+    mocked: aioresponses,
+    gateway: AiohttpWahaGateway,
+    status: int,
+    body: str,
+    call: str,
+    path: str,
+) -> None:
+    # The runner treats 401, 403 and 413 on a send as systemic: it needs the status, always.
+    mocked.add(route(path), "POST", status=status, body=body, response_class=Aiohttp314Response)
+
+    sends = {
+        "text": lambda: gateway.send_text("default", CHAT, "hi"),
+        "image": lambda: gateway.send_image(
+            "default", CHAT, ImagePayload(b"p", "image/png", "a"), ""
+        ),
+    }
+
+    with pytest.raises(GatewayRejectedError) as raised:
+        await sends[call]()
+
+    assert (raised.value.status, raised.value.session_status) == (status, None)
+
+
 async def test_a_422_rejection_carries_the_session_status_waha_reported(
     mocked: aioresponses, gateway: AiohttpWahaGateway
 ) -> None:

@@ -283,7 +283,7 @@ def test_path_segments_are_url_quoted() -> None:
     )
 
 
-def test_the_own_messages_listing_asks_for_our_messages_since_a_unix_second() -> None:
+def test_the_own_messages_listing_asks_for_our_messages_from_whole_seconds_before_since() -> None:
     since = datetime(2026, 11, 28, 18, 10, 0, 750_000, tzinfo=UTC)
 
     request = wire.recent_own_messages_request("default", "11111111111@c.us", since, limit=20)
@@ -291,7 +291,7 @@ def test_the_own_messages_listing_asks_for_our_messages_since_a_unix_second() ->
     assert dict(request.query) == {
         "limit": "20",
         "filter.fromMe": "true",
-        "filter.timestamp.gte": "1795889400",
+        "filter.timestamp.gte": str(1795889400 - wire.RECONCILIATION_SKEW_SECONDS),
         "downloadMedia": "false",
         "sortOrder": "desc",
     }
