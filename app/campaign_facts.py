@@ -83,7 +83,9 @@ class CampaignFactsTracker:
 
     def facts(self) -> list[CampaignFacts]:
         """Return every campaign's facts, oldest campaign first."""
-        return sorted(self._facts.values(), key=lambda f: f.position)
+        # A copy taken atomically: a refresh in another thread may add campaigns meanwhile.
+        current = self._facts.copy()
+        return sorted(current.values(), key=lambda f: f.position)
 
     def get(self, campaign_id: UUID) -> CampaignFacts | None:
         """Return one campaign's facts, if known."""
