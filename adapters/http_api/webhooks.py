@@ -59,6 +59,43 @@ class SeenWebhooks:
 SEEN_WEBHOOKS = web.AppKey("seen_webhooks", SeenWebhooks)
 
 
+# WAHA's event names (OAS 2026.7.1); any other name is counted as "other".
+_KNOWN_EVENTS = frozenset(
+    {
+        "session.status",
+        "message",
+        "message.any",
+        "message.ack",
+        "message.ack.group",
+        "message.reaction",
+        "message.revoked",
+        "message.edited",
+        "message.waiting",
+        "chat.archive",
+        "group.join",
+        "group.leave",
+        "group.v2.join",
+        "group.v2.leave",
+        "group.v2.update",
+        "group.v2.participants",
+        "presence.update",
+        "poll.vote",
+        "poll.vote.failed",
+        "call.received",
+        "call.accepted",
+        "call.rejected",
+        "label.upsert",
+        "label.deleted",
+        "label.chat.added",
+        "label.chat.deleted",
+        "event.response",
+        "event.response.failed",
+        "engine.event",
+        "state.change",
+    }
+)
+
+
 def _event_name(webhook: WahaWebhook) -> str:
     match webhook:
         case SessionStatusWebhook():
@@ -68,7 +105,9 @@ def _event_name(webhook: WahaWebhook) -> str:
         case MessageAnyWebhook():
             return "message.any"
         case IgnoredWebhook():
-            return webhook.event
+            # The body names the event; unbounded label values would let anyone who may post
+            # webhooks grow the metrics without end, so only WAHA's own names are kept.
+            return webhook.event if webhook.event in _KNOWN_EVENTS else "other"
 
 
 def _event_time(webhook: WahaWebhook) -> datetime | None:

@@ -250,3 +250,16 @@ async def test_a_webhook_within_the_hour_is_acted_on(
     assert await response.json() == {"status": "recorded"}
     view = await (await client.get(f"/campaigns/{created['id']}")).json()
     assert view["read"] == 1
+
+
+async def test_an_unknown_event_name_is_counted_as_other_so_labels_stay_bounded(
+    client: Client,
+) -> None:
+    for n, name in enumerate(("made.up.one", "made.up.two")):
+        body = {"id": f"evt_u{n}", "event": name, "session": "default", "payload": {}}
+        assert (await post_webhook(client, body)).status == 200
+
+    metrics = await (await client.get("/metrics")).text()
+
+    assert "made.up" not in metrics
+    assert 'event="other"' in metrics
