@@ -71,6 +71,19 @@ def main() -> None:
         written = time.perf_counter() - started
         writer.close()
         print(f"wrote {args.attempts:,} attempts (batches of 1000) in {written:.1f} s")
+        app = open_app(path, snapshots=True)
+        # Snapshots land at the end of each 1000-event batch (versions 1002, 2002, ...): at
+        # version N001 the newest snapshot ≤ N001 is 999 events behind, the worst case.
+        worst = []
+        for _ in range(args.runs):
+            started = time.perf_counter()
+            app.repository.get(campaign_id, version=(args.attempts // 1000 - 1) * 1000 + 1)
+            worst.append(time.perf_counter() - started)
+        app.close()
+        print(
+            f"load with snapshots, worst case (999 events after the snapshot): "
+            f"median {statistics.median(worst) * 1000:.1f} ms"
+        )
         for snapshots in (True, False):
             app = open_app(path, snapshots=snapshots)
             runs = args.runs if snapshots else max(2, args.runs // 2)
