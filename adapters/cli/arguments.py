@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import textwrap
 from collections.abc import Mapping
@@ -17,6 +18,8 @@ from app.settings import DEFAULT_DATABASE_URL
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001
 DEFAULT_SERVICE_URL: Final = "http://127.0.0.1:8080"
 HELP_WIDTH: Final = 88
+# The stores keep versions as 64-bit integers; a larger number cannot even be asked for.
+LARGEST_WHOLE: Final = 2**63 - 1
 
 
 class ExitCode(IntEnum):
@@ -27,7 +30,11 @@ class ExitCode(IntEnum):
     USAGE = 2
     UNAVAILABLE = 3
     NOT_FOUND = 4
+    INTERRUPTED = 130
 
+
+# Every command: the shell's convention for Ctrl-C (128 + SIGINT).
+_INTERRUPTED: Final = "interrupted (Ctrl-C)"
 
 # The meanings shared by most commands; a command adds or overrides its own.
 STORE_EXITS: Final = {
@@ -52,8 +59,9 @@ def add_command(
     description: str,
     exits: Mapping[ExitCode, str],
 ) -> argparse.ArgumentParser:
-    """Add a subcommand whose help ends with its exit codes."""
-    lines = [f"  {int(code)}  {meaning}" for code, meaning in sorted(exits.items())]
+    """Add a subcommand whose help ends with its exit codes (130, interrupted, for all)."""
+    every = {ExitCode.INTERRUPTED: _INTERRUPTED, **exits}
+    lines = [f"  {int(code):<3}  {meaning}" for code, meaning in sorted(every.items())]
     return subparsers.add_parser(
         name,
         help=summary,
@@ -68,18 +76,57 @@ def campaign_id(text: str) -> UUID:
     try:
         return UUID(text.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a campaign id: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not a campaign id: {_shortened(text)!r}") from None
 
 
 def positive_int(text: str) -> int:
-    """Parse a whole number of at least 1 for argparse."""
+    """Parse a whole number from 1 to LARGEST_WHOLE for argparse."""
     try:
         value = int(text)
     except ValueError:
         value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"not a whole number of at least 1: {text!r}")
+    if not 1 <= value <= LARGEST_WHOLE:
+        raise argparse.ArgumentTypeError(
+            f"not a whole number from 1 to {LARGEST_WHOLE}: {_shortened(text)!r}"
+        )
     return value
+
+
+def seconds(text: str) -> float:
+    """Parse a finite number of seconds, 0 or more, for argparse."""
+    return _seconds(text, above_zero=False)
+
+
+def positive_seconds(text: str) -> float:
+    """Parse a finite number of seconds above 0 for argparse."""
+    return _seconds(text, above_zero=True)
+
+
+def _seconds(text: str, *, above_zero: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (above_zero and value == 0):
+        least = "above 0" if above_zero else "0 or more"
+        raise argparse.ArgumentTypeError(f"not a number of seconds ({least}): {_shortened(text)!r}")
+    return value
+
+
+def port_number(text: str) -> int:
+    """Parse a TCP port, 1 to 65535, for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 65535:  # noqa: PLR2004 - the largest TCP port
+        raise argparse.ArgumentTypeError(f"not a port from 1 to 65535: {_shortened(text)!r}")
+    return value
+
+
+def _shortened(text: str, limit: int = 40) -> str:
+    # An error line quotes what was typed, but never a screenful of it.
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def moment(text: str) -> datetime:
@@ -88,7 +135,7 @@ def moment(text: str) -> datetime:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"not an ISO 8601 time: {text!r} (e.g. 2026-12-01T09:30:00+01:00)"
+            f"not an ISO 8601 time: {_shortened(text)!r} (e.g. 2026-12-01T09:30:00+01:00)"
         ) from None
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
@@ -129,7 +176,7 @@ def add_service_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=positive_seconds,
         default=30.0,
         metavar="SECONDS",
         help="give up on a request after this long (default: 30)",

@@ -26,7 +26,7 @@ from adapters.cli.output import (
     stop_reason,
     when,
 )
-from adapters.cli.service_client import ServiceClient, run_with_service
+from adapters.cli.service_client import ServiceClient, ServiceError, run_with_service
 from domain.lifecycle import CampaignStatus
 
 _DONE = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}
@@ -88,13 +88,19 @@ def run_list(args: argparse.Namespace) -> int:
 
     async def listing(client: ServiceClient) -> int:
         items: list[dict[str, Any]] = []
-        cursor = args.cursor
+        cursor, seen = args.cursor, {args.cursor}
         while True:
             page = await client.campaigns(status=args.status, limit=args.limit, cursor=cursor)
-            items.extend(page.get("items") or [])
+            listed = page.get("items")
+            if isinstance(listed, list):
+                items.extend(view for view in listed if isinstance(view, dict))
             cursor = page.get("next_cursor")
             if cursor is None or not args.all:
                 break
+            if cursor in seen:  # a service paging in a circle would keep --all going forever
+                message = f"the service sent the page cursor {cursor} twice"
+                raise ServiceError(message, ExitCode.UNAVAILABLE)
+            seen.add(cursor)
         if args.json:
             print_json({"items": items, "next_cursor": cursor})
             return ExitCode.OK

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
+import math
 import mimetypes
 import re
 import sys
@@ -26,6 +28,8 @@ from adapters.cli.service_client import Problem, ServiceClient, problem_line, ru
 
 _CONTACT_FIELD: Final = re.compile(r"^contacts\[(\d+)\]\.?(.*)$")
 _DELIMITERS: Final = ",;\t"
+# The header is the first record; a quoted line break inside it would be odd enough to ignore.
+_FIRST_LINE: Final = re.compile(r"[\r\n]")
 
 
 class ContactsFileError(Exception):
@@ -117,7 +121,7 @@ def _pacing(text: str) -> tuple[float, float]:
         bounds = (float(low), float(high or low))
     except ValueError:
         bounds = (-1.0, -1.0)
-    if not 0 <= bounds[0] <= bounds[1]:
+    if not (0 <= bounds[0] <= bounds[1] and math.isfinite(bounds[1])):
         raise argparse.ArgumentTypeError(f"pacing is MIN-MAX seconds, e.g. 30-60: {text!r}")
     return bounds
 
@@ -130,32 +134,39 @@ def _default(text: str) -> tuple[str, str]:
 
 
 def read_contacts(path: Path) -> ContactsFile:
-    """Read a contacts CSV; ContactsFileError says in one line why it cannot be used."""
+    """Read a contacts CSV as the service reads an upload; ContactsFileError says why not.
+
+    Records end only at CR or LF (never at the other Unicode line breaks a name may hold),
+    a stray quote is an error rather than a guess, and a row with more cells than the
+    header is refused, naming its line.
+    """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ContactsFileError(f"{path} is not UTF-8 text") from None
     except OSError as error:
         raise ContactsFileError(f"cannot read {path}: {error.strerror or error}") from None
-    first_line = text.split("\n", 1)[0]
+    end = _FIRST_LINE.search(text)
+    first_line = text[: end.start()] if end is not None else text
     if not first_line.strip():
         raise ContactsFileError(f"{path} is empty: it needs a header row with a phone column")
     delimiter = max(_DELIMITERS, key=first_line.count)
-    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
-    header = [h.strip() for h in next(reader)]
-    columns = [h.lower() for h in header]
-    if "phone" not in columns:
-        raise ContactsFileError(
-            f"{path} has no phone column (its columns: {', '.join(header)}); "
-            "name one column 'phone'"
-        )
-    phone, name = columns.index("phone"), columns.index("name") if "name" in columns else None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     contacts, lines = [], []
     try:
+        header = _header(path, next(reader))
+        columns = [h.lower() for h in header]
+        phone, name = columns.index("phone"), columns.index("name") if "name" in columns else None
         for row in reader:
-            if any(cell.strip() for cell in row):
-                contacts.append(_contact(row, header, phone, name))
-                lines.append(reader.line_num)
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) > len(header):
+                raise ContactsFileError(
+                    f"{path} line {reader.line_num} has {len(row)} cells but the header row "
+                    f"has {len(header)}: quote a cell that holds a '{delimiter}'"
+                )
+            contacts.append(_contact(row, header, phone, name))
+            lines.append(reader.line_num)
     except csv.Error as error:
         raise ContactsFileError(f"{path} line {reader.line_num}: {error}") from None
     if not contacts:
@@ -163,15 +174,31 @@ def read_contacts(path: Path) -> ContactsFile:
     return ContactsFile(path, contacts, lines)
 
 
+def _header(path: Path, cells: list[str]) -> list[str]:
+    header = [cell.strip() for cell in cells]
+    columns = [h.lower() for h in header]
+    if "phone" not in columns:
+        raise ContactsFileError(
+            f"{path} has no phone column (its columns: {', '.join(header)}); "
+            "name one column 'phone'"
+        )
+    for position, column in enumerate(columns):
+        if not column:
+            raise ContactsFileError(f"{path}: column {position + 1} of the header row has no name")
+        if columns.count(column) > 1:
+            raise ContactsFileError(f"{path}: the header row names {header[position]!r} twice")
+    return header
+
+
 def _contact(row: list[str], header: list[str], phone: int, name: int | None) -> dict[str, Any]:
-    cells = dict(enumerate(row))
-    contact: dict[str, Any] = {"phone": cells.get(phone, "").strip()}
-    if name is not None and cells.get(name, "").strip():
+    cells = row + [""] * (len(header) - len(row))
+    contact: dict[str, Any] = {"phone": cells[phone].strip()}
+    if name is not None and cells[name].strip():
         contact["name"] = cells[name].strip()
     variables = {
         header[i]: value
-        for i, value in cells.items()
-        if i not in {phone, name} and i < len(header) and value.strip()
+        for i, value in enumerate(cells)
+        if i not in {phone, name} and value.strip()
     }
     if variables:
         contact["variables"] = variables
@@ -230,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print_json(view)
         else:
-            print(view["id"])
+            print(view.get("id"))
         duplicates = view.get("duplicates") or []
         for duplicate in duplicates:
             print(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from adapters.cli.arguments import ExitCode, Subparsers, add_command
+from adapters.cli.output import reader_left
 from domain.lifecycle import mermaid_diagram
 
 
@@ -22,5 +23,8 @@ def add_parser(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:  # noqa: ARG001 - every command takes its arguments
     """Print the diagram."""
-    print(mermaid_diagram(), end="")
+    try:
+        print(mermaid_diagram(), end="", flush=True)
+    except BrokenPipeError:
+        return reader_left()
     return ExitCode.OK

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
+import errno
 import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final, TextIO
+from typing import TextIO
 from uuid import UUID
+
+from eventsourcing.persistence import PersistenceError
 
 from adapters.cli.arguments import (
     STORE_EXITS,
@@ -20,24 +22,14 @@ from adapters.cli.arguments import (
     add_database_option,
     campaign_id,
 )
+from adapters.cli.campaign_log import campaign_log_for
 from adapters.cli.output import Progress, fail
 from adapters.cli.store_access import run_on_store
-from app.audit import export_events, is_campaign
+from adapters.contact_csv import ContactReportWriter
+from app.audit import ReplayError, export_events, is_campaign
 from app.campaigns import CampaignsApp
-from app.errors import CampaignNotFoundError
-
-CSV_COLUMNS: Final = (
-    "campaign_id",
-    "index",
-    "phone",
-    "name",
-    "chat_id",
-    "outcome",
-    "message_id",
-    "error",
-    "attempted_at",
-    "delivery",
-)
+from app.errors import AppError, CampaignNotFoundError
+from app.views import ContactReport
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -50,18 +42,23 @@ def add_parser(subparsers: Subparsers) -> None:
             "jsonl: one JSON object per stored event, in log order, with position, "
             "aggregate_id, version, type, topic, time (the runner's clock), recorded_at and "
             "data; the whole store, or one campaign's events. csv: one row per contact with "
-            "its outcome and delivery state; one campaign, or every campaign."
+            "its outcome and delivery state, in the columns of the service's CSV report "
+            "(GET /campaigns/ID/contacts) after a campaign_id column; one campaign, or every "
+            "campaign. Names and errors that a spreadsheet would run as a formula start with '."
         ),
         exits={
             **STORE_EXITS,
-            ExitCode.FAILED: "exported, but some events could not be decoded (run verify)",
+            ExitCode.FAILED: "an event cannot be decoded, or a campaign rebuilt (run verify)",
             ExitCode.USAGE: "usage or input error, or --output not writable",
         },
     )
     parser.add_argument("id", type=campaign_id, nargs="?", metavar="ID")
     parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     parser.add_argument(
-        "--output", type=Path, metavar="FILE", help="write here instead of standard output"
+        "--output",
+        type=_output_file,
+        metavar="FILE",
+        help="write here instead of standard output (a file is replaced only when whole)",
     )
     add_database_option(parser)
     parser.set_defaults(func=run)
@@ -100,15 +97,29 @@ def _destination(path: Path | None, *, newline: str | None) -> Iterator[TextIO]:
         yield sys.stdout
         sys.stdout.flush()
         return
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "it is a folder", str(path))
+    if path.exists() and not path.is_file():
+        # A device or a pipe (/dev/stdout, a FIFO): renaming over it would replace it.
+        with path.open("w", encoding="utf-8", newline=newline) as out:
+            yield out
+        return
     # A half-written export must not look like a whole one: write aside, then rename.
-    partial = path.with_name(path.name + ".partial")
+    target = path.resolve() if path.is_symlink() else path
+    partial = target.with_name(target.name + ".partial")
     try:
         with partial.open("w", encoding="utf-8", newline=newline, buffering=1 << 20) as out:
             yield out
-        partial.replace(path)
+        partial.replace(target)
     finally:
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
+
+
+def _output_file(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty file name")
+    return Path(text)
 
 
 def _jsonl(app: CampaignsApp, campaign: UUID | None, out: TextIO) -> int:
@@ -116,7 +127,7 @@ def _jsonl(app: CampaignsApp, campaign: UUID | None, out: TextIO) -> int:
     progress = Progress("exporting events")
     count = unreadable = 0
     write = out.write
-    for row in export_events(app, campaign):
+    for row in export_events(app, campaign, campaign_log=campaign_log_for(app.recorder)):
         write(encode(row))
         write("\n")
         count += 1
@@ -129,15 +140,16 @@ def _jsonl(app: CampaignsApp, campaign: UUID | None, out: TextIO) -> int:
 
 
 def _csv(app: CampaignsApp, campaign: UUID | None, out: TextIO) -> int:
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer = ContactReportWriter(out, with_campaign=True)
     campaigns = [campaign] if campaign is not None else app.all_campaign_ids()
-    count = 0
-    for one in campaigns:
-        for report in app.contact_reports(one):
-            row = report.as_dict()
-            writer.writerow(
-                [str(one), *("" if row[c] is None else row[c] for c in CSV_COLUMNS[1:])]
-            )
-            count += 1
-    return count
+    return sum(writer.write(_reports(app, one), one) for one in campaigns)
+
+
+def _reports(app: CampaignsApp, campaign: UUID) -> list[ContactReport]:
+    try:
+        return app.contact_reports(campaign)
+    except (AppError, PersistenceError):
+        raise
+    except Exception as error:  # noqa: BLE001 - a log the library cannot fold is broken: say so
+        reason = f"{type(error).__name__}: {error}".removesuffix(": ")
+        raise ReplayError(f"campaign {campaign} cannot be rebuilt ({reason})") from None

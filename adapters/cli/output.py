@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -13,6 +14,10 @@ from typing import Any, Final, TextIO
 from adapters.cli.arguments import ExitCode
 
 _COLOURS: Final = {"red": "31", "green": "32", "yellow": "33", "cyan": "36", "dim": "2"}
+# Past a century an estimate says only "never", and the arithmetic would stop being exact.
+_CENTURY: Final = 100 * 365 * 86_400
+# The largest unit a span reaches, then the next one down: 2d 04h, 3h 05m, 12m 30s.
+_SPANS: Final = ((86_400, 3600, "d", "h"), (3600, 60, "h", "m"), (60, 1, "m", "s"))
 _STATUS_COLOURS: Final = {
     "Scheduled": "dim",
     "Running": "cyan",
@@ -119,30 +124,36 @@ def reader_left() -> int:
     return int(ExitCode.OK)
 
 
-def when(value: datetime | str | None) -> str:
-    """Return a time for people: UTC to the second, or "-"."""
+def when(value: object) -> str:
+    """Return a time for people: UTC to the second, or "-"; text that is not a time as it is."""
     if value is None:
         return "-"
     if isinstance(value, datetime):
         moment = value
     else:
         try:
-            moment = datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(str(value))
         except ValueError:
-            return value
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+            return str(value)
+    try:
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    except OverflowError:  # a time UTC cannot show, such as year 1 at +01:00
+        return moment.isoformat()
 
 
 def duration(seconds: float) -> str:
-    """Return a span for people: 0.6s, 45s, 12m 30s, 3h 05m."""
+    """Return a span for people: 0.6s, 45s, 12m 30s, 3h 05m, 2d 04h; any float gives a text."""
+    if math.isnan(seconds):
+        return "unknown"
+    if seconds >= _CENTURY:  # infinity too: a pacing of 1e308 seconds
+        return "over 100 years"
     if seconds < 10:  # noqa: PLR2004 - below ten seconds a tenth still matters
-        return f"{seconds:.1f}s"
+        return f"{max(0.0, seconds):.1f}s"
     whole = round(seconds)
-    if whole < 60:  # noqa: PLR2004 - a minute
-        return f"{whole}s"
-    if whole < 3600:  # noqa: PLR2004 - an hour
-        return f"{whole // 60}m {whole % 60:02d}s"
-    return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
+    for unit, part, unit_name, part_name in _SPANS:
+        if whole >= unit:
+            return f"{whole // unit}{unit_name} {whole % unit // part:02d}{part_name}"
+    return f"{whole}s"
 
 
 class Progress:
@@ -170,9 +181,15 @@ class Progress:
             self._stream.flush()
 
 
+def count(view: Mapping[str, Any], key: str) -> int:
+    """Return a whole number from a campaign view; 0 where the service sent none (or nonsense)."""
+    value = view.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def handled(view: Mapping[str, Any]) -> int:
     """Return how many contacts of a campaign view have an outcome."""
-    return sum(int(view.get(k) or 0) for k in ("sent", "failed", "skipped", "in_doubt"))
+    return sum(count(view, k) for k in ("sent", "failed", "skipped", "in_doubt"))
 
 
 def counts_text(view: Mapping[str, Any]) -> str:
@@ -201,6 +218,10 @@ def stop_reason(view: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _seconds(value: object) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else "?"
+
+
 def describe_campaign(view: Mapping[str, Any], style: Style) -> str:
     """Return a campaign view (the service's JSON or a replayed state) as aligned lines."""
     pacing = view.get("pacing") or {}
@@ -215,8 +236,9 @@ def describe_campaign(view: Mapping[str, Any], style: Style) -> str:
         ("started", when(view.get("started_at"))),
         ("completed", when(view.get("completed_at"))),
     ]
-    if pacing:
-        rows.append(("pacing", f"{pacing.get('min_seconds'):g}-{pacing.get('max_seconds'):g} s"))
+    if isinstance(pacing, Mapping) and pacing:
+        low, high = _seconds(pacing.get("min_seconds")), _seconds(pacing.get("max_seconds"))
+        rows.append(("pacing", f"{low}-{high} s"))
     reason = stop_reason(view)
     if reason is not None and view.get("status") != "Completed":
         rows.append(("stopped", reason))

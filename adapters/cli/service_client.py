@@ -10,9 +10,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from adapters.cli.arguments import ExitCode, service_token, service_url
-from adapters.cli.output import fail
+from adapters.cli.output import fail, reader_left
 
 Problem = Mapping[str, Any]
 
@@ -99,7 +100,8 @@ def _decoded(body: bytes) -> Any:
 def _problem_error(status: int, payload: Any) -> ServiceError:
     problem: Problem = payload if isinstance(payload, dict) else {}
     said = problem.get("detail") or problem.get("title") or f"HTTP {status}"
-    errors = [e for e in problem.get("errors") or [] if isinstance(e, dict)]
+    listed = problem.get("errors")
+    errors = [e for e in listed if isinstance(e, dict)] if isinstance(listed, list) else []
     if status in {401, 403}:
         return ServiceError(
             f"the service refused the token ({status}): set --token or CAMPAIGNS_API_TOKEN",
@@ -118,6 +120,18 @@ def problem_line(problem: Problem) -> str:
     return f"{problem.get('field', '?')}{value}: {problem.get('reason', 'invalid')}"
 
 
+def url_problem(url: str) -> str | None:
+    """Return why `url` cannot name the service, or None if it can."""
+    if not url.startswith(("http://", "https://")):
+        return "the service URL must start with http:// or https://"
+    try:
+        parsed = URL(url)
+        host, _ = parsed.host, parsed.port
+    except ValueError as error:  # yarl names the flaw: "Port out of range 0-65535", ...
+        return f"the service URL cannot be read ({error})"
+    return None if host else "the service URL names no host"
+
+
 def run_with_service(
     args: argparse.Namespace,
     action: Callable[[ServiceClient], Awaitable[int]],
@@ -126,8 +140,9 @@ def run_with_service(
 ) -> int:
     """Run `action` with a client of the service named by the arguments; map failures."""
     url = service_url(args)
-    if not url.startswith(("http://", "https://")):
-        return fail(f"the service URL must start with http:// or https://: {url}", ExitCode.USAGE)
+    flaw = url_problem(url)
+    if flaw is not None:
+        return fail(f"{flaw}: {url}", ExitCode.USAGE)
 
     async def with_session() -> int:
         timeout = aiohttp.ClientTimeout(total=args.timeout)
@@ -136,6 +151,8 @@ def run_with_service(
 
     try:
         return asyncio.run(with_session())
+    except BrokenPipeError:
+        return reader_left()
     except ServiceError as error:
         for problem in error.problems:
             print(f"  {describe(problem)}", file=sys.stderr)

@@ -3,24 +3,43 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
+from collections.abc import Callable
 
 from aiohttp import web
 
+from adapters.cli.arguments import ExitCode, Subparsers, add_command, port_number, seconds
+from adapters.cli.output import fail, reader_left
 from adapters.waha.simulator import SimulatorConfig, make_simulator_app
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+class ListenError(Exception):
+    """The simulator cannot listen there: the port is in use or not ours, the host unknown."""
+
+
+def add_parser(subparsers: Subparsers) -> None:
     """Add `simulate-waha` and its options."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "simulate-waha",
-        help="run a WAHA simulator (not a real WAHA) with controls under /_simulator",
+        summary="run a WAHA simulator (not a real WAHA) with controls under /_simulator",
         description=(
             "Answer like WAHA 2024.10.8 (NOWEB engine) on loopback, without WhatsApp. "
-            "Control it under /_simulator: statuses, schedules, faults, the ledger."
+            "Control it under /_simulator: statuses, schedules, faults, the ledger. "
+            "Runs until SIGINT or SIGTERM."
         ),
+        exits={
+            ExitCode.OK: "stopped by SIGINT or SIGTERM",
+            ExitCode.FAILED: "cannot listen there (port in use or not permitted, unknown host)",
+            ExitCode.USAGE: "usage error (e.g. a port outside 1-65535)",
+            ExitCode.INTERRUPTED: "interrupted (Ctrl-C) before it was listening",
+        },
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
-    parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument(
+        "--port", type=port_number, default=3000, help="port, 1-65535 (default: 3000)"
+    )
     parser.add_argument("--api-key", default=None, help="require this X-Api-Key (default: none)")
     parser.add_argument(
         "--sessions",
@@ -35,13 +54,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--not-working-wait",
-        type=float,
+        type=seconds,
         default=5.0,
         help="seconds a send waits for WORKING before its 422 (default: 5, as WAHA)",
     )
     parser.add_argument(
         "--starting-seconds",
-        type=float,
+        type=seconds,
         default=1.0,
         help="seconds a started session stays STARTING before WORKING (default: 1)",
     )
@@ -66,19 +85,61 @@ def config_from(args: argparse.Namespace) -> SimulatorConfig:
     )
 
 
+async def serve_simulator(
+    app: web.Application,
+    *,
+    host: str,
+    port: int,
+    announce: Callable[[], None],
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve `app` until SIGINT, SIGTERM or `stop`; ListenError if it cannot listen."""
+    stop = stop or asyncio.Event()
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    loop = asyncio.get_running_loop()
+    watched = (signal.SIGTERM, signal.SIGINT)
+    try:
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as error:  # in use, not permitted, or a host name that resolves nowhere
+            reason = error.strerror or str(error) or type(error).__name__
+            raise ListenError(f"cannot listen on {host}:{port}: {reason}") from None
+        for signum in watched:
+            loop.add_signal_handler(signum, stop.set)
+        announce()
+        await stop.wait()
+    finally:
+        for signum in watched:
+            loop.remove_signal_handler(signum)
+        await runner.cleanup()
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; print one line once listening."""
+    if not args.host.strip():
+        return fail("--host is empty: give an address, e.g. 127.0.0.1", ExitCode.USAGE)
     config = config_from(args)
+    if not config.sessions:
+        return fail("--sessions names no session", ExitCode.USAGE)
     key = "X-Api-Key required" if config.api_key is not None else "no API key"
     line = (
         f"WAHA simulator (not a real WAHA) listening on http://{args.host}:{args.port} "
         f"- sessions {', '.join(config.sessions)}; {key}; controls under /_simulator"
     )
-    web.run_app(
-        make_simulator_app(config),
-        host=args.host,
-        port=args.port,
-        print=lambda _banner: print(line, flush=True),
-        access_log=None,
-    )
-    return 0
+
+    def announce() -> None:
+        try:
+            print(line, flush=True)
+        except BrokenPipeError:  # nobody reads the log any more; the simulator still serves
+            reader_left()
+
+    try:
+        asyncio.run(
+            serve_simulator(
+                make_simulator_app(config), host=args.host, port=args.port, announce=announce
+            )
+        )
+    except ListenError as error:
+        return fail(str(error), ExitCode.FAILED)
+    return ExitCode.OK

@@ -37,10 +37,19 @@ def read_only_campaigns(url: str) -> Iterator[CampaignsApp]:
     """
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
-        if not path.is_file():
+        try:
+            found = path.is_file()
+        except OSError as error:  # a name too long, a folder we may not enter
+            raise DatabaseMissingError(f"cannot read {path}: {error.strerror}") from None
+        if not found:
             raise DatabaseMissingError(f"the SQLite database {path} does not exist")
         _check_sqlite_store(path)
-    env = persistence_environment(url, create_dirs=False)
+    try:
+        env = persistence_environment(url, create_dirs=False)
+    except DatabaseUrlError:
+        raise
+    except ValueError as error:  # urllib's own complaint; it never quotes the password
+        raise DatabaseUrlError(f"the database URL cannot be read: {error}") from None
     # The app-prefixed key wins over an unprefixed one from the process environment.
     env["CAMPAIGNS_CREATE_TABLE"] = "n"
     if "SQLITE_DBNAME" in env:

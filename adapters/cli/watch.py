@@ -17,9 +17,11 @@ from adapters.cli.arguments import (
     add_command,
     add_service_options,
     campaign_id,
+    seconds,
 )
 from adapters.cli.output import (
     Style,
+    count,
     duration,
     handled,
     is_terminal,
@@ -60,7 +62,7 @@ def add_parser(subparsers: Subparsers) -> None:
     parser.add_argument("id", type=campaign_id, metavar="ID")
     parser.add_argument(
         "--interval",
-        type=float,
+        type=seconds,
         default=2.0,
         metavar="SECONDS",
         help="seconds between polls (default: 2)",
@@ -74,7 +76,7 @@ def add_parser(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Watch with the real clock and sleeper."""
-    interval = max(0.0, args.interval)
+    interval: float = args.interval
 
     async def follow(client: ServiceClient) -> int:
         return await watch_campaign(
@@ -159,12 +161,12 @@ def progress_line(
     view: Mapping[str, Any], per_minute: float | None, style: Style, *, bar: bool
 ) -> str:
     """Return one line of progress: counts, rate and the time left at the campaign's pacing."""
-    total = int(view.get("total") or 0)
+    total = count(view, "total")
     done = handled(view)
     status = str(view.get("status"))
     parts = [style.status(status)]
     if bar:
-        filled = BAR_WIDTH * done // total if total else BAR_WIDTH
+        filled = min(BAR_WIDTH, BAR_WIDTH * done // total) if total > 0 else BAR_WIDTH
         parts.append("[" + "#" * filled + "." * (BAR_WIDTH - filled) + "]")
     parts.append(f"{done}/{total}")
     parts.append(
@@ -192,6 +194,7 @@ def time_left(view: Mapping[str, Any]) -> float | None:
         mean = (float(pacing["min_seconds"]) + float(pacing["max_seconds"])) / 2
     except (KeyError, TypeError, ValueError):
         return None
-    remaining = max(0, int(view.get("total") or 0) - handled(view))
-    # One wait follows every contact but the last.
-    return max(0, remaining - 1) * mean
+    remaining = max(0, count(view, "total") - handled(view))
+    # One wait follows every contact but the last (and 0 waits of an endless pacing is none).
+    waits = max(0, remaining - 1)
+    return waits * mean if waits else 0.0

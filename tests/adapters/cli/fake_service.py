@@ -58,6 +58,7 @@ class FakeService:
     received: list[tuple[str, str, Any]] = field(default_factory=list)
     media: list[tuple[str, str, bytes]] = field(default_factory=list)
     reject_contacts: list[dict[str, Any]] = field(default_factory=list)
+    stuck_cursor: str | None = None  # a broken service: every page says this comes next
 
     def add(self, view: dict[str, Any]) -> dict[str, Any]:
         self.campaigns[view["id"]] = view
@@ -102,11 +103,13 @@ class FakeService:
         status = request.query.get("status")
         if status:
             items = [v for v in items if v["status"] == status]
-        start = int(request.query.get("cursor", "0"))
+        cursor = request.query.get("cursor", "0")
+        start = 0 if cursor == self.stuck_cursor else int(cursor)
         limit = int(request.query.get("limit", "50"))
         page = items[start : start + limit]
         more = start + limit < len(items)
-        return web.json_response({"items": page, "next_cursor": start + limit if more else None})
+        following = self.stuck_cursor or (start + limit if more else None)
+        return web.json_response({"items": page, "next_cursor": following})
 
     async def _show(self, request: web.Request) -> web.Response:
         campaign_id = request.match_info["id"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -109,6 +111,51 @@ async def test_a_csv_without_a_phone_column_is_one_clear_line(
     assert service.fake.received == []
 
 
+async def test_a_line_break_other_than_cr_or_lf_stays_inside_its_cell(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "names.csv"
+    text = "phone,name,note\n+4915110000000,Ana\u2028Bob,a\x85b\n+4915110000001,Cy\x0cDee,\x1c\n"
+    path.write_text(text, encoding="utf-8")
+
+    code = await cli("create", str(path), "--text", "Hi", *service_args(service))
+
+    assert code == 0, capsys.readouterr().err
+    assert service.fake.received[0][2]["contacts"] == [
+        {"phone": "+4915110000000", "name": "Ana\u2028Bob", "variables": {"note": "a\x85b"}},
+        {"phone": "+4915110000001", "name": "Cy\x0cDee"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "phone,name\n+4915110000000,Ana\n+4915110000001,Smith, Bob\n",
+            " line 3 has 3 cells but the header row has 2: quote a cell that holds a ','",
+        ),
+        ('phone,name\n+4915110000000,"Ana" Lee\n', " line 2: ',' expected after '\"'"),
+        ("phone,name,Name\n+4915110000000,Ana,Ana\n", ": the header row names 'name' twice"),
+        ("phone,,city\n+4915110000000,,Berlin\n", ": column 2 of the header row has no name"),
+    ],
+)
+async def test_a_csv_the_service_would_refuse_is_refused_naming_the_line(
+    service: Service,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    problem: str,
+) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_text(text, encoding="utf-8")
+
+    code = await cli("create", str(path), "--text", "Hi", *service_args(service))
+
+    assert code == 2
+    assert capsys.readouterr().err == f"waha-campaigns: {path}{problem}\n"
+    assert service.fake.received == []
+
+
 async def test_a_missing_csv_is_an_input_error(
     service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -155,7 +202,16 @@ async def test_create_with_an_image_uploads_it_first(
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("--pacing", "60-30"), ("--pacing", "fast"), ("--at", "2026-12-01T09:30:00")],
+    [
+        ("--pacing", "60-30"),
+        ("--pacing", "fast"),
+        ("--pacing", "30-1e400"),
+        ("--pacing", "inf"),
+        ("--at", "2026-12-01T09:30:00"),
+        ("--timeout", "inf"),
+        ("--timeout", "0"),
+        ("--max-failures", "99999999999999999999999"),
+    ],
 )
 def test_bad_template_options_are_usage_errors(
     contacts_csv: Path, option: str, value: str, capsys: pytest.CaptureFixture[str]
@@ -200,6 +256,17 @@ async def test_list_filters_by_status_and_pages(
     listed = json.loads(capsys.readouterr().out)
     assert [v["id"] for v in listed["items"]] == [v["id"] for v in views]
     assert listed["next_cursor"] is None
+
+
+async def test_a_service_that_pages_in_a_circle_ends_list_all_with_one_line(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service.fake.add(a_view())
+    service.fake.stuck_cursor = "7"
+
+    assert await cli("list", "--all", *service_args(service)) == 3
+    err = capsys.readouterr().err
+    assert err == "waha-campaigns: the service sent the page cursor 7 twice\n"
 
 
 async def test_show_prints_the_campaign_and_why_it_stopped(
@@ -337,3 +404,35 @@ async def test_a_service_url_without_a_scheme_is_a_usage_error(
 ) -> None:
     assert await cli("list", "--url", "localhost:8080") == 2
     assert "must start with http:// or https://" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("url", "flaw"),
+    [
+        ("http://[::1", "the service URL cannot be read (Invalid IPv6 URL)"),
+        ("http://127.0.0.1:99999", "the service URL cannot be read (Port out of range 0-65535)"),
+        ("http:///campaigns", "the service URL names no host"),
+    ],
+)
+async def test_a_service_url_that_names_no_reachable_place_is_a_usage_error(
+    url: str, flaw: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await cli("show", str(uuid.uuid4()), "--url", url) == 2
+    assert capsys.readouterr().err == f"waha-campaigns: {flaw}: {url}\n"
+
+
+class ClosedPipe(io.StringIO):
+    """Standard output whose reader has gone, like `waha-campaigns list | head -1`."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+async def test_a_reader_that_stops_reading_ends_a_listing_quietly(
+    service: Service, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service.fake.add(a_view())
+    monkeypatch.setattr("sys.stdout", ClosedPipe())
+
+    assert await cli("list", *service_args(service)) == 0
+    assert capsys.readouterr().err == ""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import psycopg
 import pytest
+from eventsourcing.persistence import Notification
+from eventsourcing.postgres import PostgresApplicationRecorder
 
 from adapters.cli import main
 from adapters.persistence import persistence_environment
@@ -58,6 +60,32 @@ def test_replay_and_verify_on_postgresql(
     assert main(["export", *database]) == 0
     assert len(capsys.readouterr().out.splitlines()) == rows
     assert count_rows(postgres_url) == rows
+
+
+def test_export_of_one_campaign_on_postgresql_has_its_events_and_log_positions(
+    postgres_app: CampaignsApp,
+    postgres_url: str,
+    clock: ManualClock,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = paused_campaign(postgres_app, clock, n=3, pause_at=1)
+    second = paused_campaign(postgres_app, clock, n=2, pause_at=1)
+    postgres_app.resume_campaign(first)
+    record_sends(postgres_app, clock, first, [1])
+    database = ["--database", postgres_url]
+    assert main(["export", *database]) == 0
+    whole = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    def whole_log(*args: object, **kwargs: object) -> Sequence[Notification]:
+        raise AssertionError("the export of one campaign read the whole notification log")
+
+    monkeypatch.setattr(PostgresApplicationRecorder, "select_notifications", whole_log)
+    assert main(["export", str(first), *database]) == 0
+
+    exported = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert exported == [row for row in whole if row["aggregate_id"] == str(first)]
+    assert str(second) in {row["aggregate_id"] for row in whole}
 
 
 def test_verify_finds_a_contact_sent_twice_on_postgresql(

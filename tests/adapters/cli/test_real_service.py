@@ -47,10 +47,11 @@ async def test_create_show_list_and_cancel_through_the_real_api(
     service = ["--url", url, "--token", TOKEN]
 
     code = await cli(
-        "create", str(contacts), "--text", "Hi {name}", "--at", "2030-01-01T09:00:00Z", *service
+        "create", str(contacts), "--text", "Hi {name}", "--at", "2027-01-01T09:00:00Z", *service
     )
-    campaign_id = capsys.readouterr().out.strip()
-    assert code == 0
+    captured = capsys.readouterr()
+    campaign_id = captured.out.strip()
+    assert code == 0, captured.err
 
     assert await cli("show", campaign_id, "--json", *service) == 0
     shown = json.loads(capsys.readouterr().out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import sqlite3
 import uuid
@@ -117,6 +118,26 @@ def test_a_database_that_does_not_exist_is_one_line_and_is_not_created(
         f"waha-campaigns: the SQLite database {missing} does not exist\n"
     )
     assert not missing.parent.exists()
+
+
+def test_a_database_name_too_long_to_open_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["verify", "--database", "sqlite:///" + "a" * 5000])
+
+    assert code == 3
+    err = capsys.readouterr().err
+    assert err.startswith("waha-campaigns: cannot read aaaa")
+    assert err.endswith(": File name too long\n")
+    assert len(err.splitlines()) == 1
+
+
+def test_a_database_url_that_cannot_be_parsed_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["verify", "--database", "postgresql://ops:pa55word@[::1/campaigns"])
+
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err == "waha-campaigns: the database URL cannot be read: Invalid IPv6 URL\n"
 
 
 def test_the_database_defaults_to_the_environment(
@@ -291,6 +312,34 @@ def test_replay_version_zero_is_a_usage_error(capsys: pytest.CaptureFixture[str]
     assert exit_.value.code == 2
 
 
+def test_replay_at_a_version_no_store_can_hold_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["replay", str(uuid.uuid4()), "--at-version", "99999999999999999999999"])
+
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].endswith(
+        "argument --at-version: not a whole number from 1 to 9223372036854775807: "
+        "'99999999999999999999999'"
+    )
+
+
+def test_replay_at_the_largest_version_a_store_holds_is_past_the_log(
+    store: SqliteStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    campaign_id = scheduled(store.app, 2)
+    largest = str(2**63 - 1)
+
+    code = main(["replay", str(campaign_id), "--at-version", largest, "--database", store.url])
+
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"waha-campaigns: campaign {campaign_id} has versions 1 to 1 only\n"
+    )
+
+
 def test_replay_of_a_log_with_a_missing_event_fails_and_says_to_verify(
     store: SqliteStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -351,6 +400,30 @@ def test_diagram_prints_the_state_machine_as_mermaid(capsys: pytest.CaptureFixtu
     assert "Running --> Paused: pause" in out
 
 
+class ClosedPipe(io.StringIO):
+    """Standard output whose reader has gone, like `waha-campaigns diagram | head -0`."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+@pytest.mark.parametrize("command", ["diagram", "verify", "events", "timeline", "replay"])
+def test_a_reader_that_stops_reading_ends_a_command_quietly(
+    command: str,
+    store: SqliteStore,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    campaign_id = completed_campaign(store.app, store.clock)
+    argv = [command] if command == "diagram" else [command, "--database", store.url]
+    if command not in {"diagram", "verify"}:
+        argv.insert(1, str(campaign_id))
+    monkeypatch.setattr("sys.stdout", ClosedPipe())
+
+    assert main(argv) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_every_command_documents_its_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     for command in (
         "create",
@@ -366,9 +439,12 @@ def test_every_command_documents_its_exit_codes(capsys: pytest.CaptureFixture[st
         "verify",
         "export",
         "diagram",
+        "simulate-waha",
     ):
         with pytest.raises(SystemExit) as exit_:
             main([command, "--help"])
         assert exit_.value.code == 0
         help_text = capsys.readouterr().out
-        assert "exit codes:\n  0  " in help_text, command
+        assert "exit codes:\n  0    " in help_text, command
+        assert "\n  2    usage" in help_text, command
+        assert "\n  130  interrupted (Ctrl-C)" in help_text, command

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
+from adapters.cli import main
 from adapters.cli.output import Style
 from adapters.cli.service_client import ServiceClient
 from adapters.cli.watch import progress_line, time_left, watch_campaign
@@ -143,3 +144,50 @@ def test_time_left_is_the_remaining_waits_at_the_mean_pacing() -> None:
 
 def test_no_pacing_means_no_estimate() -> None:
     assert time_left(a_view(pacing=None)) is None
+
+
+async def test_watch_of_a_campaign_with_an_endless_pacing_says_so(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    endless = {"min_seconds": 1e308, "max_seconds": 1e308}
+    campaign_id = script(
+        service,
+        a_view(sent=1, pacing=endless),
+        a_view(status="Completed", sent=4, pacing=endless, completed_at=None),
+    )
+
+    code = await cli(
+        "watch", campaign_id, "--interval", "0", "--url", service.url, "--token", TOKEN
+    )
+
+    captured = capsys.readouterr()
+    assert (code, captured.err) == (0, "")
+    assert "~over 100 years left" in captured.out.splitlines()[0]
+
+
+def test_the_bar_stays_whole_when_the_service_counts_more_than_the_total() -> None:
+    view = a_view(sent=9, total=4)
+
+    line = progress_line(view, None, Style(enabled=False), bar=True)
+
+    assert "[" + "#" * 30 + "]  9/4" in line
+
+
+def test_a_view_with_counts_that_are_not_numbers_still_gives_a_line() -> None:
+    view = a_view(sent="many", total=None, pacing={"min_seconds": "x", "max_seconds": None})
+
+    line = progress_line(view, None, Style(enabled=False), bar=True)
+
+    assert "0/0" in line
+    assert time_left(view) is None
+
+
+@pytest.mark.parametrize("interval", ["nan", "inf", "-1", "soon"])
+def test_an_interval_that_is_not_a_finite_number_of_seconds_is_a_usage_error(
+    interval: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["watch", str(uuid.uuid4()), "--interval", interval])
+
+    assert exit_.value.code == 2
+    assert "argument --interval: not a number of seconds (0 or more)" in capsys.readouterr().err

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 
 from app.audit import (
     LogChecker,
     LoggedEvent,
     NoStateThenError,
     ReplayError,
+    ScanningCampaignLog,
     audit_campaign,
     campaign_events,
     campaign_ids_in_log,
@@ -418,6 +421,47 @@ def test_export_of_one_campaign_leaves_out_the_others(
     assert {row["aggregate_id"] for row in rows} == {str(second)}
     assert len(rows) == last_version(campaigns, second)
     assert str(first) not in {row["aggregate_id"] for row in rows}
+
+
+def test_export_of_one_campaign_stops_reading_the_log_after_its_last_event(
+    campaigns: CampaignsApp, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = paused_campaign(campaigns, clock, n=3, pause_at=1)
+    completed_campaign(campaigns, clock, n=20, pause_at=10)
+    read: list[int] = []
+    select = campaigns.recorder.select_notifications
+
+    def counted(*args: Any, **kwargs: Any) -> Sequence[Notification]:
+        page = select(*args, **kwargs)
+        read.extend(n.id for n in page)
+        return page
+
+    monkeypatch.setattr(campaigns.recorder, "select_notifications", counted)
+
+    rows = list(export_events(campaigns, first, page_size=5))
+
+    assert [row["version"] for row in rows] == list(range(1, last_version(campaigns, first) + 1))
+    assert max(read) < rows[-1]["position"] + 5  # the page holding its last event, no more
+    assert max(read) < (campaigns.recorder.max_notification_id() or 0)
+
+
+def test_export_of_one_campaign_takes_its_events_from_the_campaign_log_given(
+    campaigns: CampaignsApp, clock: ManualClock
+) -> None:
+    first = paused_campaign(campaigns, clock, n=3, pause_at=1)
+    paused_campaign(campaigns, clock, n=2, pause_at=1)
+    scanned = ScanningCampaignLog(campaigns.recorder)
+    given: list[UUID] = []
+
+    class RecordingLog:
+        def read(self, campaign_id: UUID) -> Iterator[Notification]:
+            given.append(campaign_id)
+            return scanned.read(campaign_id)
+
+    rows = list(export_events(campaigns, first, campaign_log=RecordingLog()))
+
+    assert given == [first]
+    assert rows == [r for r in export_events(campaigns) if r["aggregate_id"] == str(first)]
 
 
 def test_failed_sends_are_counted_as_failed(campaigns: CampaignsApp, clock: ManualClock) -> None:
