@@ -10,23 +10,8 @@ from typing import Final
 from adapters.http_api.errors import ProblemError, invalid_input
 from adapters.http_api.schemas import variable_name_problem
 from app.audience import ContactInput
-from app.views import ContactReport
 
-REPORT_COLUMNS: Final = (
-    "index",
-    "chat_id",
-    "phone",
-    "name",
-    "outcome",
-    "message_id",
-    "error",
-    "attempted_at",
-    "delivery",
-)
 _DELIMITERS: Final = (",", ";", "\t")
-# Cells a spreadsheet would run as a formula; phones start with "+", so only free text is guarded.
-_FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
-_GUARDED_COLUMNS: Final = frozenset({"name", "error"})
 
 
 def _bad_csv(reason: str) -> ProblemError:
@@ -94,21 +79,3 @@ def parse_contacts_csv(data: bytes) -> list[ContactInput]:
     except csv.Error as error:
         raise _bad_csv(f"line {reader.line_num}: {error}") from None
     return contacts
-
-
-def _guarded(column: str, value: object) -> str:
-    text = "" if value is None else str(value)
-    if column in _GUARDED_COLUMNS and text.startswith(_FORMULA_STARTS):
-        return "'" + text
-    return text
-
-
-def contact_report_csv(reports: Sequence[ContactReport]) -> str:
-    """Return the report as CSV with a header row; names and errors never run as formulas."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out)
-    writer.writerow(REPORT_COLUMNS)
-    for report in reports:
-        row = report.as_dict()
-        writer.writerow([_guarded(column, row[column]) for column in REPORT_COLUMNS])
-    return out.getvalue()

@@ -11,7 +11,7 @@ from uuid import UUID
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from adapters.http_api.contacts_csv import contact_report_csv
+from adapters.contact_csv import contact_report_csv
 from adapters.http_api.errors import not_found, validation_problem
 from adapters.http_api.keys import METRICS, OPENAPI, RUNTIME, VIEW_CACHE
 from adapters.http_api.schemas import (

@@ -18,7 +18,7 @@ from eventsourcing.persistence import Notification
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from adapters.cli import main
-from adapters.http_api.contacts_csv import contact_report_csv
+from adapters.contact_csv import contact_report_csv
 from app.audience import ContactInput
 from app.audit import event_data, event_time
 from app.campaigns import CampaignsApp
