@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -15,58 +13,36 @@ from eventsourcing.application import AggregateNotFoundError, Application, Repos
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Recording
 
-from app.audience import AudienceReport, ContactInput, DuplicateRow, normalise_audience
 from app.errors import (
-    AudienceRejectedError,
     CampaignNotFoundError,
     ConcurrentUpdateError,
-    InvalidCampaignError,
-    MissingVariablesError,
 )
 from app.ports import Clock
+from app.scheduling import (
+    ScheduleCampaign,
+    ScheduledCampaign,
+    validated_audience,
+    validated_schedule,
+)
 from app.store import LockedRepository
-from app.views import CampaignView, ContactReport, HistoryEntry, PauseView, StoredEvent
+from app.views import (
+    CampaignView,
+    ContactReport,
+    HistoryEntry,
+    StoredEvent,
+    campaign_view,
+    history_entry,
+)
 from domain.audience import Audience
 from domain.campaign import AttemptOutcome, Campaign, PauseReason
-from domain.contacts import Contact, contacts_missing_fields
-from domain.content import ImageReference, MessageContent, MessageTemplate, is_variable_name
+from domain.contacts import Contact
+from domain.content import MessageContent, MessageTemplate
 from domain.delivery import Deliveries, deliveries_id
-from domain.errors import DomainError
-from domain.pacing import CampaignOptions, Pacing
 
 T = TypeVar("T")
 
-# WAHA session names: letters, digits, dash and underscore (its dashboard refuses others).
-_SESSION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-MAX_NAME_LENGTH = 200
-# A schedule this far in the past is more likely a timezone slip than an intent.
-PAST_SCHEDULE_TOLERANCE = timedelta(minutes=5)
 DEFAULT_SNAPSHOT_INTERVAL = 1000
 SCHEDULED_TOPIC = Campaign.CampaignScheduled.TOPIC
-_VARIABLE_NAME_RULE = "a variable name is a letter, then letters, digits or '_' (at most 64)"
-
-
-@dataclass(frozen=True)
-class ScheduleCampaign:
-    """What an operator asks for when scheduling a campaign."""
-
-    name: str
-    text: str
-    contacts: Sequence[ContactInput]
-    session: str = "default"
-    defaults: Mapping[str, str] = field(default_factory=dict)
-    image: ImageReference | None = None
-    scheduled_for: datetime | None = None
-    pacing: Pacing = field(default_factory=Pacing)
-    options: CampaignOptions = field(default_factory=CampaignOptions)
-
-
-@dataclass(frozen=True)
-class ScheduledCampaign:
-    """The new campaign, and the duplicate rows that were dropped from its audience."""
-
-    view: CampaignView
-    duplicates: list[DuplicateRow]
 
 
 class CampaignsApp(Application[UUID]):
@@ -135,8 +111,8 @@ class CampaignsApp(Application[UUID]):
         """
         now = self.clock.now()
         template = MessageTemplate(request.text, dict(request.defaults))
-        report = self._validated_audience(request, template)
-        scheduled_for = self._validated_schedule(request.scheduled_for, now)
+        report = validated_audience(request, template, self.default_region)
+        scheduled_for = validated_schedule(request.scheduled_for, now)
         audience = Audience.freeze(report.contacts)
         campaign = Campaign(
             name=request.name.strip(),
@@ -155,67 +131,6 @@ class CampaignsApp(Application[UUID]):
                 self.save(audience)
         self.save(campaign)
         return ScheduledCampaign(self._view(campaign), report.duplicates)
-
-    def _validated_audience(
-        self, request: ScheduleCampaign, template: MessageTemplate
-    ) -> AudienceReport:
-        problems: list[dict[str, object]] = []
-        if not request.name.strip():
-            problems.append({"field": "name", "reason": "must not be empty"})
-        elif len(request.name) > MAX_NAME_LENGTH:
-            problems.append({"field": "name", "reason": f"at most {MAX_NAME_LENGTH} characters"})
-        if not _SESSION_NAME.match(request.session):
-            problems.append(
-                {"field": "session", "reason": "letters, digits, '-' and '_' only (1 to 64)"}
-            )
-        if not request.text.strip():
-            problems.append({"field": "message.text", "reason": "must not be empty"})
-        try:
-            template.fields()
-        except DomainError as error:
-            problems.append({"field": "message.text", "reason": str(error)})
-        problems.extend(
-            {"field": f"message.defaults.{name[:64]}", "reason": _VARIABLE_NAME_RULE}
-            for name in request.defaults
-            if not is_variable_name(name)
-        )
-        problems.extend(
-            {"field": f"contacts[{row}].variables.{name[:64]}", "reason": _VARIABLE_NAME_RULE}
-            for row, contact in enumerate(request.contacts)
-            for name in contact.variables
-            if not is_variable_name(name)
-        )
-        if problems:
-            raise InvalidCampaignError("the campaign is not valid", problems)
-        report = normalise_audience(request.contacts, self.default_region)
-        if report.invalid:
-            raise AudienceRejectedError(report)
-        if not report.contacts:
-            raise InvalidCampaignError(
-                "the campaign has no contacts",
-                [{"field": "contacts", "reason": "at least one contact is needed"}],
-            )
-        missing = contacts_missing_fields(template, report.contacts)
-        if missing:
-            raise MissingVariablesError(
-                [replace(m, position=report.rows[m.position]) for m in missing]
-            )
-        return report
-
-    def _validated_schedule(self, scheduled_for: datetime | None, now: datetime) -> datetime:
-        if scheduled_for is None:
-            return now
-        if scheduled_for.tzinfo is None or scheduled_for.utcoffset() is None:
-            raise InvalidCampaignError(
-                "scheduled_for needs a timezone",
-                [{"field": "scheduled_for", "reason": "give a UTC offset, e.g. ...Z or +02:00"}],
-            )
-        if scheduled_for < now - PAST_SCHEDULE_TOLERANCE:
-            raise InvalidCampaignError(
-                "scheduled_for is in the past",
-                [{"field": "scheduled_for", "reason": "must not be in the past"}],
-            )
-        return scheduled_for.astimezone(now.tzinfo)
 
     # -- lifecycle commands -----------------------------------------------------------------
 
@@ -362,7 +277,7 @@ class CampaignsApp(Application[UUID]):
         """Return the campaign's events after `after_version`, oldest first."""
         self._get(campaign_id)
         events = self.events.get(campaign_id, gt=after_version or None, limit=limit)
-        return [_history_entry(e) for e in events]
+        return [history_entry(e) for e in events]
 
     def iter_history(self, campaign_id: UUID) -> Iterator[DomainEventProtocol[UUID]]:
         """Yield the campaign's domain events, oldest first."""
@@ -377,7 +292,7 @@ class CampaignsApp(Application[UUID]):
         result = []
         for notification in notifications:
             domain_event = self.mapper.to_domain_event(notification)
-            entry = _history_entry(domain_event)
+            entry = history_entry(domain_event)
             result.append(
                 StoredEvent(
                     position=notification.id,
@@ -444,56 +359,6 @@ class CampaignsApp(Application[UUID]):
     @staticmethod
     def _view(campaign: Campaign) -> CampaignView:
         return campaign_view(campaign)
-
-
-def campaign_view(campaign: Campaign) -> CampaignView:
-    """Return the view of a campaign aggregate."""
-    pause = None
-    if campaign.pause is not None:
-        pause = PauseView(
-            reason=str(campaign.pause["reason"]),
-            detail=str(campaign.pause["detail"]),
-            at=campaign.pause["at"],
-            index=int(campaign.pause["index"]),
-        )
-    counts = campaign.counts
-    return CampaignView(
-        id=campaign.id,
-        name=campaign.name,
-        status=campaign.status,
-        session=campaign.session,
-        total=campaign.total,
-        sent=counts.get(AttemptOutcome.SENT.value, 0),
-        failed=counts.get(AttemptOutcome.FAILED.value, 0),
-        skipped=counts.get(AttemptOutcome.SKIPPED.value, 0),
-        in_doubt=counts.get(AttemptOutcome.IN_DOUBT.value, 0),
-        next_index=campaign.next_index,
-        pause=pause,
-        scheduled_for=campaign.scheduled_for,
-        started_at=campaign.started_at,
-        completed_at=campaign.completed_at,
-        version=campaign.version,
-        message=dict(campaign.message),
-        pacing=dict(campaign.pacing),
-        options=dict(campaign.options),
-        in_flight=dict(campaign.in_flight) if campaign.in_flight else None,
-        cancelled=dict(campaign.cancelled) if campaign.cancelled else None,
-        audience=dict(campaign.audience),
-        consecutive_failures=campaign.consecutive_failures,
-    )
-
-
-_ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
-
-
-def _history_entry(domain_event: DomainEventProtocol[UUID]) -> HistoryEntry:
-    data = {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE}
-    return HistoryEntry(
-        version=domain_event.originator_version,
-        type=type(domain_event).__name__,
-        timestamp=getattr(domain_event, "timestamp"),  # noqa: B009 - not on the Protocol
-        data=data,
-    )
 
 
 def _cache_size(text: str | None) -> int | None:

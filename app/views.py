@@ -7,6 +7,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import DomainEventProtocol
+
+from domain.campaign import AttemptOutcome, Campaign
+
 
 def jsonable(value: Any) -> Any:
     """Return `value` with datetimes as ISO 8601 text and UUIDs as strings, recursively."""
@@ -104,3 +108,54 @@ class ContactReport(JsonView):
     error: str | None
     attempted_at: datetime | None
     delivery: str | None
+
+
+def campaign_view(campaign: Campaign) -> CampaignView:
+    """Return the view of a campaign aggregate."""
+    pause = None
+    if campaign.pause is not None:
+        pause = PauseView(
+            reason=str(campaign.pause["reason"]),
+            detail=str(campaign.pause["detail"]),
+            at=campaign.pause["at"],
+            index=int(campaign.pause["index"]),
+        )
+    counts = campaign.counts
+    return CampaignView(
+        id=campaign.id,
+        name=campaign.name,
+        status=campaign.status,
+        session=campaign.session,
+        total=campaign.total,
+        sent=counts.get(AttemptOutcome.SENT.value, 0),
+        failed=counts.get(AttemptOutcome.FAILED.value, 0),
+        skipped=counts.get(AttemptOutcome.SKIPPED.value, 0),
+        in_doubt=counts.get(AttemptOutcome.IN_DOUBT.value, 0),
+        next_index=campaign.next_index,
+        pause=pause,
+        scheduled_for=campaign.scheduled_for,
+        started_at=campaign.started_at,
+        completed_at=campaign.completed_at,
+        version=campaign.version,
+        message=dict(campaign.message),
+        pacing=dict(campaign.pacing),
+        options=dict(campaign.options),
+        in_flight=dict(campaign.in_flight) if campaign.in_flight else None,
+        cancelled=dict(campaign.cancelled) if campaign.cancelled else None,
+        audience=dict(campaign.audience),
+        consecutive_failures=campaign.consecutive_failures,
+    )
+
+
+_ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
+
+
+def history_entry(domain_event: DomainEventProtocol[UUID]) -> HistoryEntry:
+    """Return the audit trail's entry for one recorded event."""
+    data = {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE}
+    return HistoryEntry(
+        version=domain_event.originator_version,
+        type=type(domain_event).__name__,
+        timestamp=getattr(domain_event, "timestamp"),  # noqa: B009 - not on the Protocol
+        data=data,
+    )

@@ -12,7 +12,8 @@ from uuid import UUID
 from adapters.persistence import persistence_environment
 from adapters.system import SystemClock
 from app.audience import ContactInput
-from app.campaigns import CampaignsApp, ScheduleCampaign
+from app.campaigns import CampaignsApp
+from app.scheduling import ScheduleCampaign
 from domain.campaign import AttemptOutcome, Campaign
 from domain.pacing import Pacing
 

@@ -21,9 +21,10 @@ from adapters.persistence import persistence_environment
 from adapters.system import AsyncioSleeper, SystemClock, SystemRandom
 from adapters.waha.client import AiohttpWahaGateway
 from app.audience import ContactInput
-from app.campaigns import CampaignsApp, ScheduleCampaign
+from app.campaigns import CampaignsApp
 from app.ports import ImagePayload
 from app.runner import CampaignRunner, RunEnd, RunnerPorts
+from app.scheduling import ScheduleCampaign
 from domain.pacing import Pacing
 
 SESSION = "default"

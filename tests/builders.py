@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.audience import ContactInput
-from app.campaigns import CampaignsApp, ScheduleCampaign
+from app.campaigns import CampaignsApp
+from app.scheduling import ScheduleCampaign
 from domain.pacing import CampaignOptions, Pacing
 
 

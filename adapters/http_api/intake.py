@@ -17,7 +17,7 @@ from adapters.http_api.uploads import read_form, read_json, validate_json
 from adapters.logging_setup import campaign_context
 from app.audience import ContactInput, DuplicateRow
 from app.bootstrap import Services
-from app.campaigns import ScheduleCampaign
+from app.scheduling import ScheduleCampaign
 from app.views import CampaignView
 from domain.content import ImageReference
 from domain.errors import DomainError

@@ -9,9 +9,9 @@ from typing import Any
 from uuid import UUID
 
 from app.audit.log import Event, event_data, event_time, exported
-from app.campaigns import CampaignsApp, campaign_view
+from app.campaigns import CampaignsApp
 from app.errors import AppError, CampaignNotFoundError
-from app.views import CampaignView
+from app.views import CampaignView, campaign_view
 from domain.campaign import Campaign
 
 

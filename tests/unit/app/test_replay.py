@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.persistence import persistence_environment
-from app.campaigns import CampaignsApp, campaign_view
+from app.campaigns import CampaignsApp
+from app.views import campaign_view
 from domain.campaign import AttemptOutcome, Campaign, PauseReason
 from domain.lifecycle import TERMINAL, CampaignStatus
 from tests.builders import scheduled
