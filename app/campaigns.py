@@ -243,13 +243,14 @@ class CampaignsApp(Application[UUID]):
     def campaign(self, campaign_id: UUID) -> CampaignView:
         """Return the campaign's current view, with delivery counts from acks."""
         view = self._view(self._get(campaign_id))
-        deliveries = self._deliveries(campaign_id)
+        deliveries = self.deliveries_of(campaign_id)
         if deliveries is None:
             return view
         counts = deliveries.counts()
         return replace(view, delivered=counts["delivered"], read=counts["read"])
 
-    def _deliveries(self, campaign_id: UUID) -> Deliveries | None:
+    def deliveries_of(self, campaign_id: UUID) -> Deliveries | None:
+        """Return the campaign's delivery record, or None before its first ack."""
         try:
             found: Deliveries = self.repository.get(deliveries_id(campaign_id))
         except AggregateNotFoundError:
@@ -324,7 +325,7 @@ class CampaignsApp(Application[UUID]):
     def contact_reports(self, campaign_id: UUID) -> list[ContactReport]:
         """Return what happened to each contact, in audience order."""
         contacts = self.audience_of(campaign_id)
-        deliveries = self._deliveries(campaign_id)
+        deliveries = self.deliveries_of(campaign_id)
         outcomes: dict[int, Campaign.ContactAttempted] = {}
         for domain_event in self.events.get(campaign_id):
             if isinstance(domain_event, Campaign.ContactAttempted):

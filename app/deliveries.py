@@ -6,13 +6,12 @@ import threading
 from dataclasses import dataclass
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from app.campaigns import CampaignsApp
 from app.ports import DeliveryFact
 from domain.campaign import AttemptOutcome, Campaign
-from domain.delivery import Deliveries, deliveries_id
+from domain.delivery import Deliveries
 
 _ATTEMPTED_TOPIC = Campaign.ContactAttempted.TOPIC
 
@@ -78,11 +77,8 @@ class DeliveryTracker:
         return contact
 
     def _deliveries(self, campaign_id: UUID) -> Deliveries:
-        try:
-            found: Deliveries = self._campaigns.repository.get(deliveries_id(campaign_id))
-        except AggregateNotFoundError:
-            return Deliveries(campaign_id=campaign_id)
-        return found
+        found = self._campaigns.deliveries_of(campaign_id)
+        return found if found is not None else Deliveries(campaign_id=campaign_id)
 
 
 def _raw_id(message_id: str) -> str:

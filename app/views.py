@@ -147,15 +147,22 @@ def campaign_view(campaign: Campaign) -> CampaignView:
     )
 
 
-_ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
+# The library's own envelope fields; everything else an event stores is its data.
+_ENVELOPE = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic", "class_version"}
+)
+
+
+def event_data(domain_event: DomainEventProtocol[UUID]) -> dict[str, Any]:
+    """Return the event's own fields, without the library's envelope."""
+    return {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE}
 
 
 def history_entry(domain_event: DomainEventProtocol[UUID]) -> HistoryEntry:
     """Return the audit trail's entry for one recorded event."""
-    data = {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE}
     return HistoryEntry(
         version=domain_event.originator_version,
         type=type(domain_event).__name__,
         timestamp=getattr(domain_event, "timestamp"),  # noqa: B009 - not on the Protocol
-        data=data,
+        data=event_data(domain_event),
     )

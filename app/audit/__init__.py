@@ -10,7 +10,6 @@ from app.audit.log import (
     CAMPAIGN_TOPICS,
     PAGE_SIZE,
     Event,
-    event_data,
     event_time,
     exported,
     is_campaign,
@@ -33,6 +32,7 @@ from app.audit.verify import (
     campaign_ids_in_log,
     logged_events,
 )
+from app.views import event_data
 
 __all__ = [
     "CAMPAIGN_EVENT_TYPES",

@@ -16,8 +16,9 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import TopicError, resolve_topic
 
-from app.audit.log import PAGE_SIZE, Event, event_data, event_time, exported, notifications
+from app.audit.log import PAGE_SIZE, Event, event_time, exported, notifications
 from app.campaigns import CampaignsApp
+from app.views import event_data
 
 
 class CampaignLog(Protocol):

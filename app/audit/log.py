@@ -26,10 +26,6 @@ CAMPAIGN_EVENT_TYPES: Final = tuple(
     and value not in {Campaign.Event, Campaign.Created}
 )
 PAGE_SIZE: Final = 5000
-# The library's own envelope fields; everything else an event stores is its data.
-_ENVELOPE: Final = frozenset(
-    {"originator_id", "originator_version", "timestamp", "originator_topic", "class_version"}
-)
 
 
 def event_time(domain_event: Event) -> datetime:
@@ -39,11 +35,6 @@ def event_time(domain_event: Event) -> datetime:
         return at
     recorded: datetime = getattr(domain_event, "timestamp")  # noqa: B009 - not on the Protocol
     return recorded
-
-
-def event_data(domain_event: Event) -> dict[str, Any]:
-    """Return the event's own fields, without the library's envelope."""
-    return {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE}
 
 
 def exported(value: Any) -> Any:

@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from app.audit.log import Event, event_data, event_time, exported
+from app.audit.log import Event, event_time, exported
 from app.campaigns import CampaignsApp
 from app.errors import AppError, CampaignNotFoundError
-from app.views import CampaignView, campaign_view
+from app.views import CampaignView, campaign_view, event_data
 from domain.campaign import Campaign
 
 
