@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiohttp
 
-from adapters.system import AsyncioSleeper, SystemClock
+from app.ports import Clock, Sleeper
 
 _COMMAND = (sys.executable, "-c", "import sys; from adapters.cli import main; sys.exit(main())")
 
@@ -67,6 +67,8 @@ async def start(
     port: int,
     ready_path: str,
     log_path: Path,
+    clock: Clock,
+    sleeper: Sleeper,
     env: Mapping[str, str] | None = None,
     ready_within: float = 30.0,
     headers: Mapping[str, str] | None = None,
@@ -84,14 +86,26 @@ async def start(
     )
     log.close()
     child = ChildProcess(process, f"http://127.0.0.1:{port}", log_path)
-    await _wait_ready(child, ready_path, ready_within, headers or {})
+    await _wait_ready(
+        child,
+        ready_path,
+        ready_within=ready_within,
+        headers=headers or {},
+        clock=clock,
+        sleeper=sleeper,
+    )
     return child
 
 
 async def _wait_ready(
-    child: ChildProcess, path: str, ready_within: float, headers: Mapping[str, str]
+    child: ChildProcess,
+    path: str,
+    *,
+    ready_within: float,
+    headers: Mapping[str, str],
+    clock: Clock,
+    sleeper: Sleeper,
 ) -> None:
-    clock, sleeper = SystemClock(), AsyncioSleeper()
     deadline = clock.now().timestamp() + ready_within
     async with aiohttp.ClientSession() as session:
         while clock.now().timestamp() < deadline:
@@ -113,7 +127,7 @@ async def _wait_ready(
 
 @contextlib.asynccontextmanager
 async def simulator(
-    log_path: Path, *extra: str, port: int | None = None
+    log_path: Path, *extra: str, clock: Clock, sleeper: Sleeper, port: int | None = None
 ) -> AsyncIterator[ChildProcess]:
     """Run `waha-campaigns simulate-waha` on loopback for the duration of the block."""
     port = port or free_port()
@@ -122,6 +136,8 @@ async def simulator(
         port=port,
         ready_path="/_simulator/state",
         log_path=log_path,
+        clock=clock,
+        sleeper=sleeper,
     )
     try:
         yield child

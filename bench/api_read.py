@@ -17,10 +17,7 @@ from pathlib import Path
 
 import aiohttp
 
-from adapters import processes
-from adapters.persistence import persistence_environment
-from adapters.system import AsyncioSleeper, SystemClock
-from app.campaigns import CampaignsApp
+from adapters import bootstrap, processes
 
 sys.path.insert(0, str(Path(__file__).parent))
 from replay_speed import populate
@@ -67,19 +64,22 @@ async def load(
 async def main(attempts: int, clients: int, requests: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "campaigns.sqlite3"
-        app = CampaignsApp(clock=SystemClock(), env=persistence_environment(f"sqlite:///{path}"))
+        app = bootstrap.campaigns_app(f"sqlite:///{path}")
         campaign_id = populate(app, attempts)
         app.complete_campaign(campaign_id)
         view_json = json.dumps(app.campaign(campaign_id).as_dict()).encode()
         app.close()
         (Path(folder) / "view.json").write_bytes(view_json)
 
+        clock, sleeper = bootstrap.system_time()
         port = processes.free_port()
         service = await processes.start(
             ["serve", "--host", "127.0.0.1", "--port", str(port)],
             port=port,
             ready_path="/healthz",
             log_path=Path(folder) / "service.log",
+            clock=clock,
+            sleeper=sleeper,
             env={
                 "CAMPAIGNS_DATABASE_URL": f"sqlite:///{path}",
                 "CAMPAIGNS_API_TOKEN": TOKEN,
@@ -114,13 +114,14 @@ async def main(attempts: int, clients: int, requests: int) -> None:
 
 
 async def _until_up(url: str) -> None:
+    _, sleeper = bootstrap.system_time()
     async with aiohttp.ClientSession() as session:
         for _ in range(200):
             try:
                 async with session.get(url):
                     return
             except aiohttp.ClientError:
-                await AsyncioSleeper().sleep(0.05)
+                await sleeper.sleep(0.05)
 
 
 if __name__ == "__main__":

@@ -18,10 +18,9 @@ import time
 from pathlib import Path
 from uuid import UUID
 
+from adapters import bootstrap
 from adapters.cli import main as cli
 from adapters.cli.campaign_log import campaign_log_for
-from adapters.persistence import persistence_environment
-from adapters.system import SystemClock
 from app.audit import ScanningCampaignLog, export_events
 from app.campaigns import CampaignsApp
 from domain.audience import Audience
@@ -102,7 +101,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.sqlite3"
         url = f"sqlite:///{path}"
-        writer = CampaignsApp(clock=SystemClock(), env=persistence_environment(url))
+        writer = bootstrap.campaigns_app(url)
         started = time.perf_counter()
         campaign_id = populate(writer, args.attempts)
         written = time.perf_counter() - started
@@ -115,7 +114,7 @@ def main() -> None:
             f"({path.stat().st_size / 1e6:.0f} MB) in {written:.1f} s"
         )
 
-        reader = CampaignsApp(clock=SystemClock(), env=persistence_environment(url))
+        reader = bootstrap.campaigns_app(url)
         for fast in (True, False):
             count, seconds = timed_export(reader, Path(folder) / "events.jsonl", fast=fast)
             label = "decoding stored JSON directly" if fast else "through the mapper (naive)"

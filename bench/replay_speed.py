@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 from uuid import UUID
 
-from adapters.persistence import persistence_environment
-from adapters.system import SystemClock
+from adapters import bootstrap
 from app.audience import ContactInput
 from app.campaigns import CampaignsApp
 from app.scheduling import ScheduleCampaign
@@ -52,11 +51,9 @@ def time_loads(app: CampaignsApp, campaign_id: UUID, runs: int) -> list[float]:
 
 
 def open_app(path: Path, *, snapshots: bool) -> CampaignsApp:
-    env = persistence_environment(f"sqlite:///{path}")
-    # No cache, so every load reads the store ("0" would mean an unbounded cache).
-    del env["AGGREGATE_CACHE_MAXSIZE"]
-    env["IS_SNAPSHOTTING_ENABLED"] = "y" if snapshots else "n"
-    return CampaignsApp(clock=SystemClock(), env=env)
+    # No cache, so every load reads the store ("" means none; "0" would be unbounded).
+    env = {"AGGREGATE_CACHE_MAXSIZE": "", "IS_SNAPSHOTTING_ENABLED": "y" if snapshots else "n"}
+    return bootstrap.campaigns_app(f"sqlite:///{path}", env=env)
 
 
 def main() -> None:

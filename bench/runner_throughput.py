@@ -16,15 +16,12 @@ from pathlib import Path
 
 import aiohttp
 
-from adapters import processes
-from adapters.persistence import persistence_environment
-from adapters.system import AsyncioSleeper, SystemClock, SystemRandom
+from adapters import bootstrap, processes
 from adapters.waha.client import AiohttpWahaGateway
 from app.audience import ContactInput
-from app.campaigns import CampaignsApp
-from app.ports import ImagePayload
-from app.runner import CampaignRunner, RunEnd, RunnerPorts
+from app.runner import RunEnd
 from app.scheduling import ScheduleCampaign
+from app.settings import load_settings
 from domain.pacing import Pacing
 
 SESSION = "default"
@@ -69,35 +66,25 @@ async def seed_design(gateway: AiohttpWahaGateway, n: int, path: Path) -> float:
 
 
 async def runner(gateway: AiohttpWahaGateway, n: int, path: Path) -> float:
-    campaigns = CampaignsApp(clock=SystemClock(), env=persistence_environment(f"sqlite:///{path}"))
+    settings = load_settings(
+        {}, campaigns_database_url=f"sqlite:///{path}", campaigns_media_dir=path.parent / "media"
+    )
+    services = bootstrap.build(settings)
+    campaigns = services.campaigns
     contacts = [ContactInput(phone=f"+4915{100000000 + i}") for i in range(n)]
     campaign_id = campaigns.schedule_campaign(
         ScheduleCampaign(name="bench", text="Hi", contacts=contacts, pacing=Pacing(0, 0))
     ).view.id
     campaigns.start_campaign(campaign_id)
-    run = CampaignRunner(
-        RunnerPorts(
-            campaigns,
-            gateway,
-            media=_NoMedia(),
-            clock=SystemClock(),
-            sleeper=AsyncioSleeper(),
-            rng=SystemRandom(),
-        )
-    )
-    started = time.perf_counter()
-    end = await run.run(campaign_id)
-    rate = n / (time.perf_counter() - started)
+    async with bootstrap.running(services, gateway=gateway, start_supervisor=False) as runtime:
+        started = time.perf_counter()
+        end = await runtime.runner.run(campaign_id)
+        rate = n / (time.perf_counter() - started)
     view = campaigns.campaign(campaign_id)
     assert end is RunEnd.COMPLETED, end
     assert view.sent == n, view
-    campaigns.close()
+    services.close()
     return rate
-
-
-class _NoMedia:
-    def load(self, media_id: str) -> ImagePayload:
-        raise KeyError(media_id)
 
 
 async def ledger_size(url: str) -> int:
@@ -110,14 +97,19 @@ async def ledger_size(url: str) -> int:
 
 
 async def main(n: int) -> None:
+    clock, sleeper = bootstrap.system_time()
     with tempfile.TemporaryDirectory() as folder:
         async with (
-            processes.simulator(Path(folder) / "simulator.log", "--not-working-wait", "0") as sim,
+            processes.simulator(
+                Path(folder) / "simulator.log",
+                "--not-working-wait",
+                "0",
+                clock=clock,
+                sleeper=sleeper,
+            ) as sim,
             aiohttp.ClientSession() as session,
         ):
-            gateway = AiohttpWahaGateway(
-                session, base_url=sim.url, api_key=None, clock=SystemClock()
-            )
+            gateway = AiohttpWahaGateway(session, base_url=sim.url, api_key=None, clock=clock)
             await bare_http(gateway, min(200, n))  # warm up the connection pool and the simulator
             results = {}
             results["a"] = await bare_http(gateway, n)

@@ -14,8 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from adapters import processes
-from adapters.system import AsyncioSleeper, SystemClock
+from adapters import bootstrap, processes
 
 CONTACTS = 20
 NAMES = "Ana Ben Caro Dev Eli Fay Gus Hana Ivo Jun Kai Lea Mo Nia Oli Pia Quin Ravi Sol Tom"
@@ -61,7 +60,7 @@ class _Demo:
         self.service = service
         self.simulator = simulator
         self.headers = {"Authorization": f"Bearer {token}"}
-        self.sleeper = AsyncioSleeper()
+        self.clock, self.sleeper = bootstrap.system_time()
         self.tty = sys.stdout.isatty()
 
     async def api(self, method: str, path: str, body: Any = None) -> Any:
@@ -114,6 +113,7 @@ async def _demo(folder: Path) -> int:
     hmac_key = secrets.token_hex(16)
     service_port = processes.free_port()
     service_url = f"http://127.0.0.1:{service_port}"
+    clock, sleeper = bootstrap.system_time()
     print("waha-campaigns demo: every message goes to a WAHA SIMULATOR on 127.0.0.1;")
     print("nothing reaches WhatsApp. Logs and the store are in a throw-away folder.\n")
     async with (
@@ -125,6 +125,8 @@ async def _demo(folder: Path) -> int:
             f"{service_url}/webhooks/waha",
             "--webhook-hmac-key",
             hmac_key,
+            clock=clock,
+            sleeper=sleeper,
         ) as simulator,
         aiohttp.ClientSession() as http,
     ):
@@ -133,6 +135,8 @@ async def _demo(folder: Path) -> int:
             port=service_port,
             ready_path="/healthz",
             log_path=folder / "service.log",
+            clock=clock,
+            sleeper=sleeper,
             env={
                 "CAMPAIGNS_DATABASE_URL": f"sqlite:///{folder / 'campaigns.sqlite3'}",
                 "CAMPAIGNS_MEDIA_DIR": str(folder / "media"),
@@ -212,4 +216,4 @@ async def _audit(demo: _Demo, campaign_id: str, final: dict[str, Any]) -> None:
         f"campaign {final['status']}: sent {final['sent']}, failed {final['failed']}, "
         f"in doubt {final['in_doubt']}"
     )
-    print(f"finished at {SystemClock().now():%H:%M:%S} UTC. No message left this machine.")
+    print(f"finished at {demo.clock.now():%H:%M:%S} UTC. No message left this machine.")

@@ -13,11 +13,11 @@ from collections.abc import Callable, Coroutine
 from aiohttp import web
 from pydantic import SecretStr
 
-from adapters.http_api.server import make_app, start_running
+from adapters import bootstrap
+from adapters.http_api.server import start_running
 from adapters.logging_setup import SecretMask, configure_logging, secrets_of
 from adapters.media import FileMediaStore
 from adapters.persistence import DatabaseUrlError, redacted
-from app.bootstrap import build
 from app.settings import Settings, SettingsError, load_settings
 
 # How long a stop waits for requests in flight; runs get the supervisor's own bound after.
@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(settings)
     store = redacted(settings.campaigns_database_url)
     try:
-        services = build(settings)
+        services = bootstrap.build(settings)
     except DatabaseUrlError as error:
         print(
             f"waha-campaigns serve: invalid setting CAMPAIGNS_DATABASE_URL: {error}",
@@ -207,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         asyncio.run(
             serve(
-                make_app(services),
+                bootstrap.http_app(services),
                 host=settings.campaigns_host,
                 port=settings.campaigns_port,
                 announce=lambda line: print(f"{line} (store {store})", flush=True),
@@ -217,5 +217,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"waha-campaigns serve: {_masked(settings, error)}", file=sys.stderr)
         return 1
     finally:
-        services.campaigns.close()
+        services.close()
     return 0

@@ -13,10 +13,10 @@ from eventsourcing.domain import EventSourcingError
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import TopicError
 
+from adapters import bootstrap
 from adapters.cli.arguments import ExitCode, database_url
 from adapters.cli.output import fail, reader_left
 from adapters.persistence import DatabaseUrlError, persistence_environment, redacted
-from adapters.system import SystemClock
 from app.audit import NoStateThenError, ReplayError
 from app.campaigns import CampaignsApp
 from app.errors import AppError, CampaignNotFoundError
@@ -56,11 +56,8 @@ def read_only_campaigns(url: str) -> Iterator[CampaignsApp]:
         env["CAMPAIGNS_SQLITE_DBNAME"] = Path(env["SQLITE_DBNAME"]).resolve().as_uri() + "?mode=ro"
     # No cache: each command reads each campaign once, and a cache would deep-copy it.
     env.pop("AGGREGATE_CACHE_MAXSIZE", None)
-    app = CampaignsApp(clock=SystemClock(), env=env)
-    try:
+    with bootstrap.read_only_campaigns(env) as app:
         yield app
-    finally:
-        app.close()
 
 
 def _check_sqlite_store(path: Path) -> None:

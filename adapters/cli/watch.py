@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Final, TextIO
 from uuid import UUID
 
+from adapters import bootstrap
 from adapters.cli.arguments import (
     SERVICE_EXITS,
     ExitCode,
@@ -30,7 +31,6 @@ from adapters.cli.output import (
     when,
 )
 from adapters.cli.service_client import ServiceClient, ServiceError, run_with_service
-from adapters.system import AsyncioSleeper, SystemClock
 from app.ports import Clock, Sleeper
 
 BAR_WIDTH: Final = 30
@@ -78,13 +78,15 @@ def run(args: argparse.Namespace) -> int:
     """Watch with the real clock and sleeper."""
     interval: float = args.interval
 
+    clock, sleeper = bootstrap.system_time()
+
     async def follow(client: ServiceClient) -> int:
         return await watch_campaign(
             client,
             args.id,
             interval=interval,
-            sleeper=AsyncioSleeper(),
-            clock=SystemClock(),
+            sleeper=sleeper,
+            clock=clock,
             out=sys.stdout,
             as_json=args.json,
         )

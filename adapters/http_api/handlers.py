@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 from typing import TypeVar
@@ -13,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from adapters.contact_csv import contact_report_csv
 from adapters.http_api.errors import not_found, validation_problem
-from adapters.http_api.keys import METRICS, OPENAPI, RUNTIME, VIEW_CACHE
+from adapters.http_api.keys import CONTEXT, OPENAPI, RUNTIME
 from adapters.http_api.schemas import (
     CampaignsQuery,
     CancelIn,
@@ -22,6 +21,7 @@ from adapters.http_api.schemas import (
 )
 from adapters.http_api.uploads import read_json
 from adapters.logging_setup import campaign_context
+from app.blocking import off_loop
 from app.campaigns import CampaignsApp
 from domain.errors import IllegalTransitionError
 from domain.lifecycle import CampaignStatus
@@ -76,9 +76,9 @@ async def list_campaigns(request: web.Request) -> web.Response:
     """
     query = _query(request, CampaignsQuery)
     runtime = request.app[RUNTIME]
-    campaigns = runtime.services.campaigns
+    campaigns = request.app[CONTEXT].campaigns
     if query.status is None:
-        return _json(await asyncio.to_thread(_campaigns_page, campaigns, query))
+        return _json(await off_loop(_campaigns_page, campaigns, query))
     await runtime.supervisor.refresh_facts()
     matching = [
         (facts.position, facts.id)
@@ -86,14 +86,14 @@ async def list_campaigns(request: web.Request) -> web.Response:
         if facts.status == query.status and facts.position > query.cursor
     ]
     page = matching[: query.limit]
-    return _json(await asyncio.to_thread(_views_page, campaigns, page, len(matching) > query.limit))
+    return _json(await off_loop(_views_page, campaigns, page, len(matching) > query.limit))
 
 
 async def show_campaign(request: web.Request) -> web.Response:
     """GET /campaigns/{id}: the campaign's view."""
     campaign_id = _campaign_id(request)
-    cache = request.app[VIEW_CACHE]
-    body = cache.cached(campaign_id) or await asyncio.to_thread(cache.view_json, campaign_id)
+    cache = request.app[CONTEXT].view_cache
+    body = cache.cached(campaign_id) or await off_loop(cache.view_json, campaign_id)
     return web.Response(body=body, content_type="application/json")
 
 
@@ -146,8 +146,8 @@ async def campaign_events(request: web.Request) -> web.Response:
     """GET /campaigns/{id}/events: the campaign's events in version order, a page at a time."""
     campaign_id = _campaign_id(request)
     query = _query(request, HistoryQuery)
-    campaigns = request.app[RUNTIME].services.campaigns
-    return _json(await asyncio.to_thread(_history_page, campaigns, campaign_id, query))
+    campaigns = request.app[CONTEXT].campaigns
+    return _json(await off_loop(_history_page, campaigns, campaign_id, query))
 
 
 def _contacts_json(campaigns: CampaignsApp, campaign_id: UUID) -> bytes:
@@ -162,18 +162,18 @@ def _contacts_csv(campaigns: CampaignsApp, campaign_id: UUID) -> bytes:
 async def campaign_contacts(request: web.Request) -> web.Response:
     """GET /campaigns/{id}/contacts: each contact's outcome; CSV with Accept: text/csv."""
     campaign_id = _campaign_id(request)
-    campaigns = request.app[RUNTIME].services.campaigns
+    campaigns = request.app[CONTEXT].campaigns
     # 100,000 contacts make megabytes: read, built and encoded in a thread, never on the loop.
     if "text/csv" in request.headers.get("Accept", ""):
         return web.Response(
-            body=await asyncio.to_thread(_contacts_csv, campaigns, campaign_id),
+            body=await off_loop(_contacts_csv, campaigns, campaign_id),
             content_type="text/csv",
             charset="utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="campaign-{campaign_id}-contacts.csv"'
             },
         )
-    return _json(await asyncio.to_thread(_contacts_json, campaigns, campaign_id))
+    return _json(await off_loop(_contacts_json, campaigns, campaign_id))
 
 
 # -- the store and the service --------------------------------------------------------------------
@@ -194,8 +194,8 @@ def _stored_events_page(campaigns: CampaignsApp, query: StoredEventsQuery) -> by
 async def stored_events(request: web.Request) -> web.Response:
     """GET /events: every event of the store in commit order, for auditors and read models."""
     query = _query(request, StoredEventsQuery)
-    campaigns = request.app[RUNTIME].services.campaigns
-    return _json(await asyncio.to_thread(_stored_events_page, campaigns, query))
+    campaigns = request.app[CONTEXT].campaigns
+    return _json(await off_loop(_stored_events_page, campaigns, query))
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -207,7 +207,7 @@ async def metrics(request: web.Request) -> web.Response:
     """GET /metrics: Prometheus text; campaign figures from the supervisor's facts, caught up."""
     supervisor = request.app[RUNTIME].supervisor
     await supervisor.refresh_facts()
-    exposition = await asyncio.to_thread(request.app[METRICS].exposition, supervisor.facts())
+    exposition = await off_loop(request.app[CONTEXT].metrics.exposition, supervisor.facts())
     return web.Response(
         body=exposition, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
     )

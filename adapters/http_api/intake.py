@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -10,13 +9,14 @@ from dataclasses import asdict
 from aiohttp import web
 
 from adapters.http_api.contacts_csv import parse_contacts_csv
+from adapters.http_api.context import ApiContext
 from adapters.http_api.errors import invalid_input
-from adapters.http_api.keys import RUNTIME
+from adapters.http_api.keys import CONTEXT, RUNTIME
 from adapters.http_api.schemas import MAX_SCHEDULE_AHEAD, CampaignFields, CampaignIn
 from adapters.http_api.uploads import read_form, read_json, validate_json
 from adapters.logging_setup import campaign_context
 from app.audience import ContactInput, DuplicateRow
-from app.bootstrap import Services
+from app.blocking import off_loop
 from app.scheduling import ScheduleCampaign
 from app.views import CampaignView
 from domain.content import ImageReference
@@ -27,7 +27,7 @@ _MAX_ID_ECHO = 64
 
 
 def _schedule_command(
-    services: Services, fields: CampaignFields, contacts: Sequence[ContactInput]
+    services: ApiContext, fields: CampaignFields, contacts: Sequence[ContactInput]
 ) -> ScheduleCampaign:
     """Return the command for the request; reads the media store, so run it off the loop."""
     problems: list[dict[str, object]] = []
@@ -96,7 +96,7 @@ async def _campaign_from_form(
     if missing:
         raise invalid_input("the form lacks a field", missing)
     fields = await validate_json(CampaignFields, form["campaign"])
-    contacts = await asyncio.to_thread(parse_contacts_csv, form["contacts"])
+    contacts = await off_loop(parse_contacts_csv, form["contacts"])
     return fields, contacts
 
 
@@ -108,7 +108,7 @@ def _created_json(view: CampaignView, duplicates: Sequence[DuplicateRow]) -> byt
 async def create_campaign(request: web.Request) -> web.Response:
     """POST /campaigns: schedule a campaign (JSON, or a form with a contacts CSV); start if due."""
     runtime = request.app[RUNTIME]
-    services = runtime.services
+    services = request.app[CONTEXT]
     fields: CampaignFields
     if request.content_type == "multipart/form-data":
         limit = services.settings.campaigns_max_upload_bytes
@@ -117,12 +117,12 @@ async def create_campaign(request: web.Request) -> web.Response:
         body = await read_json(request, CampaignIn)
         fields = body
         contacts = [ContactInput(c.phone, c.name, c.variables) for c in body.contacts]
-    command = await asyncio.to_thread(_schedule_command, services, fields, contacts)
-    scheduled = await asyncio.to_thread(services.campaigns.schedule_campaign, command)
+    command = await off_loop(_schedule_command, services, fields, contacts)
+    scheduled = await off_loop(services.campaigns.schedule_campaign, command)
     campaign_id = scheduled.view.id
     with campaign_context(campaign_id):
         view = await runtime.supervisor.run_now(campaign_id)
-    body_out = await asyncio.to_thread(_created_json, view, scheduled.duplicates)
+    body_out = await off_loop(_created_json, view, scheduled.duplicates)
     return web.Response(
         body=body_out,
         status=201,
@@ -133,10 +133,10 @@ async def create_campaign(request: web.Request) -> web.Response:
 
 async def upload_media(request: web.Request) -> web.Response:
     """POST /media: store an image (checked by its bytes) under the id of its content."""
-    services = request.app[RUNTIME].services
+    services = request.app[CONTEXT]
     limit = services.settings.campaigns_max_upload_bytes
     form = await read_form(request, {"file"}, limit)
     if "file" not in form:
         raise invalid_input("the form lacks a field", [{"field": "file", "reason": "required"}])
-    stored = await asyncio.to_thread(services.media.save, form["file"])
+    stored = await off_loop(services.media.save, form["file"])
     return web.json_response(asdict(stored), status=201)

@@ -6,13 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.http_api.metrics import ApiMetrics
-from adapters.http_api.view_cache import ViewCache
-from app.bootstrap import Runtime, Services
+from adapters.http_api.context import ApiContext, ApiRuntime
 
-SERVICES = web.AppKey("services", Services)
+CONTEXT = web.AppKey("context", ApiContext)
 # Set while the app runs: the runtime exists only inside make_app's cleanup_ctx.
-RUNTIME = web.AppKey("runtime", Runtime)
-METRICS = web.AppKey("metrics", ApiMetrics)
+RUNTIME = web.AppKey("runtime", ApiRuntime)
 OPENAPI = web.AppKey("openapi", dict[str, Any])
-VIEW_CACHE = web.AppKey("view_cache", ViewCache)

@@ -1,4 +1,4 @@
-"""make_app: the aiohttp application over the services, with the runtime in its cleanup_ctx."""
+"""make_app: the aiohttp application over what the composition root gives it."""
 
 from __future__ import annotations
 
@@ -11,17 +11,13 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from adapters.http_api.auth import bearer_auth
+from adapters.http_api.context import ApiContext, RuntimeFactory
 from adapters.http_api.errors import problem_middleware
-from adapters.http_api.keys import METRICS, OPENAPI, RUNTIME, SERVICES, VIEW_CACHE
-from adapters.http_api.metrics import ApiMetrics
+from adapters.http_api.keys import CONTEXT, OPENAPI, RUNTIME
 from adapters.http_api.openapi import openapi_document
 from adapters.http_api.routes import ENDPOINTS, PUBLIC_ROUTES, add_routes
 from adapters.http_api.uploads import MULTIPART_OVERHEAD
-from adapters.http_api.view_cache import ViewCache
 from adapters.http_api.webhooks import SEEN_WEBHOOKS, SeenWebhooks
-from app.bootstrap import Services, running
-from app.ports import WahaGateway
-from app.supervisor import SupervisorSettings
 
 log = logging.getLogger("waha_campaigns.http")
 
@@ -49,12 +45,10 @@ async def start_running(app: web.Application) -> None:
     if not deferred.start_supervisor or deferred.started:
         return
     deferred.started = True
-    runtime = app[RUNTIME]
-    # The watcher runs with the supervisor: both loop on the runtime's sleeper.
-    deferred.tasks.append(
-        asyncio.create_task(app[VIEW_CACHE].watch_store(runtime.services.sleeper))
-    )
-    await runtime.supervisor.start()
+    context = app[CONTEXT]
+    # The watcher runs with the supervisor: both loop on the context's sleeper.
+    deferred.tasks.append(asyncio.create_task(context.view_cache.watch_store(context.sleeper)))
+    await app[RUNTIME].supervisor.start()
 
 
 async def _stop_runs(app: web.Application) -> None:
@@ -66,48 +60,38 @@ async def _stop_runs(app: web.Application) -> None:
 
 
 def make_app(
-    services: Services,
-    *,
-    gateway: WahaGateway | None = None,
-    supervisor_settings: SupervisorSettings | None = None,
-    start_supervisor: bool = True,
+    context: ApiContext, runtime: RuntimeFactory, *, start_supervisor: bool = True
 ) -> web.Application:
-    """Return the API over `services`; starting it builds the runtime, stopping it drains runs.
+    """Return the API over `context`; starting it enters `runtime`, stopping it drains runs.
 
-    The runtime (WAHA's client unless `gateway` is given, the runner, the supervisor) lives in
-    the app's cleanup_ctx, with every WAHA call timed for /metrics. The supervisor does not
-    start with the app: with `start_supervisor`, `start_running(app)` starts it once the app
-    listens. A stop asks every run to stop at its next safe point before requests drain,
-    then waits for the runs (bounded). The caller keeps owning `services` and closes them
-    after the app has stopped. Raises ValueError without an API token: `serve` generates one
-    when CAMPAIGNS_API_TOKEN is unset.
+    The runtime (WAHA's client, the runner, the supervisor) lives in the app's cleanup_ctx.
+    The supervisor does not start with the app: with `start_supervisor`, `start_running(app)`
+    starts it once the app listens. A stop asks every run to stop at its next safe point
+    before requests drain, then waits for the runs (bounded). The caller keeps owning the
+    context's store and closes it after the app has stopped. Raises ValueError without an API
+    token: `serve` generates one when CAMPAIGNS_API_TOKEN is unset.
     """
-    settings = services.settings
+    settings = context.settings
     token = settings.campaigns_api_token
     if token is None:
         raise ValueError("CAMPAIGNS_API_TOKEN is not set; `serve` generates one when it is unset")
-    metrics = ApiMetrics(services.campaigns)
     app = web.Application(
         client_max_size=settings.campaigns_max_upload_bytes + MULTIPART_OVERHEAD,
         # Outermost first: count what the client got, after problems are rendered.
-        middlewares=[metrics.middleware, problem_middleware, bearer_auth(token, PUBLIC_ROUTES)],
+        middlewares=[
+            context.metrics.middleware,
+            problem_middleware,
+            bearer_auth(token, PUBLIC_ROUTES),
+        ],
     )
-    app[SERVICES] = services
-    app[METRICS] = metrics
+    app[CONTEXT] = context
     app[SEEN_WEBHOOKS] = SeenWebhooks()
     app[OPENAPI] = openapi_document(ENDPOINTS)
-    app[VIEW_CACHE] = ViewCache(services.campaigns)
     app[DEFERRED] = deferred = _Deferred(start_supervisor)
     add_routes(app)
 
-    async def runtime(app: web.Application) -> AsyncIterator[None]:
-        async with running(
-            services,
-            gateway=gateway,
-            supervisor_settings=supervisor_settings,
-            start_supervisor=False,  # start_running starts it, once the app listens
-            decorate_gateway=metrics.timed,
-        ) as started:
+    async def run_runtime(app: web.Application) -> AsyncIterator[None]:
+        async with runtime() as started:
             app[RUNTIME] = started
             try:
                 yield
@@ -118,7 +102,7 @@ def make_app(
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
 
-    app.cleanup_ctx.append(runtime)
+    app.cleanup_ctx.append(run_runtime)
     app.on_shutdown.append(_stop_runs)
     if settings.waha_webhook_hmac_key is None:
         log.warning("WAHA_WEBHOOK_HMAC_KEY is not set: webhooks are accepted unsigned")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Collection
 from typing import Final, TypeVar
 
@@ -10,6 +9,7 @@ from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, ValidationError
 
 from adapters.http_api.errors import ProblemError, invalid_input, validation_problem
+from app.blocking import off_loop
 
 M = TypeVar("M", bound=BaseModel)
 _CHUNK: Final = 64 * 1024
@@ -48,7 +48,7 @@ async def validate_json(model: type[M], raw: bytes | str) -> M:
     """Return `raw` as `model`, or raise its problem; a large body is validated off the loop."""
     if len(raw) <= INLINE_JSON_BYTES:
         return _validated(model, raw)
-    return await asyncio.to_thread(_validated, model, raw)
+    return await off_loop(_validated, model, raw)
 
 
 async def read_json(request: web.Request, model: type[M]) -> M:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from collections import OrderedDict
 from uuid import UUID
 
+from app.blocking import off_loop
 from app.campaigns import CampaignsApp
 from app.ports import Sleeper
 
@@ -65,7 +65,7 @@ class ViewCache:
         recorder = self._campaigns.recorder
         try:
             while True:
-                self._store_position = await asyncio.to_thread(recorder.max_notification_id) or 0
+                self._store_position = await off_loop(recorder.max_notification_id) or 0
                 await sleeper.sleep(interval)
         finally:
             self._store_position = None

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
 from aiohttp import web
 
+from adapters.http_api.context import ApiContext, ApiRuntime
 from adapters.http_api.errors import ProblemError
-from adapters.http_api.keys import METRICS, RUNTIME
+from adapters.http_api.keys import CONTEXT, RUNTIME
 from adapters.waha.wire import (
     WEBHOOK_HMAC_HEADER,
     IgnoredWebhook,
@@ -22,7 +22,7 @@ from adapters.waha.wire import (
     parse_webhook,
     verify_webhook_signature,
 )
-from app.bootstrap import Runtime
+from app.blocking import off_loop
 
 # WAHA retries a webhook for minutes, not days: this many ids covers far more than that.
 SEEN_WEBHOOK_IDS: Final = 10_000
@@ -121,7 +121,7 @@ def is_stale(event_time: datetime | None, now: datetime) -> bool:
     return not now - STALE_AFTER <= event_time <= now + FUTURE_TOLERANCE
 
 
-async def _act(runtime: Runtime, webhook: WahaWebhook) -> WebhookResult:
+async def _act(context: ApiContext, runtime: ApiRuntime, webhook: WahaWebhook) -> WebhookResult:
     match webhook:
         case SessionStatusWebhook(fact=fact):
             # Resumes are spawned as tasks: this returns before anyone is messaged.
@@ -129,7 +129,7 @@ async def _act(runtime: Runtime, webhook: WahaWebhook) -> WebhookResult:
             return "recorded"
         case MessageAckWebhook(fact=fact):
             # eventsourcing is synchronous: keep its I/O off the event loop.
-            found = await asyncio.to_thread(runtime.services.deliveries.record, fact)
+            found = await off_loop(context.deliveries.record, fact)
             return "recorded" if found is not None else "ignored"
         case _:
             return "ignored"
@@ -142,9 +142,10 @@ async def receive_waha_webhook(request: web.Request) -> web.Response:
     `stale` and not acted on; a repeated envelope id is answered `duplicate`.
     """
     runtime = request.app[RUNTIME]
-    counter = request.app[METRICS].webhooks
+    context = request.app[CONTEXT]
+    counter = context.metrics.webhooks
     raw = await request.read()
-    key = runtime.services.settings.waha_webhook_hmac_key
+    key = context.settings.waha_webhook_hmac_key
     if key is not None and not verify_webhook_signature(
         raw, request.headers.get(WEBHOOK_HMAC_HEADER), key
     ):
@@ -155,7 +156,7 @@ async def receive_waha_webhook(request: web.Request) -> web.Response:
             f"{WEBHOOK_HMAC_HEADER} is missing or does not sign the body",
             kind="bad-signature",
         )
-    now = runtime.services.clock.now()
+    now = context.clock.now()
     try:
         webhook = parse_webhook(raw, received_at=now)
     except MalformedWebhookError as error:
@@ -171,7 +172,7 @@ async def receive_waha_webhook(request: web.Request) -> web.Response:
         result = "duplicate"
     else:
         try:
-            result = await _act(runtime, webhook)
+            result = await _act(context, runtime, webhook)
         except BaseException:
             if event_id is not None:
                 seen.forget(event_id)

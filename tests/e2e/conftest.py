@@ -77,7 +77,13 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 @pytest.fixture
 async def simulator(tmp_path: Path, http: aiohttp.ClientSession) -> AsyncIterator[Simulator]:
-    async with processes.simulator(tmp_path / "simulator.log", "--not-working-wait", "0") as child:
+    async with processes.simulator(
+        tmp_path / "simulator.log",
+        "--not-working-wait",
+        "0",
+        clock=SystemClock(),
+        sleeper=AsyncioSleeper(),
+    ) as child:
         yield Simulator(child, http)
 
 
@@ -98,6 +104,8 @@ async def start_service(
             port=port,
             ready_path="/healthz",
             log_path=tmp_path / "service.log",
+            clock=SystemClock(),
+            sleeper=AsyncioSleeper(),
             env={
                 "CAMPAIGNS_DATABASE_URL": f"sqlite:///{tmp_path / 'campaigns.sqlite3'}",
                 "CAMPAIGNS_MEDIA_DIR": str(tmp_path / "media"),

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from adapters import processes
+from adapters.system import AsyncioSleeper, SystemClock
 from tests.e2e.conftest import TOKEN, Service, Simulator, contacts, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -21,6 +22,8 @@ async def start(tmp_path: Path, name: str, postgres_url: str, simulator: Simulat
         port=port,
         ready_path="/healthz",
         log_path=tmp_path / f"{name}.log",
+        clock=SystemClock(),
+        sleeper=AsyncioSleeper(),
         env={
             "CAMPAIGNS_DATABASE_URL": postgres_url,
             "CAMPAIGNS_MEDIA_DIR": str(tmp_path / "media"),

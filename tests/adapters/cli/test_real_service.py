@@ -1,4 +1,4 @@
-"""The client commands against the real HTTP API (make_app), not only the fake."""
+"""The client commands against the real HTTP API (http_app), not only the fake."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from pytest_aiohttp import AiohttpServer
 
-from adapters.http_api.server import make_app
-from app.bootstrap import Services, build
+from adapters.bootstrap import Services, build, http_app
 from app.settings import load_settings
 from tests.adapters.cli.conftest import cli
 from tests.fakes.gateway import FakeWahaGateway
@@ -34,7 +33,7 @@ def services(tmp_path: Path, clock: ManualClock, sleeper: InstantSleeper) -> Ite
 
 @pytest.fixture
 async def url(services: Services, clock: ManualClock, aiohttp_server: AiohttpServer) -> str:
-    app = make_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
+    app = http_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
     server = await aiohttp_server(app)
     return str(server.make_url("")).rstrip("/")
 

@@ -16,9 +16,9 @@ from aiohttp.test_utils import TestClient
 from multidict import CIMultiDictProxy
 from pytest_aiohttp import AiohttpClient
 
+from adapters.bootstrap import Services, build, http_app
+from adapters.http_api.context import ApiRuntime
 from adapters.http_api.keys import RUNTIME
-from adapters.http_api.server import make_app
-from app.bootstrap import Runtime, Services, build
 from app.settings import Settings, load_settings
 from tests.builders import contacts
 from tests.fakes.gateway import FakeWahaGateway
@@ -72,11 +72,11 @@ async def client(
 ) -> Client:
     # aiohttp_client last: set up after the services, it is torn down (app stopped) first.
     # The supervisor's watch loop would spin on InstantSleeper; runs are spawned without it.
-    app = make_app(services, gateway=gateway, start_supervisor=False)
+    app = http_app(services, gateway=gateway, start_supervisor=False)
     return await aiohttp_client(app, headers=AUTH)
 
 
-def runtime_of(client: Client) -> Runtime:
+def runtime_of(client: Client) -> ApiRuntime:
     assert client.app is not None
     return client.app[RUNTIME]
 

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 from pytest_aiohttp import AiohttpClient
 
-from adapters.http_api.server import make_app
-from app.bootstrap import Services, build
+from adapters.bootstrap import Services, build, http_app
 from app.campaigns import CampaignsApp
 from tests.adapters.http_api.conftest import AUTH, Client, create, finish_runs, make_settings
 from tests.fakes.gateway import FakeWahaGateway
@@ -131,7 +130,7 @@ async def sqlite_client(
 ) -> AsyncIterator[Client]:
     settings = make_settings(tmp_path, campaigns_database_url=f"sqlite:///{tmp_path}/store.db")
     services = build(settings, clock=clock, sleeper=sleeper, rng=rng)
-    app = make_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
+    app = http_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
     yield await aiohttp_client(app, headers=AUTH)
     services.campaigns.close()
 

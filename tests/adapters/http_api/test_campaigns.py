@@ -12,10 +12,9 @@ from uuid import UUID
 import pytest
 from pytest_aiohttp import AiohttpClient
 
+from adapters.bootstrap import Services, build, http_app
 from adapters.http_api.schemas import CampaignIn
-from adapters.http_api.server import make_app
 from adapters.http_api.uploads import INLINE_JSON_BYTES
-from app.bootstrap import Services, build
 from app.views import CampaignView
 from tests.adapters.http_api.conftest import (
     AUTH,
@@ -435,7 +434,7 @@ async def test_a_large_body_is_validated_off_the_event_loop(
         rng=rng,
     )
     try:
-        app = make_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
+        app = http_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
         client = await aiohttp_client(app, headers=AUTH)
         validated_on: list[threading.Thread] = []
         validate = CampaignIn.model_validate_json

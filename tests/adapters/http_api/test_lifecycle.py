@@ -9,8 +9,7 @@ from uuid import UUID
 
 from pytest_aiohttp import AiohttpClient
 
-from adapters.http_api.server import make_app
-from app.bootstrap import Services
+from adapters.bootstrap import Services, http_app
 from app.ports import SendReceipt, WahaGateway
 from app.supervisor import SupervisorSettings
 from tests.adapters.http_api.conftest import AUTH, Client, assert_problem, create, finish_runs
@@ -182,7 +181,7 @@ async def test_a_pause_during_a_send_is_accepted_and_lands_at_the_boundary(
 ) -> None:
     held = HeldSends(gateway)
     # No wait for the run: the answer comes while the send is still in flight.
-    app = make_app(
+    app = http_app(
         services,
         gateway=cast("WahaGateway", held),
         supervisor_settings=SupervisorSettings(command_timeout_seconds=0),

@@ -8,8 +8,8 @@ from uuid import UUID
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters.http_api.keys import METRICS
-from app.bootstrap import Services
+from adapters.bootstrap import Services
+from adapters.http_api.keys import CONTEXT
 from app.views import CampaignView
 from domain.campaign import Campaign
 from tests.adapters.http_api.conftest import Client, create, finish_runs, signed
@@ -71,7 +71,7 @@ async def test_each_app_has_its_own_registry(client: Client) -> None:
     from prometheus_client import REGISTRY
 
     assert client.app is not None
-    registry = client.app[METRICS].registry
+    registry = client.app[CONTEXT].metrics.registry
     assert registry is not REGISTRY
     assert "waha_campaigns_campaigns" not in {m.name for m in REGISTRY.collect()}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from app.bootstrap import Services
+from adapters.bootstrap import Services
 from tests.adapters.http_api.conftest import (
     SECRETS,
     TOKEN,

@@ -16,12 +16,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from adapters.bootstrap import Services, build, http_app
 from adapters.cli import main
 from adapters.cli import serve as serve_module
 from adapters.cli.serve import ListenError, StartError, serve, with_api_token
 from adapters.http_api.keys import RUNTIME
-from adapters.http_api.server import make_app
-from app.bootstrap import Services, build
 from app.ports import SendReceipt, WahaGateway
 from app.settings import Settings
 from app.supervisor import Supervisor
@@ -120,7 +119,7 @@ def test_make_app_refuses_to_run_without_a_token(tmp_path: Path, clock: ManualCl
     services = build(make_settings(tmp_path, campaigns_api_token=None), clock=clock)
     try:
         with pytest.raises(ValueError, match="CAMPAIGNS_API_TOKEN"):
-            make_app(services)
+            http_app(services)
     finally:
         services.campaigns.close()
 
@@ -138,7 +137,7 @@ def services(
 async def test_it_serves_until_sigterm_then_stops_cleanly(
     services: Services, clock: ManualClock
 ) -> None:
-    app = make_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
+    app = http_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
     lines: list[str] = []
     answered: list[int] = []
     listening = asyncio.Event()
@@ -209,7 +208,7 @@ def test_a_generated_token_is_printed_once_and_the_app_is_served(
 
 
 async def test_a_port_in_use_is_one_clear_error(services: Services, clock: ManualClock) -> None:
-    app = make_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
+    app = http_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -224,7 +223,7 @@ async def test_a_service_that_cannot_listen_starts_nothing_and_sends_nothing(
 ) -> None:
     gateway = FakeWahaGateway(clock)
     due = scheduled(services.campaigns, 2)  # due now: a started supervisor would send it
-    app = make_app(services, gateway=gateway)
+    app = http_app(services, gateway=gateway)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -245,7 +244,7 @@ async def test_once_listening_the_supervisor_runs_due_campaigns(
     stop = asyncio.Event()
     serving = asyncio.create_task(
         serve(
-            make_app(services, gateway=gateway), host="127.0.0.1", port=0, announce=print, stop=stop
+            http_app(services, gateway=gateway), host="127.0.0.1", port=0, announce=print, stop=stop
         )
     )
 
@@ -280,7 +279,7 @@ async def test_a_stop_asks_runs_to_stop_before_requests_drain(
 ) -> None:
     gateway = FakeWahaGateway(clock)
     held = HeldFirstSend(gateway)
-    app = make_app(services, gateway=cast("WahaGateway", held), start_supervisor=False)
+    app = http_app(services, gateway=cast("WahaGateway", held), start_supervisor=False)
     in_slow_request, finish_slow_request = asyncio.Event(), asyncio.Event()
 
     async def slow(request: web.Request) -> web.Response:
@@ -328,7 +327,7 @@ async def test_a_stop_asks_runs_to_stop_before_requests_drain(
 async def test_a_sigterm_during_start_up_stops_the_service_in_order(
     services: Services, clock: ManualClock
 ) -> None:
-    app = make_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
+    app = http_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
     unhandled: list[int] = []
 
     async def terminated_while_starting(_app: web.Application) -> None:
@@ -354,7 +353,7 @@ async def test_a_recovery_that_fails_is_a_start_error(
         raise OSError("disk I/O error")
 
     monkeypatch.setattr(Supervisor, "start", unusable_store)
-    app = make_app(services, gateway=FakeWahaGateway(clock))
+    app = http_app(services, gateway=FakeWahaGateway(clock))
 
     with pytest.raises(StartError, match="disk I/O error"):
         await asyncio.wait_for(

@@ -11,8 +11,7 @@ import pytest
 from aiohttp import ClientResponse
 from pytest_aiohttp import AiohttpClient
 
-from adapters.http_api.server import make_app
-from app.bootstrap import Services, build
+from adapters.bootstrap import Services, build, http_app
 from tests.adapters.http_api.conftest import (
     Client,
     assert_problem,
@@ -192,7 +191,7 @@ def unsigned_services(
 async def unsigned_client(
     unsigned_services: Services, clock: ManualClock, aiohttp_client: AiohttpClient
 ) -> Client:
-    app = make_app(unsigned_services, gateway=FakeWahaGateway(clock), start_supervisor=False)
+    app = http_app(unsigned_services, gateway=FakeWahaGateway(clock), start_supervisor=False)
     return await aiohttp_client(app)
 
 

@@ -1,0 +1,225 @@
+"""The composition root: the one place that constructs the application and wires adapters in.
+
+Every entry point (serve, each CLI command, the demo, the benchmarks) builds what it needs
+here; no other module imports this one, and nothing in `app/` imports an adapter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import aiohttp
+from aiohttp import web
+
+from adapters.http_api.context import ApiContext, ApiRuntime
+from adapters.http_api.metrics import ApiMetrics
+from adapters.http_api.server import make_app
+from adapters.http_api.view_cache import ViewCache
+from adapters.media import FileMediaStore
+from adapters.persistence import persistence_environment
+from adapters.system import AsyncioSleeper, SystemClock, SystemRandom
+from adapters.waha.client import AiohttpWahaGateway
+from app.campaigns import CampaignsApp
+from app.deliveries import DeliveryTracker
+from app.ports import Clock, RandomSource, Sleeper, WahaGateway
+from app.runner import CampaignRunner, RunnerPorts
+from app.settings import Settings
+from app.supervisor import Supervisor, SupervisorSettings
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a process needs that does not need an event loop, built once."""
+
+    settings: Settings
+    campaigns: CampaignsApp
+    media: FileMediaStore
+    deliveries: DeliveryTracker
+    clock: Clock
+    sleeper: Sleeper
+    rng: RandomSource
+
+    def close(self) -> None:
+        """Close the event store's connections."""
+        self.campaigns.close()
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The services plus what lives on the event loop: WAHA's client, the runner, the supervisor."""
+
+    services: Services
+    gateway: WahaGateway
+    runner: CampaignRunner
+    supervisor: Supervisor
+
+
+def system_time() -> tuple[Clock, Sleeper]:
+    """Return the wall clock and the real sleeper, for commands that only poll."""
+    return SystemClock(), AsyncioSleeper()
+
+
+def campaigns_app(
+    url: str,
+    *,
+    clock: Clock | None = None,
+    create_dirs: bool = True,
+    default_region: str | None = None,
+    snapshot_interval: int | None = None,
+    env: dict[str, str] | None = None,
+) -> CampaignsApp:
+    """Return the campaigns application on the store at `url` (tables created unless told)."""
+    return CampaignsApp(
+        clock=clock or SystemClock(),
+        env={**persistence_environment(url, create_dirs=create_dirs), **(env or {})},
+        default_region=default_region,
+        snapshot_interval=snapshot_interval,
+    )
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    sleeper: Sleeper | None = None,
+    rng: RandomSource | None = None,
+    create_dirs: bool = True,
+) -> Services:
+    """Return the services for `settings`, with real clock, sleeper and chance unless given."""
+    clock = clock or SystemClock()
+    campaigns = campaigns_app(
+        settings.campaigns_database_url,
+        clock=clock,
+        create_dirs=create_dirs,
+        default_region=settings.campaigns_default_region,
+        snapshot_interval=settings.campaigns_snapshot_interval,
+    )
+    return Services(
+        settings=settings,
+        campaigns=campaigns,
+        media=FileMediaStore(settings.campaigns_media_dir),
+        deliveries=DeliveryTracker(campaigns),
+        clock=clock,
+        sleeper=sleeper or AsyncioSleeper(),
+        rng=rng or SystemRandom(),
+    )
+
+
+@contextlib.contextmanager
+def read_only_campaigns(env: dict[str, str]) -> Iterator[CampaignsApp]:
+    """Open the campaigns with the library environment `env` for reading only, then close them."""
+    app = CampaignsApp(clock=SystemClock(), env=env)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def waha_gateway(
+    session: aiohttp.ClientSession, settings: Settings, clock: Clock
+) -> AiohttpWahaGateway:
+    """Return WAHA's client on `session`, with the settings' URL, key and timeouts."""
+    return AiohttpWahaGateway(
+        session,
+        base_url=settings.waha_url,
+        api_key=settings.waha_api_key,
+        clock=clock,
+        timeout=aiohttp.ClientTimeout(
+            total=settings.waha_timeout_seconds, connect=settings.waha_connect_timeout_seconds
+        ),
+    )
+
+
+def supervisor_settings_of(settings: Settings) -> SupervisorSettings:
+    """Return the supervisor's timings as the settings give them."""
+    return SupervisorSettings(
+        waha_timeout_seconds=settings.waha_timeout_seconds,
+        takeover_after=timedelta(seconds=settings.campaigns_takeover_after_seconds),
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(
+    services: Services,
+    *,
+    gateway: WahaGateway | None = None,
+    supervisor_settings: SupervisorSettings | None = None,
+    start_supervisor: bool = True,
+    decorate_gateway: Callable[[WahaGateway], WahaGateway] | None = None,
+) -> AsyncIterator[Runtime]:
+    """Run the runtime on the current loop; on exit, stop runs safely and close WAHA's client.
+
+    `decorate_gateway` wraps the gateway (given or built) before anything uses it, e.g. to time
+    every WAHA call for the metrics.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        if gateway is None:
+            # One ClientSession per process: its connection pool is shared by every run.
+            session = await stack.enter_async_context(aiohttp.ClientSession())
+            gateway = waha_gateway(session, services.settings, services.clock)
+        if decorate_gateway is not None:
+            gateway = decorate_gateway(gateway)
+        runner = CampaignRunner(
+            RunnerPorts(
+                services.campaigns,
+                gateway,
+                services.media,
+                services.clock,
+                services.sleeper,
+                services.rng,
+            )
+        )
+        supervisor = Supervisor(
+            services.campaigns,
+            runner,
+            gateway,
+            clock=services.clock,
+            sleeper=services.sleeper,
+            settings=supervisor_settings or supervisor_settings_of(services.settings),
+        )
+        if start_supervisor:
+            await supervisor.start()
+        try:
+            yield Runtime(services, gateway, runner, supervisor)
+        finally:
+            await supervisor.shutdown()
+
+
+def http_app(
+    services: Services,
+    *,
+    gateway: WahaGateway | None = None,
+    supervisor_settings: SupervisorSettings | None = None,
+    start_supervisor: bool = True,
+) -> web.Application:
+    """Return the HTTP API over `services`; its runtime starts and stops with the app.
+
+    Every WAHA call is timed for /metrics. See `make_app` for when the supervisor starts.
+    """
+    metrics = ApiMetrics(services.campaigns)
+    context = ApiContext(
+        settings=services.settings,
+        campaigns=services.campaigns,
+        media=services.media,
+        deliveries=services.deliveries,
+        clock=services.clock,
+        sleeper=services.sleeper,
+        metrics=metrics,
+        view_cache=ViewCache(services.campaigns),
+    )
+
+    @contextlib.asynccontextmanager
+    async def runtime() -> AsyncIterator[ApiRuntime]:
+        async with running(
+            services,
+            gateway=gateway,
+            supervisor_settings=supervisor_settings,
+            start_supervisor=False,  # start_running starts it, once the app listens
+            decorate_gateway=metrics.timed,
+        ) as started:
+            yield ApiRuntime(gateway=started.gateway, supervisor=started.supervisor)
+
+    return make_app(context, runtime, start_supervisor=start_supervisor)

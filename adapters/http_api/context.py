@@ -1,0 +1,44 @@
+"""What the HTTP API is given by the composition root: its services, and its runtime's factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.http_api.metrics import ApiMetrics
+from adapters.http_api.view_cache import ViewCache
+from adapters.media import FileMediaStore
+from app.campaigns import CampaignsApp
+from app.deliveries import DeliveryTracker
+from app.ports import Clock, Sleeper, WahaGateway
+from app.settings import Settings
+from app.supervisor import Supervisor
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    """Everything the handlers use that exists before the event loop runs."""
+
+    settings: Settings
+    campaigns: CampaignsApp
+    media: FileMediaStore
+    deliveries: DeliveryTracker
+    clock: Clock
+    sleeper: Sleeper
+    metrics: ApiMetrics
+    view_cache: ViewCache
+
+
+@dataclass(frozen=True)
+class ApiRuntime:
+    """What lives on the event loop while the API serves: WAHA's client and the supervisor."""
+
+    gateway: WahaGateway
+    supervisor: Supervisor
+
+
+# Enters the runtime on the running loop; leaving it stops runs safely and closes WAHA's client.
+RuntimeFactory = Callable[[], AbstractAsyncContextManager[ApiRuntime]]
+OpenApiDocument = dict[str, Any]
