@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -18,14 +18,18 @@ from adapters.http_api.context import ApiContext, ApiRuntime
 from adapters.http_api.metrics import ApiMetrics
 from adapters.http_api.server import make_app
 from adapters.http_api.view_cache import ViewCache
+from adapters.leases import FileLaneLeases, InProcessLaneLeases, PostgresLaneLeases
 from adapters.media import FileMediaStore
-from adapters.persistence import persistence_environment
+from adapters.persistence import persistence_environment, postgres_conninfo
 from adapters.system import AsyncioSleeper, SystemClock, SystemRandom
 from adapters.waha.client import AiohttpWahaGateway
+from app.campaign_facts import CampaignFactsTracker
 from app.campaigns import CampaignsApp
+from app.committer import GroupCommitter
 from app.deliveries import DeliveryTracker
-from app.ports import Clock, RandomSource, Sleeper, WahaGateway
-from app.runner import CampaignRunner, RunnerPorts
+from app.lane_parts import LanePorts, LaneSettings
+from app.lanes import Lanes
+from app.ports import Clock, LaneLeases, RandomSource, Sleeper, WahaGateway
 from app.settings import Settings
 from app.supervisor import Supervisor, SupervisorSettings
 
@@ -38,12 +42,16 @@ class Services:
     campaigns: CampaignsApp
     media: FileMediaStore
     deliveries: DeliveryTracker
+    facts: CampaignFactsTracker
+    leases: LaneLeases
     clock: Clock
     sleeper: Sleeper
     rng: RandomSource
 
     def close(self) -> None:
         """Close the event store's connections."""
+        if isinstance(self.leases, PostgresLaneLeases):
+            self.leases.close()
         self.campaigns.close()
 
 
@@ -53,7 +61,8 @@ class Runtime:
 
     services: Services
     gateway: WahaGateway
-    runner: CampaignRunner
+    committer: GroupCommitter
+    lanes: Lanes
     supervisor: Supervisor
 
 
@@ -80,6 +89,32 @@ def campaigns_app(
     )
 
 
+def lane_leases(settings: Settings, *, create_tables: bool = True) -> LaneLeases:
+    """Return the lane leases for the store: file locks beside SQLite, lease rows on PostgreSQL."""
+    url = settings.campaigns_database_url
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return FileLaneLeases(path.parent / f"{path.name}.lanes")
+    if url.startswith(("postgresql://", "postgres://")):
+        leases = PostgresLaneLeases(
+            postgres_conninfo(url), lease_seconds=settings.campaigns_lease_seconds
+        )
+        if create_tables:
+            leases.create_table()
+        return leases
+    return InProcessLaneLeases()
+
+
+def lane_settings_of(settings: Settings) -> LaneSettings:
+    """Return the lanes' timings: leases that lapse only on PostgreSQL."""
+    postgres = settings.campaigns_database_url.startswith(("postgresql://", "postgres://"))
+    lease = settings.campaigns_lease_seconds
+    return LaneSettings(
+        lease_seconds=lease if postgres else None,
+        renew_every_seconds=lease / 3 if postgres else 60.0,
+    )
+
+
 def build(
     settings: Settings,
     *,
@@ -102,6 +137,8 @@ def build(
         campaigns=campaigns,
         media=FileMediaStore(settings.campaigns_media_dir),
         deliveries=DeliveryTracker(campaigns),
+        facts=CampaignFactsTracker(campaigns),
+        leases=lane_leases(settings),
         clock=clock,
         sleeper=sleeper or AsyncioSleeper(),
         rng=rng or SystemRandom(),
@@ -135,10 +172,7 @@ def waha_gateway(
 
 def supervisor_settings_of(settings: Settings) -> SupervisorSettings:
     """Return the supervisor's timings as the settings give them."""
-    return SupervisorSettings(
-        waha_timeout_seconds=settings.waha_timeout_seconds,
-        takeover_after=timedelta(seconds=settings.campaigns_takeover_after_seconds),
-    )
+    return SupervisorSettings(waha_timeout_seconds=settings.waha_timeout_seconds)
 
 
 @contextlib.asynccontextmanager
@@ -147,6 +181,7 @@ async def running(
     *,
     gateway: WahaGateway | None = None,
     supervisor_settings: SupervisorSettings | None = None,
+    lane_settings: LaneSettings | None = None,
     start_supervisor: bool = True,
     decorate_gateway: Callable[[WahaGateway], WahaGateway] | None = None,
 ) -> AsyncIterator[Runtime]:
@@ -162,20 +197,25 @@ async def running(
             gateway = waha_gateway(session, services.settings, services.clock)
         if decorate_gateway is not None:
             gateway = decorate_gateway(gateway)
-        runner = CampaignRunner(
-            RunnerPorts(
-                services.campaigns,
-                gateway,
-                services.media,
-                services.clock,
-                services.sleeper,
-                services.rng,
-            )
+        committer = GroupCommitter(services.campaigns)
+        lanes = Lanes(
+            LanePorts(
+                campaigns=services.campaigns,
+                committer=committer,
+                gateway=gateway,
+                media=services.media,
+                clock=services.clock,
+                sleeper=services.sleeper,
+                rng=services.rng,
+                facts=services.facts.facts,
+            ),
+            services.leases,
+            settings=lane_settings or lane_settings_of(services.settings),
         )
         supervisor = Supervisor(
             services.campaigns,
-            runner,
-            gateway,
+            lanes,
+            services.facts,
             clock=services.clock,
             sleeper=services.sleeper,
             settings=supervisor_settings or supervisor_settings_of(services.settings),
@@ -183,9 +223,12 @@ async def running(
         if start_supervisor:
             await supervisor.start()
         try:
-            yield Runtime(services, gateway, runner, supervisor)
+            yield Runtime(services, gateway, committer, lanes, supervisor)
         finally:
-            await supervisor.shutdown()
+            try:
+                await supervisor.shutdown()
+            finally:
+                await committer.close()
 
 
 def http_app(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from psycopg.conninfo import make_conninfo
+
 from app.settings import redact_url
 
 # A small LRU of aggregates: the runner reloads its campaign before every command, and with
@@ -71,3 +73,19 @@ def _postgres(url: str) -> dict[str, str]:
 def redacted(url: str) -> str:
     """Return `url` with any password replaced, for logs and error messages."""
     return redact_url(url)
+
+
+def postgres_conninfo(url: str) -> str:
+    """Return libpq connection text for a postgresql:// URL; ?schema= becomes the search_path."""
+    env = _postgres(url)
+    options = {}
+    if "POSTGRES_SCHEMA" in env:
+        options["options"] = f"-c search_path={env['POSTGRES_SCHEMA']}"
+    return make_conninfo(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"],
+        **options,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 from uuid import UUID
@@ -34,10 +34,12 @@ from app.views import (
     history_entry,
 )
 from domain.audience import Audience
-from domain.campaign import AttemptOutcome, Campaign, PauseReason
+from domain.campaign import Campaign
 from domain.contacts import Contact
 from domain.content import MessageContent, MessageTemplate
 from domain.delivery import Deliveries, deliveries_id
+from domain.lane import Lane, lane_id
+from domain.lifecycle import CampaignStatus
 
 T = TypeVar("T")
 
@@ -97,7 +99,7 @@ class CampaignsApp(Application[UUID]):
             if r.domain_event.originator_version % self.snapshot_interval == 0
         }
         for aggregate in saved:
-            if isinstance(aggregate, Campaign | Deliveries) and aggregate.id in crossed:
+            if isinstance(aggregate, Campaign | Deliveries | Lane) and aggregate.id in crossed:
                 # Not in the events' transaction, which is harmless: snapshots are rebuildable.
                 self.snapshots.put([type(aggregate).Snapshot.take(aggregate)])
 
@@ -132,19 +134,21 @@ class CampaignsApp(Application[UUID]):
         self.save(campaign)
         return ScheduledCampaign(self._view(campaign), report.duplicates)
 
-    # -- lifecycle commands -----------------------------------------------------------------
+    # -- the operator's commands --------------------------------------------------------------
+    # A Running campaign belongs to its session's lane, the one writer of what a live run
+    # records (attempts, pauses, completion): the operator asks it by recording a request,
+    # which the lane obeys at its next contact boundary. Idle campaigns are changed here.
 
     def start_campaign(self, campaign_id: UUID) -> CampaignView:
-        """Start a scheduled campaign."""
+        """Start a scheduled campaign: its session's lane picks it up."""
         return self._command(campaign_id, lambda c: c.start(at=self.clock.now()))
 
-    def pause_campaign(
-        self, campaign_id: UUID, *, reason: PauseReason = PauseReason.MANUAL, detail: str = ""
+    def request_pause(
+        self, campaign_id: UUID, *, detail: str = "paused by operator"
     ) -> CampaignView:
-        """Pause a running campaign at the next contact not yet handled."""
+        """Ask a running campaign's lane to pause it at the next contact boundary."""
         return self._command(
-            campaign_id,
-            lambda c: c.pause_at_next(reason=reason, detail=detail, at=self.clock.now()),
+            campaign_id, lambda c: c.request_pause(detail=detail, at=self.clock.now())
         )
 
     def resume_campaign(self, campaign_id: UUID, *, automatic: bool = False) -> CampaignView:
@@ -156,72 +160,15 @@ class CampaignsApp(Application[UUID]):
     def cancel_campaign(
         self, campaign_id: UUID, *, reason: str = "cancelled by operator"
     ) -> CampaignView:
-        """End a campaign for good."""
-        return self._command(campaign_id, lambda c: c.cancel(reason=reason, at=self.clock.now()))
+        """End a campaign for good: at once when idle, at its lane's next boundary when running."""
 
-    def complete_campaign(self, campaign_id: UUID) -> CampaignView:
-        """Close a campaign whose every contact has an outcome."""
-        return self._command(campaign_id, lambda c: c.complete(at=self.clock.now()))
+        def cancel(campaign: Campaign) -> None:
+            if campaign.state is CampaignStatus.RUNNING:
+                campaign.request_cancel(reason=reason, at=self.clock.now())
+            else:
+                campaign.cancel(reason=reason, at=self.clock.now())
 
-    # -- the runner's bookkeeping -------------------------------------------------------------
-
-    def begin_attempt(
-        self, campaign_id: UUID, *, index: int, attempt_id: str, chat_id: str
-    ) -> CampaignView:
-        """Record that a send to contact `index` starts; ConcurrentUpdateError means fenced."""
-        return self._command(
-            campaign_id,
-            lambda c: c.begin_attempt(
-                index=index, attempt_id=attempt_id, chat_id=chat_id, at=self.clock.now()
-            ),
-        )
-
-    def record_attempt(
-        self,
-        campaign_id: UUID,
-        *,
-        index: int,
-        chat_id: str,
-        outcome: AttemptOutcome,
-        message_id: str | None = None,
-        error: str | None = None,
-        attempt_id: str | None = None,
-        delay_seconds: float | None = None,
-    ) -> CampaignView:
-        """Record contact `index`'s outcome and, in the same transaction, the wait after it."""
-
-        def attempt(campaign: Campaign) -> None:
-            now = self.clock.now()
-            campaign.record_attempt(
-                index=index,
-                chat_id=chat_id,
-                outcome=outcome,
-                message_id=message_id,
-                error=error,
-                attempt_id=attempt_id,
-                at=now,
-            )
-            if delay_seconds is not None and index + 1 < campaign.total:
-                campaign.record_delay(index=index, seconds=delay_seconds, at=now)
-
-        return self._command(campaign_id, attempt)
-
-    def abandon_attempt(
-        self, campaign_id: UUID, *, index: int, attempt_id: str, reason: str
-    ) -> CampaignView:
-        """Clear a send that WAHA refused before anything went out."""
-        return self._command(
-            campaign_id,
-            lambda c: c.abandon_attempt(
-                index=index, attempt_id=attempt_id, reason=reason, at=self.clock.now()
-            ),
-        )
-
-    def withhold_auto_resume(self, campaign_id: UUID, *, detail: str) -> CampaignView:
-        """Record that a paused campaign will not resume by itself, and why."""
-        return self._command(
-            campaign_id, lambda c: c.withhold_auto_resume(detail=detail, at=self.clock.now())
-        )
+        return self._command(campaign_id, cancel)
 
     def _command(self, campaign_id: UUID, command: Callable[[Campaign], None]) -> CampaignView:
         campaign = self._get(campaign_id)
@@ -237,6 +184,24 @@ class CampaignsApp(Application[UUID]):
             raise ConcurrentUpdateError(
                 f"campaign {campaign.id} was changed by someone else; reload and try again"
             ) from None
+
+    def record(
+        self, events: Sequence[DomainEventProtocol[UUID]], aggregates: Sequence[Any]
+    ) -> None:
+        """Record `events` (collected from `aggregates`) in one transaction, then snapshot.
+
+        The group committer's write: events of many lanes' campaigns at once, one fsync.
+        Raises the library's IntegrityError when any event's version was taken meanwhile;
+        nothing is recorded then.
+        """
+        recordings = super().save(*events)
+        self.saves_so_far = next(self._saves)
+        self._snapshot(tuple(aggregates), recordings)
+
+    def last_version(self, aggregate_id: UUID) -> int:
+        """Return the version of the aggregate's last recorded event (0 when none)."""
+        found = self.recorder.select_events(aggregate_id, desc=True, limit=1)
+        return found[0].originator_version if found else 0
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -264,6 +229,26 @@ class CampaignsApp(Application[UUID]):
     def campaign_at(self, campaign_id: UUID, version: int) -> CampaignView:
         """Return the campaign's view as it was right after event `version`."""
         return self._view(self._get(campaign_id, version))
+
+    def audience_chunk(self, audience_id: UUID, chunk: int) -> list[Contact]:
+        """Return the audience's contacts `chunk * CHUNK_SIZE` onwards (at most CHUNK_SIZE).
+
+        One stored event, whatever the audience's size: chunk k is the audience's event
+        version k + 2 (after AudienceFrozen), so resuming at contact 999,999 reads one chunk.
+        """
+        version = chunk + 2
+        for domain_event in self.events.get(audience_id, gt=version - 1, lte=version):
+            if isinstance(domain_event, Audience.ContactsAdded):
+                return [Contact.from_record(r) for r in domain_event.contacts]
+        return []
+
+    def lane(self, session: str) -> Lane | None:
+        """Return the session's lane record, or None before anyone sent through it."""
+        try:
+            found: Lane = self.repository.get(lane_id(session))
+        except AggregateNotFoundError:
+            return None
+        return found
 
     def audience_of(self, campaign_id: UUID) -> list[Contact]:
         """Return the campaign's contacts in their frozen order."""

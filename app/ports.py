@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -92,6 +93,10 @@ class GatewayRejectedError(GatewayError):
         self.session_status = session_status
 
 
+class MessageIdsUnsupportedError(GatewayRejectedError):
+    """WAHA does not know client-supplied message ids (before 2026.4.3, or not on its engine)."""
+
+
 class SendOutcomeUnknownError(GatewayError):
     """The request may have reached WhatsApp (timeout, reset, 5xx): never resend blindly."""
 
@@ -119,8 +124,18 @@ class WahaGateway(Protocol):
         """Return the chat id WAHA uses for `phone`, or None when it is not on WhatsApp."""
         ...
 
-    async def send_text(self, session: str, chat_id: str, text: str) -> SendReceipt:
-        """Send a text message."""
+    async def send_text(
+        self, session: str, chat_id: str, text: str, *, message_id: str | None = None
+    ) -> SendReceipt:
+        """Send a text message, under `message_id` when given (WAHA may ignore it)."""
+        ...
+
+    async def new_message_id(self, session: str) -> str:
+        """Return a fresh message id from WAHA; MessageIdsUnsupportedError on older WAHA."""
+        ...
+
+    async def find_message(self, session: str, message_id: str) -> SentMessage | None:
+        """Return our message with this raw id, or None when WAHA has none."""
         ...
 
     async def send_image(
@@ -177,4 +192,48 @@ class MediaStore(Protocol):
 
     def load(self, media_id: str) -> ImagePayload:
         """Return the image stored as `media_id`, or raise KeyError."""
+        ...
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A hold on one session's lane: `epoch` grows with every new holder."""
+
+    session: str
+    owner: str
+    epoch: int
+
+
+@dataclass(frozen=True)
+class LaneHolder:
+    """Who holds a session's lane, as far as the lease store knows."""
+
+    session: str
+    owner: str
+    epoch: int
+    expires_at: datetime | None  # None: held until its process ends (an OS lock)
+
+
+class LaneLeases(Protocol):
+    """Who may send through each session: one holder at a time, across processes.
+
+    Blocking (files, SQL): call from a worker thread. A lease that its holder's process loses
+    (it died, or stalled past the lease) can be taken by anyone; a live holder keeps it by
+    renewing.
+    """
+
+    def acquire(self, session: str, owner: str) -> Lease | None:
+        """Take the session's lane for `owner`, or return None while someone else holds it."""
+        ...
+
+    def renew(self, leases: Sequence[Lease]) -> set[str]:
+        """Keep holding these; return the sessions still held (the others are lost: stop)."""
+        ...
+
+    def release(self, lease: Lease) -> None:
+        """Let the lane go (idle, or stopping)."""
+        ...
+
+    def holders(self) -> list[LaneHolder]:
+        """Return the current holder of every held lane."""
         ...

@@ -50,9 +50,12 @@ class Settings(BaseSettings):
     campaigns_snapshot_interval: int = Field(default=1000, ge=2)
     campaigns_max_upload_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     campaigns_log_format: Literal["text", "json"] = "text"
-    # How long a Running campaign's log may stand still, beyond the longest silence a live
-    # runner keeps (its pacing and WAHA's timeouts), before a runner is presumed dead.
+    # Kept so existing configurations still start: since send lanes, ownership is held by a
+    # lease (below), not guessed from a quiet log, so this no longer has any effect.
     campaigns_takeover_after_seconds: float = Field(default=30.0, ge=1.0)
+    # On PostgreSQL, how long a lane's lease lasts without renewal: a process that died or
+    # stalled loses its lanes after this (renewed every third of it while alive).
+    campaigns_lease_seconds: float = Field(default=6.0, ge=2.0, le=300.0)
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         # A database URL may carry a password: never show it in a repr or a log line.

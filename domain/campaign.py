@@ -37,6 +37,12 @@ class PauseReason(StrEnum):
     MEDIA_UNAVAILABLE = "media_unavailable"
     RUNNER_ERROR = "runner_error"
     SHUTDOWN = "shutdown"
+    # Guardrails of the WhatsApp number (its lane): each resumes by itself at `resume_at`.
+    OUTSIDE_WINDOW = "outside_window"
+    DAILY_CAP = "daily_cap"
+    WARMUP_CAP = "warmup_cap"
+    REACHOUT_TIMELOCK = "reachout_timelock"
+    CAPPED = "capped"
 
 
 # Pauses the runner may lift by itself once the session is WORKING again.
@@ -45,6 +51,16 @@ SESSION_PAUSES: Final = frozenset(
         PauseReason.SESSION_NOT_WORKING.value,
         PauseReason.STATUS_CHECK_FAILED.value,
         PauseReason.WAHA_UNAVAILABLE.value,
+    }
+)
+# Pauses lifted by themselves at the moment recorded with them (`resume_at`).
+TIMED_PAUSES: Final = frozenset(
+    {
+        PauseReason.OUTSIDE_WINDOW.value,
+        PauseReason.DAILY_CAP.value,
+        PauseReason.WARMUP_CAP.value,
+        PauseReason.REACHOUT_TIMELOCK.value,
+        PauseReason.CAPPED.value,
     }
 )
 
@@ -60,14 +76,25 @@ class Campaign(Aggregate):
     """
 
     TOPIC = "waha_campaigns:Campaign"
-    # Version 2 of the state added last_event_at and next_contact_at (see upcast_v1_v2).
-    class_version = 2
+    # Version 2 of the state added last_event_at and next_contact_at (see upcast_v1_v2);
+    # version 3 the operator's requests to a live run and a pause's resume time (v2_v3).
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         """Snapshots of version 1 lack the two times; None means "not known"."""
         state.setdefault("last_event_at", None)
         state.setdefault("next_contact_at", None)
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """Snapshots of version 2 had no requests, and pauses without a resume time."""
+        state.setdefault("pause_requested", None)
+        state.setdefault("cancel_requested", None)
+        state.setdefault("abandoned", None)
+        pause = state.get("pause")
+        if isinstance(pause, dict):
+            pause.setdefault("resume_at", None)
 
     class Event(Aggregate.Event):
         """Base of the campaign's events."""
@@ -101,26 +128,42 @@ class Campaign(Aggregate):
         at: datetime
 
     class AttemptStarted(Event):
-        """A send to contact `index` is about to go out: recorded before the HTTP call."""
+        """A send to contact `index` is about to go out: recorded before the HTTP call.
+
+        `message_id` is the id WAHA will give the message when it honours client ids (the
+        lookup key after a lost answer); `lease_epoch` the sender's hold on the session's
+        lane; `text` the exact text sent (after variation), so an audit shows it.
+        """
 
         TOPIC = "waha_campaigns:Campaign.AttemptStarted"
-        class_version = 1
+        class_version = 2
         index: int
         attempt_id: str
         chat_id: str
+        message_id: str | None
+        lease_epoch: int | None
+        text: str | None
         at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 had no client message id, no lease and no recorded text."""
+            state["message_id"] = None
+            state["lease_epoch"] = None
+            state["text"] = None
 
     class ContactAttempted(Event):
         """Contact `index` has been handled, with this outcome."""
 
         TOPIC = "waha_campaigns:Campaign.ContactAttempted"
-        class_version = 2
+        class_version = 3
         index: int
         chat_id: str
         outcome: str
         message_id: str | None
         error: str | None
         attempt_id: str | None
+        reason: str | None
         at: datetime | None
 
         @staticmethod
@@ -128,6 +171,11 @@ class Campaign(Aggregate):
             """Version 1 (the shape the core issue fixed) had no attempt id and no time."""
             state["attempt_id"] = None
             state["at"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Version 2 had no stable reason code (e.g. why a contact was skipped)."""
+            state["reason"] = None
 
     class AttemptAbandoned(Event):
         """WAHA refused the send before anything went out; contact `index` is still to do."""
@@ -148,7 +196,11 @@ class Campaign(Aggregate):
         at: datetime
 
     class PacingDelayChosen(Event):
-        """The runner will wait `seconds` after contact `index`, so audits show the pacing."""
+        """The runner will wait `seconds` after contact `index`, so audits show the pacing.
+
+        Written by campaigns that paced themselves; since send lanes, the lane's record
+        (`Lane.TurnEnded`) holds every gap on a session. Kept so old logs replay.
+        """
 
         TOPIC = "waha_campaigns:Campaign.PacingDelayChosen"
         class_version = 1
@@ -160,10 +212,32 @@ class Campaign(Aggregate):
         """The campaign stopped; a resume starts at contact `index`."""
 
         TOPIC = "waha_campaigns:Campaign.CampaignPaused"
-        class_version = 1
+        class_version = 2
         index: int
         reason: str
         detail: str
+        resume_at: datetime | None
+        at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 pauses named no moment to resume at."""
+            state["resume_at"] = None
+
+    class PauseRequested(Event):
+        """An operator asked the live run to pause; the run pauses at its next boundary."""
+
+        TOPIC = "waha_campaigns:Campaign.PauseRequested"
+        class_version = 1
+        detail: str
+        at: datetime
+
+    class CancelRequested(Event):
+        """An operator asked the live run to end the campaign at its next boundary."""
+
+        TOPIC = "waha_campaigns:Campaign.CancelRequested"
+        class_version = 1
+        reason: str
         at: datetime
 
     class CampaignResumed(Event):
@@ -224,6 +298,12 @@ class Campaign(Aggregate):
         self.cancelled: dict[str, Any] | None = None
         self.auto_resumes: list[datetime] = []
         self.auto_resume_withheld: str | None = None
+        # What an operator asked of the live run, until the run obeys ({detail|reason, at}).
+        self.pause_requested: dict[str, Any] | None = None
+        self.cancel_requested: dict[str, Any] | None = None
+        # The last attempt abandoned before an outcome ({index, message_id}): its contact is
+        # sent again under the same message id, after one more look for it.
+        self.abandoned: dict[str, Any] | None = None
         # When the last event happened, and the earliest the next contact may be messaged.
         self.last_event_at: datetime | None = at
         self.next_contact_at: datetime | None = None
@@ -257,7 +337,17 @@ class Campaign(Aggregate):
         next_status(self.state, "start")
         self._started(at=at)
 
-    def begin_attempt(self, *, index: int, attempt_id: str, chat_id: str, at: datetime) -> None:
+    def begin_attempt(
+        self,
+        *,
+        index: int,
+        attempt_id: str,
+        chat_id: str,
+        at: datetime,
+        message_id: str | None = None,
+        lease_epoch: int | None = None,
+        text: str | None = None,
+    ) -> None:
         """Record that a send to contact `index` is starting; call before the send itself."""
         next_status(self.state, "begin_attempt")
         self._check_is_next(index)
@@ -265,7 +355,15 @@ class Campaign(Aggregate):
             raise AttemptInFlightError(
                 f"contact {self.in_flight['index']} already has a send in flight"
             )
-        self._attempt_started(index=index, attempt_id=attempt_id, chat_id=chat_id, at=at)
+        self._attempt_started(
+            index=index,
+            attempt_id=attempt_id,
+            chat_id=chat_id,
+            message_id=message_id,
+            lease_epoch=lease_epoch,
+            text=text,
+            at=at,
+        )
 
     def record_attempt(
         self,
@@ -276,9 +374,13 @@ class Campaign(Aggregate):
         message_id: str | None = None,
         error: str | None = None,
         attempt_id: str | None = None,
+        reason: str | None = None,
         at: datetime,
     ) -> None:
-        """Record the outcome for contact `index`, the next one to handle."""
+        """Record the outcome for contact `index`, the next one to handle.
+
+        `reason` is a stable code for why (e.g. `opted_out` for a skip); `error` says it in words.
+        """
         next_status(self.state, "record_attempt")
         self._check_is_next(index)
         if self.in_flight is not None and self.in_flight["attempt_id"] != attempt_id:
@@ -297,6 +399,7 @@ class Campaign(Aggregate):
             message_id=message_id,
             error=error,
             attempt_id=attempt_id,
+            reason=reason,
             at=at,
         )
 
@@ -315,20 +418,37 @@ class Campaign(Aggregate):
             raise DomainError("automatic resumes are already withheld for this pause")
         self._auto_resume_withheld(detail=detail, at=at)
 
-    def record_delay(self, *, index: int, seconds: float, at: datetime) -> None:
-        """Record the wait chosen after contact `index`."""
-        next_status(self.state, "record_delay")
-        if self.next_index == 0 or index != self.next_index - 1:
-            raise AttemptOutOfOrderError(
-                f"a delay follows the last handled contact ({self.next_index - 1}), not {index}"
-            )
-        self._pacing_delay_chosen(index=index, seconds=seconds, at=at)
+    def pause_at_next(
+        self,
+        *,
+        reason: PauseReason,
+        detail: str,
+        at: datetime,
+        resume_at: datetime | None = None,
+    ) -> None:
+        """Stop the run; a resume starts at the next contact not yet handled.
 
-    def pause_at_next(self, *, reason: PauseReason, detail: str, at: datetime) -> None:
-        """Stop the run; a resume starts at the next contact not yet handled."""
+        `resume_at` is when the pause lifts by itself (a closed window, a cap), if it does.
+        """
         next_status(self.state, "pause")
         self._check_nothing_in_flight("pause")
-        self._paused(index=self.next_index, reason=reason.value, detail=detail, at=at)
+        self._paused(
+            index=self.next_index, reason=reason.value, detail=detail, resume_at=resume_at, at=at
+        )
+
+    def request_pause(self, *, detail: str, at: datetime) -> None:
+        """Ask the live run to pause at its next boundary (it alone writes the pause)."""
+        next_status(self.state, "request_pause")
+        if self.pause_requested is not None:
+            return  # asked already: the run will obey once
+        self._pause_requested(detail=detail, at=at)
+
+    def request_cancel(self, *, reason: str, at: datetime) -> None:
+        """Ask the live run to end the campaign at its next boundary."""
+        next_status(self.state, "request_cancel")
+        if self.cancel_requested is not None:
+            return
+        self._cancel_requested(reason=reason, at=at)
 
     def resume(self, *, at: datetime, automatic: bool = False) -> None:
         """Run again from the paused contact."""
@@ -380,9 +500,25 @@ class Campaign(Aggregate):
         self.started_at = at
 
     @event(AttemptStarted)
-    def _attempt_started(self, index: int, attempt_id: str, chat_id: str, at: datetime) -> None:
+    def _attempt_started(
+        self,
+        index: int,
+        attempt_id: str,
+        chat_id: str,
+        message_id: str | None,
+        lease_epoch: int | None,
+        text: str | None,
+        at: datetime,
+    ) -> None:
         self.last_event_at = at
-        self.in_flight = {"index": index, "attempt_id": attempt_id, "chat_id": chat_id, "at": at}
+        self.in_flight = {
+            "index": index,
+            "attempt_id": attempt_id,
+            "chat_id": chat_id,
+            "message_id": message_id,
+            "text": text,
+            "at": at,
+        }
 
     @event(ContactAttempted)
     def _contact_attempted(
@@ -393,10 +529,12 @@ class Campaign(Aggregate):
         message_id: str | None,
         error: str | None,
         attempt_id: str | None,
+        reason: str | None,
         at: datetime | None,
     ) -> None:
         self.last_event_at = at or self.last_event_at
         self.in_flight = None
+        self.abandoned = None
         self.next_index = index + 1
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
         if outcome == AttemptOutcome.FAILED.value:
@@ -407,6 +545,8 @@ class Campaign(Aggregate):
     @event(AttemptAbandoned)
     def _attempt_abandoned(self, index: int, attempt_id: str, reason: str, at: datetime) -> None:
         self.last_event_at = at
+        message_id = None if self.in_flight is None else self.in_flight.get("message_id")
+        self.abandoned = {"index": index, "message_id": message_id}
         self.in_flight = None
 
     @event(AutoResumeWithheld)
@@ -420,10 +560,29 @@ class Campaign(Aggregate):
         self.next_contact_at = at + timedelta(seconds=seconds)
 
     @event(CampaignPaused)
-    def _paused(self, index: int, reason: str, detail: str, at: datetime) -> None:
+    def _paused(
+        self, index: int, reason: str, detail: str, resume_at: datetime | None, at: datetime
+    ) -> None:
         self.last_event_at = at
         self.status = CampaignStatus.PAUSED.value
-        self.pause = {"index": index, "reason": reason, "detail": detail, "at": at}
+        self.pause = {
+            "index": index,
+            "reason": reason,
+            "detail": detail,
+            "at": at,
+            "resume_at": resume_at,
+        }
+        self.pause_requested = None
+
+    @event(PauseRequested)
+    def _pause_requested(self, detail: str, at: datetime) -> None:
+        self.last_event_at = at
+        self.pause_requested = {"detail": detail, "at": at}
+
+    @event(CancelRequested)
+    def _cancel_requested(self, reason: str, at: datetime) -> None:
+        self.last_event_at = at
+        self.cancel_requested = {"reason": reason, "at": at}
 
     @event(CampaignResumed)
     def _resumed(self, index: int, automatic: bool, at: datetime) -> None:
@@ -443,6 +602,8 @@ class Campaign(Aggregate):
     def _completed(self, totals: dict[str, int], at: datetime) -> None:
         self.last_event_at = at
         self.status = CampaignStatus.COMPLETED.value
+        self.pause_requested = None
+        self.cancel_requested = None
         self.completed_at = at
 
     @event(CampaignCancelled)
@@ -450,4 +611,6 @@ class Campaign(Aggregate):
         self.last_event_at = at
         self.status = CampaignStatus.CANCELLED.value
         self.pause = None
+        self.pause_requested = None
+        self.cancel_requested = None
         self.cancelled = {"reason": reason, "index": index, "at": at}

@@ -34,7 +34,8 @@ TRANSITIONS: Final[list[dict[str, object]]] = [
     {"trigger": "begin_attempt", "source": "Running", "dest": "Running"},
     {"trigger": "record_attempt", "source": "Running", "dest": "Running"},
     {"trigger": "abandon_attempt", "source": "Running", "dest": "Running"},
-    {"trigger": "record_delay", "source": "Running", "dest": "Running"},
+    {"trigger": "request_pause", "source": "Running", "dest": "Running"},
+    {"trigger": "request_cancel", "source": "Running", "dest": "Running"},
     {"trigger": "withhold_auto_resume", "source": "Paused", "dest": "Paused"},
 ]
 

@@ -13,6 +13,8 @@ DEFAULT_MIN_SECONDS: Final = 30.0
 DEFAULT_MAX_SECONDS: Final = 60.0
 MAX_WAIT_SECONDS: Final = 86_400.0  # a day between two contacts is already absurd
 MAX_AUTO_RESUMES_PER_HOUR: Final = 20  # the campaign keeps this many resume times
+MAX_PRIORITY: Final = 100
+MAX_CONSECUTIVE_UNKNOWN: Final = 100
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,21 @@ class CampaignOptions:
     max_consecutive_failures: int = 5
     max_auto_resumes_per_hour: int = 3
     resend_in_doubt: bool = False
+    # Campaigns on one session take turns by contact; a higher priority goes first.
+    priority: int = 0
+    # Outcomes in a row that say nothing surely reached WhatsApp (in doubt, connection
+    # errors, 5xx) before the session's lane pauses with waha_unavailable.
+    max_consecutive_unknown: int = 3
 
     def __post_init__(self) -> None:
         if self.max_consecutive_failures < 1:
             raise DomainError("max_consecutive_failures must be at least 1")
+        if not -MAX_PRIORITY <= self.priority <= MAX_PRIORITY:
+            raise DomainError(f"priority must be between -{MAX_PRIORITY} and {MAX_PRIORITY}")
+        if not 1 <= self.max_consecutive_unknown <= MAX_CONSECUTIVE_UNKNOWN:
+            raise DomainError(
+                f"max_consecutive_unknown must be between 1 and {MAX_CONSECUTIVE_UNKNOWN}"
+            )
         if not 0 <= self.max_auto_resumes_per_hour <= MAX_AUTO_RESUMES_PER_HOUR:
             raise DomainError(
                 f"max_auto_resumes_per_hour must be between 0 and {MAX_AUTO_RESUMES_PER_HOUR}"
@@ -91,4 +104,8 @@ class CampaignOptions:
         known["max_consecutive_failures"] = max(
             1, int(str(known.get("max_consecutive_failures", 5)))
         )
+        priority = int(str(known.get("priority", 0)))
+        known["priority"] = max(-MAX_PRIORITY, min(priority, MAX_PRIORITY))
+        unknown = int(str(known.get("max_consecutive_unknown", 3)))
+        known["max_consecutive_unknown"] = max(1, min(unknown, MAX_CONSECUTIVE_UNKNOWN))
         return cls(**known)  # type: ignore[arg-type]

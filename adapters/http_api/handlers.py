@@ -101,14 +101,9 @@ async def pause_campaign(request: web.Request) -> web.Response:
     """POST /campaigns/{id}/pause: 200 paused; 202 if the run has not reached a boundary yet."""
     campaign_id = _campaign_id(request)
     with campaign_context(campaign_id):
-        view = await request.app[RUNTIME].supervisor.pause(campaign_id)
-    if view.status == CampaignStatus.PAUSED:
-        return web.json_response(view.as_dict())
-    if view.status == CampaignStatus.RUNNING:
-        # The run is mid-send past the supervisor's wait: it pauses at its next boundary.
-        return web.json_response(view.as_dict(), status=202)
-    # The run finished (or was cancelled) before it could pause.
-    raise IllegalTransitionError("pause", view.status)
+        result = await request.app[RUNTIME].supervisor.pause(campaign_id)
+    # 202: the lane is mid-send past the command's wait; it pauses at its next boundary.
+    return web.json_response(result.view.as_dict(), status=202 if result.pending else 200)
 
 
 async def resume_campaign(request: web.Request) -> web.Response:
@@ -124,8 +119,8 @@ async def cancel_campaign(request: web.Request) -> web.Response:
     campaign_id = _campaign_id(request)
     body = await read_json(request, CancelIn) if request.body_exists else CancelIn()
     with campaign_context(campaign_id):
-        view = await request.app[RUNTIME].supervisor.cancel(campaign_id, body.reason)
-    return web.json_response(view.as_dict())
+        result = await request.app[RUNTIME].supervisor.cancel(campaign_id, body.reason)
+    return web.json_response(result.view.as_dict(), status=202 if result.pending else 200)
 
 
 def _history_page(campaigns: CampaignsApp, campaign_id: UUID, query: HistoryQuery) -> bytes:

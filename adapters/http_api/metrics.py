@@ -17,9 +17,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from app.campaign_facts import CampaignFacts
 from app.campaigns import CampaignsApp
 from app.ports import ImagePayload, SendReceipt, SentMessage, SessionStatusFact, WahaGateway
-from app.supervisor import CampaignFacts
 from domain.campaign import AttemptOutcome
 from domain.contacts import ChatId
 from domain.delivery import Deliveries
@@ -166,9 +166,21 @@ class TimedWahaGateway:
         """Return the chat id of `phone` (timed)."""
         return await self._timed("check_exists", self._inner.check_exists(session, phone))
 
-    async def send_text(self, session: str, chat_id: str, text: str) -> SendReceipt:
+    async def send_text(
+        self, session: str, chat_id: str, text: str, *, message_id: str | None = None
+    ) -> SendReceipt:
         """Send a text (timed)."""
-        return await self._timed("send_text", self._inner.send_text(session, chat_id, text))
+        return await self._timed(
+            "send_text", self._inner.send_text(session, chat_id, text, message_id=message_id)
+        )
+
+    async def new_message_id(self, session: str) -> str:
+        """Return a fresh message id (timed)."""
+        return await self._timed("new_message_id", self._inner.new_message_id(session))
+
+    async def find_message(self, session: str, message_id: str) -> SentMessage | None:
+        """Look a message up by its id (timed)."""
+        return await self._timed("find_message", self._inner.find_message(session, message_id))
 
     async def send_image(
         self, session: str, chat_id: str, image: ImagePayload, caption: str

@@ -15,6 +15,7 @@ from app.ports import (
     GatewayError,
     GatewayUnavailableError,
     ImagePayload,
+    MessageIdsUnsupportedError,
     SendReceipt,
     SentMessage,
     SessionStatusFact,
@@ -68,10 +69,23 @@ class AiohttpWahaGateway:
         body = await self._exchange(wire.check_exists_request(session, phone))
         return wire.parse_check_exists(body)
 
-    async def send_text(self, session: str, chat_id: str, text: str) -> SendReceipt:
+    async def send_text(
+        self, session: str, chat_id: str, text: str, *, message_id: str | None = None
+    ) -> SendReceipt:
         """Send a text message and return WAHA's receipt."""
+        del message_id  # interim: client ids arrive with the WAHA client's next version
         body = await self._exchange(wire.send_text_request(session, chat_id, text))
         return wire.parse_send_receipt(chat_id, body)
+
+    async def new_message_id(self, session: str) -> str:
+        """Interim: client-supplied ids are not used yet, so lookups go by text."""
+        raise MessageIdsUnsupportedError(f"message ids are not used for session {session!r} yet")
+
+    async def find_message(self, session: str, message_id: str) -> SentMessage | None:
+        """Interim: see new_message_id."""
+        raise MessageIdsUnsupportedError(
+            f"message {message_id[:16]} of session {session!r} cannot be looked up yet"
+        )
 
     async def send_image(
         self, session: str, chat_id: str, image: ImagePayload, caption: str

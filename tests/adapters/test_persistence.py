@@ -17,6 +17,7 @@ from adapters.persistence import (
 )
 from app.campaigns import CampaignsApp
 from domain.campaign import AttemptOutcome, PauseReason
+from tests import histories
 from tests.builders import scheduled
 from tests.fakes.system import ManualClock
 
@@ -190,8 +191,11 @@ def run_until_paused(app: CampaignsApp, clock: ManualClock) -> UUID:
     app.start_campaign(campaign_id)
     for index, outcome in enumerate([AttemptOutcome.SENT, AttemptOutcome.FAILED]):
         clock.advance(30)
-        app.begin_attempt(campaign_id, index=index, attempt_id=f"a-{index}", chat_id=chat(index))
-        app.record_attempt(
+        histories.begin_attempt(
+            app, campaign_id, index=index, attempt_id=f"a-{index}", chat_id=chat(index)
+        )
+        histories.record_attempt(
+            app,
             campaign_id,
             index=index,
             chat_id=chat(index),
@@ -202,7 +206,9 @@ def run_until_paused(app: CampaignsApp, clock: ManualClock) -> UUID:
             delay_seconds=45.5,
         )
     clock.advance(45)
-    app.pause_campaign(campaign_id, reason=PauseReason.SESSION_NOT_WORKING, detail="STOPPED")
+    histories.pause_campaign(
+        app, campaign_id, reason=PauseReason.SESSION_NOT_WORKING, detail="STOPPED"
+    )
     return campaign_id
 
 

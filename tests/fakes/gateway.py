@@ -16,6 +16,7 @@ from app.ports import (
     GatewayError,
     GatewayRejectedError,
     ImagePayload,
+    MessageIdsUnsupportedError,
     SendReceipt,
     SentMessage,
     SessionStatusFact,
@@ -59,6 +60,9 @@ class FakeWahaGateway:
     lookup_error: GatewayError | None = None
     before_status: Callable[[int], None] | None = None
     unknown_sessions: set[str] = field(default_factory=set)
+    # Like WAHA 2026.4.3+ on NOWEB/GOWS: ids we choose are kept and can be looked up.
+    message_ids: bool = True
+    issued_ids: int = 0
 
     async def session_status(self, session: str) -> SessionStatusFact:
         self.status_checks += 1
@@ -81,8 +85,28 @@ class FakeWahaGateway:
             return None
         return ChatId(f"{digits}@c.us")
 
-    async def send_text(self, session: str, chat_id: str, text: str) -> SendReceipt:
-        return self._send("sendText", session, chat_id, text, None)
+    async def send_text(
+        self, session: str, chat_id: str, text: str, *, message_id: str | None = None
+    ) -> SendReceipt:
+        return self._send("sendText", session, chat_id, text, None, message_id)
+
+    async def new_message_id(self, session: str) -> str:
+        if not self.message_ids:
+            raise MessageIdsUnsupportedError(
+                "WAHA new-message-id answered HTTP 404: Cannot GET", status=404
+            )
+        self.issued_ids += 1
+        return f"BAE5{self.issued_ids:012X}"
+
+    async def find_message(self, session: str, message_id: str) -> SentMessage | None:
+        if not self.message_ids:
+            raise MessageIdsUnsupportedError("WAHA chats.message answered HTTP 404", status=404)
+        if self.lookup_error is not None:
+            raise self.lookup_error
+        for s in self.sent:
+            if s.session == session and s.message_id == message_id:
+                return SentMessage(s.message_id, s.chat_id, s.at.replace(microsecond=0), s.text)
+        return None
 
     async def send_image(
         self, session: str, chat_id: str, image: ImagePayload, caption: str
@@ -90,13 +114,21 @@ class FakeWahaGateway:
         return self._send("sendImage", session, chat_id, caption, image)
 
     def _send(
-        self, operation: str, session: str, chat_id: str, text: str, image: ImagePayload | None
+        self,
+        operation: str,
+        session: str,
+        chat_id: str,
+        text: str,
+        image: ImagePayload | None,
+        chosen_id: str | None = None,
     ) -> SendReceipt:
         scripted = self.send_results.popleft() if self.send_results else None
         if isinstance(scripted, GatewayError):
             raise scripted
         self._require_working(operation, session)
         message_id = f"3EB0{len(self.sent):08d}"
+        if chosen_id is not None and self.message_ids and image is None:
+            message_id = chosen_id
         self.sent.append(Sent(session, chat_id, text, message_id, self.clock.now(), image))
         if scripted is not None:
             # Accepted, then the answer is lost: the caller sees an error after the fact.

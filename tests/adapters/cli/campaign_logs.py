@@ -13,6 +13,7 @@ from eventsourcing.persistence import StoredEvent
 
 from app.campaigns import CampaignsApp
 from domain.campaign import AttemptOutcome, Campaign, PauseReason
+from tests import histories
 from tests.builders import scheduled
 from tests.fakes.system import ManualClock
 
@@ -36,9 +37,12 @@ def record_sends(
     """Send to each contact as the runner does: intent, outcome, then the wait after it."""
     for index in indices:
         attempt = f"a-{index}"
-        app.begin_attempt(campaign_id, index=index, attempt_id=attempt, chat_id=chat(index))
+        histories.begin_attempt(
+            app, campaign_id, index=index, attempt_id=attempt, chat_id=chat(index)
+        )
         clock.advance(1)
-        app.record_attempt(
+        histories.record_attempt(
+            app,
             campaign_id,
             index=index,
             chat_id=chat(index),
@@ -57,8 +61,8 @@ def paused_campaign(app: CampaignsApp, clock: ManualClock, n: int = 4, pause_at:
     clock.advance(60)
     app.start_campaign(campaign_id)
     record_sends(app, clock, campaign_id, range(pause_at))
-    app.pause_campaign(
-        campaign_id, reason=PauseReason.SESSION_NOT_WORKING, detail="session STOPPED"
+    histories.pause_campaign(
+        app, campaign_id, reason=PauseReason.SESSION_NOT_WORKING, detail="session STOPPED"
     )
     return campaign_id
 
@@ -71,7 +75,7 @@ def completed_campaign(
     clock.advance(600)
     app.resume_campaign(campaign_id, automatic=True)
     record_sends(app, clock, campaign_id, range(pause_at, n))
-    app.complete_campaign(campaign_id)
+    histories.complete_campaign(app, campaign_id)
     return campaign_id
 
 

@@ -24,6 +24,7 @@ from app.audit import event_data, event_time
 from app.campaigns import CampaignsApp
 from app.views import jsonable
 from domain.campaign import AttemptOutcome
+from tests import histories
 from tests.adapters.cli.campaign_logs import (
     append_unknown_event,
     chat,
@@ -181,7 +182,8 @@ def test_csv_cells_a_spreadsheet_would_run_start_with_a_quote(
     store.app.start_campaign(campaign_id)
     record_sends(store.app, store.clock, campaign_id, range(2))
     for index, error in ((2, "=cmd|' /C calc'!A0"), (3, "\t@evil")):
-        store.app.record_attempt(
+        histories.record_attempt(
+            store.app,
             campaign_id,
             index=index,
             chat_id=chat(index),

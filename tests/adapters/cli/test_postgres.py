@@ -14,6 +14,7 @@ from adapters.cli import main
 from adapters.persistence import persistence_environment
 from app.campaigns import CampaignsApp
 from app.views import CampaignView
+from tests import histories
 from tests.adapters.cli.campaign_logs import (
     append_second_send,
     paused_campaign,
@@ -48,7 +49,7 @@ def test_replay_and_verify_on_postgresql(
     live: CampaignView = postgres_app.campaign(campaign_id)
     postgres_app.resume_campaign(campaign_id)
     record_sends(postgres_app, clock, campaign_id, range(1, 3))
-    postgres_app.complete_campaign(campaign_id)
+    histories.complete_campaign(postgres_app, campaign_id)
     rows = count_rows(postgres_url)
     database = ["--database", postgres_url]
 

@@ -16,6 +16,7 @@ import pytest
 from adapters.cli import main
 from app.views import CampaignView
 from domain.lifecycle import mermaid_diagram
+from tests import histories
 from tests.adapters.cli.campaign_logs import (
     append_unknown_event,
     completed_campaign,
@@ -228,7 +229,7 @@ def test_replay_at_a_version_equals_the_live_state_at_that_version(
     live: CampaignView = app.campaign(campaign_id)
     app.resume_campaign(campaign_id)
     record_sends(app, clock, campaign_id, range(2, 4))
-    app.complete_campaign(campaign_id)
+    histories.complete_campaign(app, campaign_id)
 
     code = main(
         [

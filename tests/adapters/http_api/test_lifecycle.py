@@ -12,6 +12,7 @@ from pytest_aiohttp import AiohttpClient
 from adapters.bootstrap import Services, http_app
 from app.ports import SendReceipt, WahaGateway
 from app.supervisor import SupervisorSettings
+from tests import histories
 from tests.adapters.http_api.conftest import AUTH, Client, assert_problem, create, finish_runs
 from tests.builders import a_campaign
 from tests.fakes.gateway import FakeWahaGateway
@@ -130,8 +131,8 @@ async def test_a_send_in_flight_asks_for_a_retry(
     client: Client, services: Services, clock: ManualClock
 ) -> None:
     campaign_id = running_campaign(services, clock)
-    services.campaigns.begin_attempt(
-        campaign_id, index=0, attempt_id="a-1", chat_id="4915110000000@c.us"
+    histories.begin_attempt(
+        services.campaigns, campaign_id, index=0, attempt_id="a-1", chat_id="4915110000000@c.us"
     )
 
     response = await client.post(f"/campaigns/{campaign_id}/cancel")

@@ -31,6 +31,7 @@ from app.campaigns import CampaignsApp
 from app.errors import CampaignNotFoundError
 from app.views import CampaignView
 from domain.campaign import AttemptOutcome, Campaign, PauseReason
+from tests import histories
 from tests.adapters.cli.campaign_logs import (
     append_crafted,
     append_second_send,
@@ -70,11 +71,13 @@ def test_replay_at_a_version_equals_the_live_state_at_that_version(
         record_sends(campaigns, clock, campaign_id, [index])
         seen()
         if index == 1:
-            campaigns.pause_campaign(campaign_id, reason=PauseReason.MANUAL, detail="lunch")
+            histories.pause_campaign(
+                campaigns, campaign_id, reason=PauseReason.MANUAL, detail="lunch"
+            )
             seen()
             campaigns.resume_campaign(campaign_id)
             seen()
-    campaigns.complete_campaign(campaign_id)
+    histories.complete_campaign(campaigns, campaign_id)
     seen()
 
     for version, view in live.items():

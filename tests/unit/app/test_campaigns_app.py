@@ -25,6 +25,7 @@ from app.views import CampaignView
 from domain.campaign import AttemptOutcome, Campaign, PauseReason
 from domain.errors import IllegalTransitionError
 from domain.lifecycle import CampaignStatus
+from tests import histories
 from tests.builders import a_campaign, contacts, scheduled
 from tests.fakes.system import ManualClock
 from tests.unit.app.recorded_state import recorded_state
@@ -45,8 +46,11 @@ def recorded_count(app: CampaignsApp) -> int:
 def handle(
     app: CampaignsApp, campaign_id: UUID, index: int, outcome: AttemptOutcome = AttemptOutcome.SENT
 ) -> CampaignView:
-    app.begin_attempt(campaign_id, index=index, attempt_id=f"a-{index}", chat_id=chat(index))
-    return app.record_attempt(
+    histories.begin_attempt(
+        app, campaign_id, index=index, attempt_id=f"a-{index}", chat_id=chat(index)
+    )
+    return histories.record_attempt(
+        app,
         campaign_id,
         index=index,
         chat_id=chat(index),
@@ -260,8 +264,8 @@ def test_pausing_a_campaign_records_where_it_stopped(
     campaign_id = a_running(campaigns)
     handle(campaigns, campaign_id, 0)
 
-    view = campaigns.pause_campaign(
-        campaign_id, reason=PauseReason.SESSION_NOT_WORKING, detail="status STOPPED"
+    view = histories.pause_campaign(
+        campaigns, campaign_id, reason=PauseReason.SESSION_NOT_WORKING, detail="status STOPPED"
     )
 
     assert view.status == "Paused"
@@ -277,7 +281,7 @@ def test_pausing_a_campaign_records_where_it_stopped(
 def test_a_pause_is_manual_unless_a_reason_is_given(campaigns: CampaignsApp) -> None:
     campaign_id = a_running(campaigns)
 
-    view = campaigns.pause_campaign(campaign_id)
+    view = histories.pause_campaign(campaigns, campaign_id)
 
     assert view.pause is not None
     assert view.pause.reason == "manual"
@@ -288,7 +292,7 @@ def test_resuming_a_campaign_runs_it_again_from_the_paused_contact(
 ) -> None:
     campaign_id = a_running(campaigns)
     handle(campaigns, campaign_id, 0)
-    campaigns.pause_campaign(campaign_id)
+    histories.pause_campaign(campaigns, campaign_id)
 
     view = campaigns.resume_campaign(campaign_id)
 
@@ -299,7 +303,7 @@ def test_an_automatic_resume_is_counted_for_the_flapping_guard(
     campaigns: CampaignsApp, clock: ManualClock
 ) -> None:
     campaign_id = a_running(campaigns)
-    campaigns.pause_campaign(campaign_id, reason=PauseReason.SESSION_NOT_WORKING)
+    histories.pause_campaign(campaigns, campaign_id, reason=PauseReason.SESSION_NOT_WORKING)
 
     campaigns.resume_campaign(campaign_id, automatic=True)
 
@@ -324,7 +328,7 @@ def test_completing_a_campaign_whose_contacts_are_all_handled(
     handle(campaigns, campaign_id, 0)
     handle(campaigns, campaign_id, 1, AttemptOutcome.FAILED)
 
-    view = campaigns.complete_campaign(campaign_id)
+    view = histories.complete_campaign(campaigns, campaign_id)
 
     assert (view.status, view.sent, view.failed, view.next_index) == ("Completed", 1, 1, 2)
     assert view.completed_at == clock.now()
@@ -333,7 +337,9 @@ def test_completing_a_campaign_whose_contacts_are_all_handled(
 def test_beginning_an_attempt_shows_the_send_in_flight(campaigns: CampaignsApp) -> None:
     campaign_id = a_running(campaigns)
 
-    view = campaigns.begin_attempt(campaign_id, index=0, attempt_id="a-0", chat_id=chat(0))
+    view = histories.begin_attempt(
+        campaigns, campaign_id, index=0, attempt_id="a-0", chat_id=chat(0)
+    )
 
     assert view.in_flight is not None
     assert (view.in_flight["index"], view.in_flight["attempt_id"]) == (0, "a-0")
@@ -341,9 +347,10 @@ def test_beginning_an_attempt_shows_the_send_in_flight(campaigns: CampaignsApp) 
 
 def test_an_outcome_with_a_delay_records_both(campaigns: CampaignsApp) -> None:
     campaign_id = a_running(campaigns)
-    campaigns.begin_attempt(campaign_id, index=0, attempt_id="a-0", chat_id=chat(0))
+    histories.begin_attempt(campaigns, campaign_id, index=0, attempt_id="a-0", chat_id=chat(0))
 
-    view = campaigns.record_attempt(
+    view = histories.record_attempt(
+        campaigns,
         campaign_id,
         index=0,
         chat_id=chat(0),
@@ -361,8 +368,13 @@ def test_an_outcome_with_a_delay_records_both(campaigns: CampaignsApp) -> None:
 def test_no_delay_is_recorded_after_the_last_contact(campaigns: CampaignsApp) -> None:
     campaign_id = a_running(campaigns, 1)
 
-    campaigns.record_attempt(
-        campaign_id, index=0, chat_id=chat(0), outcome=AttemptOutcome.SKIPPED, delay_seconds=42.0
+    histories.record_attempt(
+        campaigns,
+        campaign_id,
+        index=0,
+        chat_id=chat(0),
+        outcome=AttemptOutcome.SKIPPED,
+        delay_seconds=42.0,
     )
 
     assert campaigns.history(campaign_id)[-1].type == "ContactAttempted"
@@ -370,9 +382,11 @@ def test_no_delay_is_recorded_after_the_last_contact(campaigns: CampaignsApp) ->
 
 def test_abandoning_an_attempt_leaves_the_contact_to_do(campaigns: CampaignsApp) -> None:
     campaign_id = a_running(campaigns)
-    campaigns.begin_attempt(campaign_id, index=0, attempt_id="a-0", chat_id=chat(0))
+    histories.begin_attempt(campaigns, campaign_id, index=0, attempt_id="a-0", chat_id=chat(0))
 
-    view = campaigns.abandon_attempt(campaign_id, index=0, attempt_id="a-0", reason="422")
+    view = histories.abandon_attempt(
+        campaigns, campaign_id, index=0, attempt_id="a-0", reason="422"
+    )
 
     assert (view.in_flight, view.next_index) == (None, 0)
     assert campaigns.history(campaign_id)[-1].type == "AttemptAbandoned"
@@ -380,9 +394,9 @@ def test_abandoning_an_attempt_leaves_the_contact_to_do(campaigns: CampaignsApp)
 
 def test_withholding_auto_resume_is_on_the_record(campaigns: CampaignsApp) -> None:
     campaign_id = a_running(campaigns)
-    campaigns.pause_campaign(campaign_id, reason=PauseReason.SESSION_NOT_WORKING)
+    histories.pause_campaign(campaigns, campaign_id, reason=PauseReason.SESSION_NOT_WORKING)
 
-    view = campaigns.withhold_auto_resume(campaign_id, detail="flapping")
+    view = histories.withhold_auto_resume(campaigns, campaign_id, detail="flapping")
 
     assert view.status == "Paused"
     assert campaigns.load(campaign_id).auto_resume_withheld == "flapping"
@@ -410,15 +424,15 @@ QUERIES_AND_COMMANDS: dict[str, Callable[[CampaignsApp, UUID], object]] = {
     "iter_history": lambda app, cid: app.iter_history(cid),
     "contact_reports": lambda app, cid: app.contact_reports(cid),
     "start_campaign": lambda app, cid: app.start_campaign(cid),
-    "pause_campaign": lambda app, cid: app.pause_campaign(cid),
+    "pause_campaign": lambda app, cid: histories.pause_campaign(app, cid),
     "resume_campaign": lambda app, cid: app.resume_campaign(cid),
     "cancel_campaign": lambda app, cid: app.cancel_campaign(cid),
-    "complete_campaign": lambda app, cid: app.complete_campaign(cid),
-    "begin_attempt": lambda app, cid: app.begin_attempt(
-        cid, index=0, attempt_id="a", chat_id=chat(0)
+    "complete_campaign": lambda app, cid: histories.complete_campaign(app, cid),
+    "begin_attempt": lambda app, cid: histories.begin_attempt(
+        app, cid, index=0, attempt_id="a", chat_id=chat(0)
     ),
-    "record_attempt": lambda app, cid: app.record_attempt(
-        cid, index=0, chat_id=chat(0), outcome=AttemptOutcome.SKIPPED
+    "record_attempt": lambda app, cid: histories.record_attempt(
+        app, cid, index=0, chat_id=chat(0), outcome=AttemptOutcome.SKIPPED
     ),
 }
 
@@ -451,8 +465,11 @@ def a_whole_run(app: CampaignsApp, clock: ManualClock) -> list[CampaignView]:
     campaign_id = views[0].id
     commands: list[Callable[[], CampaignView]] = [
         lambda: app.start_campaign(campaign_id),
-        lambda: app.begin_attempt(campaign_id, index=0, attempt_id="a-0", chat_id=chat(0)),
-        lambda: app.record_attempt(
+        lambda: histories.begin_attempt(
+            app, campaign_id, index=0, attempt_id="a-0", chat_id=chat(0)
+        ),
+        lambda: histories.record_attempt(
+            app,
             campaign_id,
             index=0,
             chat_id=chat(0),
@@ -460,18 +477,19 @@ def a_whole_run(app: CampaignsApp, clock: ManualClock) -> list[CampaignView]:
             message_id="msg-0",
             attempt_id="a-0",
         ),
-        lambda: app.pause_campaign(
-            campaign_id, reason=PauseReason.SESSION_NOT_WORKING, detail="STOPPED"
+        lambda: histories.pause_campaign(
+            app, campaign_id, reason=PauseReason.SESSION_NOT_WORKING, detail="STOPPED"
         ),
         lambda: app.resume_campaign(campaign_id, automatic=True),
-        lambda: app.record_attempt(
+        lambda: histories.record_attempt(
+            app,
             campaign_id,
             index=1,
             chat_id=chat(1),
             outcome=AttemptOutcome.SKIPPED,
             error="not on WhatsApp",
         ),
-        lambda: app.complete_campaign(campaign_id),
+        lambda: histories.complete_campaign(app, campaign_id),
     ]
     for command in commands:
         clock.advance(60)
@@ -586,20 +604,31 @@ def a_long_run(app: CampaignsApp, clock: ManualClock) -> UUID:
     steps: list[Callable[[], object]] = [
         lambda: app.start_campaign(campaign_id),  # 2
         lambda: handle(app, campaign_id, 0),  # 3, 4
-        lambda: app.begin_attempt(campaign_id, index=1, attempt_id="a-1", chat_id=chat(1)),  # 5
-        lambda: app.record_attempt(
-            campaign_id, index=1, chat_id=chat(1), outcome=AttemptOutcome.FAILED, attempt_id="a-1"
+        lambda: histories.begin_attempt(
+            app, campaign_id, index=1, attempt_id="a-1", chat_id=chat(1)
+        ),  # 5
+        lambda: histories.record_attempt(
+            app,
+            campaign_id,
+            index=1,
+            chat_id=chat(1),
+            outcome=AttemptOutcome.FAILED,
+            attempt_id="a-1",
         ),  # 6
-        lambda: app.pause_campaign(campaign_id, reason=PauseReason.SESSION_NOT_WORKING),  # 7
+        lambda: histories.pause_campaign(
+            app, campaign_id, reason=PauseReason.SESSION_NOT_WORKING
+        ),  # 7
         lambda: app.resume_campaign(campaign_id, automatic=True),  # 8
-        lambda: app.pause_campaign(campaign_id, reason=PauseReason.STATUS_CHECK_FAILED),  # 9
-        lambda: app.withhold_auto_resume(campaign_id, detail="flapping"),  # 10
+        lambda: histories.pause_campaign(
+            app, campaign_id, reason=PauseReason.STATUS_CHECK_FAILED
+        ),  # 9
+        lambda: histories.withhold_auto_resume(app, campaign_id, detail="flapping"),  # 10
         lambda: app.resume_campaign(campaign_id),  # 11
         lambda: handle(app, campaign_id, 2, AttemptOutcome.IN_DOUBT),  # 12, 13
-        lambda: app.record_attempt(
-            campaign_id, index=3, chat_id=chat(3), outcome=AttemptOutcome.SKIPPED
+        lambda: histories.record_attempt(
+            app, campaign_id, index=3, chat_id=chat(3), outcome=AttemptOutcome.SKIPPED
         ),  # 14
-        lambda: app.complete_campaign(campaign_id),  # 15
+        lambda: histories.complete_campaign(app, campaign_id),  # 15
     ]
     for step in steps:
         clock.advance(90)
@@ -671,7 +700,7 @@ def test_a_command_that_loses_a_race_raises_concurrent_update_and_records_nothin
 
     def cancel_after_the_other_instance_pauses(campaign: Campaign) -> None:
         # `first` has loaded the campaign; `second` records before `first` saves.
-        second.pause_campaign(campaign_id, detail="from the other instance")
+        histories.pause_campaign(second, campaign_id, detail="from the other instance")
         campaign.cancel(reason="operator", at=clock.now())
 
     with pytest.raises(ConcurrentUpdateError, match=str(campaign_id)):
@@ -691,7 +720,7 @@ def test_a_retry_after_losing_a_race_sees_the_other_instances_event(
     campaign_id = a_running(first)
 
     def cancel_after_the_other_instance_pauses(campaign: Campaign) -> None:
-        second.pause_campaign(campaign_id)
+        histories.pause_campaign(second, campaign_id)
         campaign.cancel(reason="operator", at=clock.now())
 
     with pytest.raises(ConcurrentUpdateError):
@@ -709,7 +738,7 @@ def test_an_instance_sees_what_another_recorded_since_it_last_loaded(
     first, second = two_instances
     campaign_id = a_running(first)
     assert first.campaign(campaign_id).status == "Running"
-    second.pause_campaign(campaign_id)
+    histories.pause_campaign(second, campaign_id)
 
     view = first.resume_campaign(campaign_id)
 

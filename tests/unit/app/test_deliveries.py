@@ -8,6 +8,7 @@ from app.campaigns import CampaignsApp
 from app.deliveries import DeliveryTracker
 from app.ports import DeliveryFact
 from domain.campaign import AttemptOutcome
+from tests import histories
 from tests.builders import scheduled
 from tests.fakes.system import ManualClock
 
@@ -17,8 +18,9 @@ def sent_campaign(campaigns: CampaignsApp, n: int = 2) -> UUID:
     campaigns.start_campaign(campaign_id)
     for i in range(n):
         chat = f"49151{10000000 + i}@c.us"
-        campaigns.begin_attempt(campaign_id, index=i, attempt_id=f"a{i}", chat_id=chat)
-        campaigns.record_attempt(
+        histories.begin_attempt(campaigns, campaign_id, index=i, attempt_id=f"a{i}", chat_id=chat)
+        histories.record_attempt(
+            campaigns,
             campaign_id,
             index=i,
             chat_id=chat,

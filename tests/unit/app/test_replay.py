@@ -58,7 +58,10 @@ RUN: list[tuple[type[Campaign.Event], Step]] = [
             at=now,
         ),
     ),
-    (Campaign.PacingDelayChosen, lambda c, now: c.record_delay(index=0, seconds=41.5, at=now)),
+    (
+        Campaign.PacingDelayChosen,
+        lambda c, now: c._pacing_delay_chosen(index=0, seconds=41.5, at=now),
+    ),
     (
         Campaign.CampaignPaused,
         lambda c, now: c.pause_at_next(
@@ -191,7 +194,7 @@ def legal_moves(campaign: Campaign) -> list[Move]:
             moves.append(
                 Move(
                     f"delay {index - 1}",
-                    lambda c, now: c.record_delay(index=index - 1, seconds=3.25, at=now),
+                    lambda c, now: c._pacing_delay_chosen(index=index - 1, seconds=3.25, at=now),
                 )
             )
     elif status is CampaignStatus.PAUSED:

@@ -15,6 +15,7 @@ from eventsourcing.persistence import StoredEvent
 from adapters.persistence import persistence_environment
 from app.campaigns import CampaignsApp
 from domain.campaign import AttemptOutcome, Campaign
+from tests import histories
 from tests.builders import scheduled
 from tests.fakes.system import ManualClock
 
@@ -51,7 +52,7 @@ def a_send_in_flight(app: CampaignsApp, chat_id: str) -> UUID:
     """Scheduled, started and AttemptStarted: the history a v1 outcome is appended to."""
     campaign_id: UUID = scheduled(app, 2)
     app.start_campaign(campaign_id)
-    app.begin_attempt(campaign_id, index=0, attempt_id="attempt-0", chat_id=chat_id)
+    histories.begin_attempt(app, campaign_id, index=0, attempt_id="attempt-0", chat_id=chat_id)
     return campaign_id
 
 
@@ -118,7 +119,8 @@ def test_the_sample_is_todays_stored_shape_without_the_version_two_fields(
 ) -> None:
     chat_id = the_sample()["chat_id"]
     campaign_id = a_send_in_flight(writer, chat_id)
-    writer.record_attempt(
+    histories.record_attempt(
+        writer,
         campaign_id,
         index=0,
         chat_id=chat_id,

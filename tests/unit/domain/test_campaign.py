@@ -138,7 +138,8 @@ COMMANDS: dict[str, Callable[[Campaign], None]] = {
         reason="422 session not working",
         at=LATER,
     ),
-    "record_delay": lambda c: c.record_delay(index=c.next_index - 1, seconds=42.0, at=LATER),
+    "request_pause": lambda c: c.request_pause(detail="lunch", at=LATER),
+    "request_cancel": lambda c: c.request_cancel(reason="wrong list", at=LATER),
     "withhold_auto_resume": lambda c: c.withhold_auto_resume(detail="flapping", at=LATER),
 }
 
@@ -154,7 +155,8 @@ ALLOWED: dict[tuple[CampaignStatus, str], tuple[CampaignStatus, type[Campaign.Ev
     (RUNNING, "begin_attempt"): (RUNNING, Campaign.AttemptStarted),
     (RUNNING, "record_attempt"): (RUNNING, Campaign.ContactAttempted),
     (RUNNING, "abandon_attempt"): (RUNNING, Campaign.AttemptAbandoned),
-    (RUNNING, "record_delay"): (RUNNING, Campaign.PacingDelayChosen),
+    (RUNNING, "request_pause"): (RUNNING, Campaign.PauseRequested),
+    (RUNNING, "request_cancel"): (RUNNING, Campaign.CancelRequested),
     (PAUSED, "resume"): (RUNNING, Campaign.CampaignResumed),
     (PAUSED, "cancel"): (CANCELLED, Campaign.CampaignCancelled),
     (PAUSED, "withhold_auto_resume"): (PAUSED, Campaign.AutoResumeWithheld),
@@ -404,35 +406,64 @@ def test_abandoning_with_nothing_in_flight_is_refused() -> None:
     )
 
 
-# -- pacing delays ----------------------------------------------------------------------------
+# -- pacing delays of old logs ----------------------------------------------------------------
 
 
-def test_a_delay_is_recorded_after_the_last_handled_contact() -> None:
+def test_a_delay_an_old_log_recorded_still_replays_into_the_next_contact_time() -> None:
     campaign = a_running_campaign(handled=2)
     campaign.collect_events()
 
-    campaign.record_delay(index=1, seconds=37.5, at=LATER)
+    # Campaigns paced themselves before send lanes; their logs replay as they were.
+    campaign._pacing_delay_chosen(index=1, seconds=37.5, at=LATER)
 
     delay = only_event(campaign, Campaign.PacingDelayChosen)
     assert (delay.index, delay.seconds) == (1, 37.5)
-    assert campaign.next_index == 2
+    assert campaign.next_contact_at == LATER + timedelta(seconds=37.5)
 
 
-@pytest.mark.parametrize("index", [0, 2], ids=["earlier", "next"])
-def test_a_delay_after_another_contact_than_the_last_handled_is_refused(index: int) -> None:
-    campaign = a_running_campaign(handled=2)
+# -- requests to a live run -------------------------------------------------------------------
 
-    refused(
-        campaign,
-        AttemptOutOfOrderError,
-        lambda: campaign.record_delay(index=index, seconds=1.0, at=T0),
+
+def test_a_pause_request_is_kept_until_the_run_pauses() -> None:
+    campaign = a_running_campaign(handled=1)
+    campaign.request_pause(detail="lunch", at=LATER)
+    assert campaign.pause_requested == {"detail": "lunch", "at": LATER}
+
+    campaign.pause_at_next(reason=PauseReason.MANUAL, detail="lunch", at=LATER)
+
+    assert campaign.pause_requested is None
+    assert campaign.state is PAUSED
+
+
+def test_a_second_pause_request_records_nothing_more() -> None:
+    campaign = a_running_campaign(handled=1)
+    campaign.request_pause(detail="lunch", at=LATER)
+    campaign.collect_events()
+
+    campaign.request_pause(detail="again", at=LATER)
+
+    assert campaign.collect_events() == []
+
+
+def test_a_cancel_request_is_cleared_by_the_cancel() -> None:
+    campaign = a_running_campaign(handled=1)
+    campaign.request_cancel(reason="wrong list", at=LATER)
+
+    campaign.cancel(reason="wrong list", at=LATER)
+
+    assert (campaign.cancel_requested, campaign.state) == (None, CANCELLED)
+
+
+def test_an_abandoned_attempt_keeps_its_message_id_for_the_retry() -> None:
+    campaign = a_running_campaign(handled=1)
+    campaign.begin_attempt(
+        index=1, attempt_id="a-1", chat_id=chat(1), message_id="BAE5000000000001", at=LATER
     )
 
+    campaign.abandon_attempt(index=1, attempt_id="a-1", reason="500", at=LATER)
 
-def test_a_delay_before_any_contact_is_handled_is_refused() -> None:
-    campaign = a_running_campaign(handled=0)
-
-    refused(campaign, DomainError, lambda: campaign.record_delay(index=-1, seconds=1.0, at=T0))
+    assert campaign.abandoned == {"index": 1, "message_id": "BAE5000000000001"}
+    assert campaign.next_index == 1
 
 
 # -- pause and resume -------------------------------------------------------------------------

@@ -1,0 +1,156 @@
+"""Group commit: what every lane has ready is recorded in one transaction, one fsync for all.
+
+A lane that records an intent waits until it is durable before it sends; while one batch is
+being written, the next gathers, so the more lanes send, the more each fsync carries. A
+conflict (someone recorded first) fails only the commits it concerns: the batch is retried
+commit by commit to find them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError
+
+from app.blocking import off_loop
+from app.campaigns import CampaignsApp
+from app.errors import ConcurrentUpdateError
+
+log = logging.getLogger("waha_campaigns.committer")
+Event = DomainEventProtocol[UUID]
+
+
+@dataclass
+class _Commit:
+    """One caller's events, from these aggregates, and the future it waits on."""
+
+    events: list[Event]
+    aggregates: tuple[Any, ...]
+    done: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class ConflictError(ConcurrentUpdateError):
+    """Someone recorded first on some of these aggregates; nothing of this commit was recorded."""
+
+    def __init__(self, conflicted: set[UUID]) -> None:
+        super().__init__(
+            f"{len(conflicted)} record(s) changed meanwhile: {sorted(map(str, conflicted))}"
+        )
+        self.conflicted = conflicted
+
+
+class GroupCommitter:
+    """Records commits from many lanes together; each caller resumes once its events are durable."""
+
+    def __init__(self, campaigns: CampaignsApp, *, max_batch: int = 1000) -> None:
+        self._campaigns = campaigns
+        self._max_batch = max_batch
+        self._queue: list[_Commit] = []
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+        self.commits = 0
+
+    async def record(self, *aggregates: Any) -> None:
+        """Record the aggregates' pending events atomically; return once they are durable.
+
+        Raises ConflictError (naming the aggregates) when someone recorded first: then none of
+        these events were recorded, and the aggregates are ahead of the store (reload them).
+        """
+        events: list[Event] = []
+        for aggregate in aggregates:
+            events.extend(aggregate.collect_events())
+        if not events:
+            return
+        commit = _Commit(events, aggregates)
+        self._queue.append(commit)
+        self._ensure_running()
+        assert self._wake is not None  # noqa: S101 - set by _ensure_running
+        self._wake.set()
+        await asyncio.shield(commit.done)
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._wake = asyncio.Event()
+            self._task = asyncio.create_task(self._write_batches(), name="group-commit")
+
+    async def close(self) -> None:
+        """Write what is queued, then stop."""
+        if self._task is None:
+            return
+        pending = [commit.done for commit in self._queue]
+        if pending and self._wake is not None:
+            self._wake.set()
+            await asyncio.gather(*pending, return_exceptions=True)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _write_batches(self) -> None:
+        assert self._wake is not None  # noqa: S101 - set before the task starts
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            # One turn of the loop lets every lane that is ready right now join this batch.
+            await asyncio.sleep(0)  # noqa: TID251 - a yield, not a wait
+            while self._queue:
+                batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
+                try:
+                    outcomes = await off_loop(self._write, batch)
+                except BaseException as error:  # the store failed: every caller learns it
+                    for commit in batch:
+                        if not commit.done.done():
+                            commit.done.set_exception(error)
+                    if isinstance(error, asyncio.CancelledError):
+                        raise
+                    continue
+                for commit, failure in zip(batch, outcomes, strict=True):
+                    if commit.done.done():
+                        continue
+                    if failure is None:
+                        commit.done.set_result(None)
+                    else:
+                        commit.done.set_exception(failure)
+
+    def _write(self, batch: Sequence[_Commit]) -> list[ConflictError | None]:
+        """Record the batch in one transaction; on a conflict, commit by commit (blocking)."""
+        self.batches += 1
+        self.commits += len(batch)
+        try:
+            self._campaigns.record(
+                [e for c in batch for e in c.events], [a for c in batch for a in c.aggregates]
+            )
+        except IntegrityError:
+            if len(batch) == 1:
+                return [self._conflict(batch[0])]
+            return [self._write_alone(commit) for commit in batch]
+        return [None] * len(batch)
+
+    def _write_alone(self, commit: _Commit) -> ConflictError | None:
+        try:
+            self._campaigns.record(commit.events, commit.aggregates)
+        except IntegrityError:
+            return self._conflict(commit)
+        return None
+
+    def _conflict(self, commit: _Commit) -> ConflictError:
+        """Name the aggregates whose next version was already taken."""
+        first: dict[UUID, int] = {}
+        for event in commit.events:
+            first.setdefault(event.originator_id, event.originator_version)
+        conflicted = {
+            aggregate_id
+            for aggregate_id, version in first.items()
+            if self._campaigns.last_version(aggregate_id) >= version
+        }
+        log.info("a commit conflicted on %d record(s)", len(conflicted))
+        return ConflictError(conflicted or set(first))
