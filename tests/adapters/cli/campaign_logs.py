@@ -110,6 +110,9 @@ def append_second_send(
         index=index,
         attempt_id="again",
         chat_id=chat(index),
+        message_id=None,
+        lease_epoch=None,
+        text=None,
     )
     append_crafted(
         app,
@@ -122,6 +125,7 @@ def append_second_send(
         message_id="m-again",
         error=None,
         attempt_id="again",
+        reason=None,
     )
 
 
