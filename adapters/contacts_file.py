@@ -7,26 +7,18 @@ import csv
 import io
 import re
 import unicodedata
-import warnings
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from typing import Final
 
-from openpyxl import load_workbook
-from openpyxl.worksheet._read_only import ReadOnlyWorksheet
-
+from adapters.contacts_workbook import XLSX_MAGIC, UnreadableWorkbookError, sheet_rows
 from app.audience import ContactInput
 from domain.content import is_variable_name
 
 DEFAULT_PHONE_COLUMN: Final = "phone"
 NAME_COLUMN: Final = "name"
 _DELIMITERS: Final = ",;\t"
-_XLSX_MAGIC: Final = b"PK\x03\x04"
 _XLS_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-# A workbook is a zip: its declared unpacked size bounds what a hostile upload can make us parse.
-MAX_XLSX_UNPACKED: Final = 256 * 1024 * 1024
 _HEADER_SEPARATORS: Final = re.compile(r"[\s.\-]+")
 _HEADER_DROPPED: Final = re.compile(r"[^a-z0-9_\s.\-]")
 _LISTED_COLUMNS: Final = 20
@@ -119,8 +111,11 @@ def read_contacts_file(
     """
     if encoding is not None and (problem := encoding_problem(encoding)) is not None:
         raise ContactsFileError(problem, field="encoding")
-    if data.startswith(_XLSX_MAGIC):
-        table = _Table("row", _xlsx_rows(data), None)
+    if data.startswith(XLSX_MAGIC):
+        try:
+            table = _Table("row", sheet_rows(data), None)
+        except UnreadableWorkbookError as error:
+            raise ContactsFileError(str(error)) from None
     elif data.startswith(_XLS_MAGIC):
         raise ContactsFileError("an old Excel .xls workbook: save it as .xlsx or as CSV UTF-8")
     else:
@@ -167,60 +162,6 @@ def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
             line = reader.line_num + 1
     except csv.Error as error:
         raise ContactsFileError(f"line {reader.line_num}: {error}") from None
-
-
-def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
-    try:
-        unpacked = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(data)).infolist())
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise ContactsFileError("the file starts like an XLSX workbook but is damaged") from None
-    if unpacked > MAX_XLSX_UNPACKED:
-        raise ContactsFileError(
-            f"the workbook unpacks to over {MAX_XLSX_UNPACKED // 2**20} MiB; "
-            "save the contacts as CSV UTF-8"
-        )
-    try:
-        # openpyxl warns about features it drops (styles, extensions): nothing a contact needs.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            try:
-                sheets = book.worksheets
-                if not sheets or not isinstance(sheets[0], ReadOnlyWorksheet):
-                    raise ContactsFileError("the workbook has no sheet of cells")
-                sheet = sheets[0]
-                # Some writers declare wrong dimensions; read what the sheet really holds.
-                sheet.reset_dimensions()
-                return [
-                    (number, [_cell_text(value) for value in values])
-                    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-                ]
-            finally:
-                book.close()
-    except ContactsFileError:
-        raise
-    # An upload is hostile until read, and openpyxl fails in many ways (zip, XML, its model):
-    # each becomes the same clear refusal, never a 500.
-    except Exception:  # noqa: BLE001
-        raise ContactsFileError(
-            "the file is a zip archive but not an XLSX workbook that can be read; "
-            "save it as .xlsx or as CSV UTF-8"
-        ) from None
-
-
-def _cell_text(value: object) -> str:
-    # Spreadsheets hold phones as numbers (4915112345678.0) and dates as dates: text as typed.
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime) and value.time() == time():
-        return value.date().isoformat()
-    if isinstance(value, date | time):
-        return value.isoformat()
-    return str(value)
 
 
 def _has_data(cells: Sequence[str]) -> bool:

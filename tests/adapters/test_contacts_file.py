@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 import pytest
 
-from adapters import contacts_file
+from adapters import contacts_workbook
 from adapters.contacts_file import (
     ContactsFileError,
     OptionNames,
@@ -300,6 +300,27 @@ def test_an_xlsx_is_known_by_its_content_and_numbers_rows_as_the_sheet_does() ->
     ]
 
 
+def test_what_openpyxl_drops_from_a_workbook_warns_nobody() -> None:
+    # A defined name for a sheet that is not there: openpyxl warns and drops it.
+    data = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(xlsx(["phone"], ["+4915110000000"]))) as source,
+        zipfile.ZipFile(data, "w") as target,
+    ):
+        for item in source.infolist():
+            body = source.read(item)
+            if item.filename == "xl/workbook.xml":
+                stale = b'<definedName name="x" localSheetId="5">Sheet!$A$1</definedName>'
+                body = body.replace(
+                    b"<definedNames />", b"<definedNames>" + stale + b"</definedNames>"
+                )
+            target.writestr(item, body)
+
+    found = read_contacts_file(data.getvalue())  # filterwarnings = error: a warning would fail
+
+    assert found.contacts == [ContactInput("+4915110000000")]
+
+
 def test_an_xlsx_without_a_phone_column_is_refused_like_a_csv() -> None:
     error = refusal(xlsx(["name", "tel"], ["Ana", "+4915110000000"]))
 
@@ -336,7 +357,7 @@ def test_an_old_xls_workbook_is_refused_saying_what_to_save_instead() -> None:
 def test_a_workbook_that_unpacks_too_large_is_refused_unread(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(contacts_file, "MAX_XLSX_UNPACKED", 1024)
+    monkeypatch.setattr(contacts_workbook, "MAX_UNPACKED", 1024)
 
     error = refusal(xlsx(["phone"], ["+4915110000000"]))
 
