@@ -19,7 +19,9 @@ _REF: Final = "#/components/schemas/{model}"
 _PATH_PARAMETER: Final = re.compile(r"{(\w+)}")
 _MULTIPART_ENCODINGS: Final = {
     "campaign": {"contentType": "application/json"},
-    "contacts": {"contentType": "text/csv"},
+    "contacts": {
+        "contentType": "text/csv, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    },
     "file": {"contentType": "image/png, image/jpeg, image/gif, image/webp"},
 }
 

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, FiniteFloat, 
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
+from adapters.contacts_file import encoding_problem
 from domain.lifecycle import CampaignStatus
 from domain.pacing import DEFAULT_MAX_SECONDS, DEFAULT_MIN_SECONDS, CampaignOptions
 
@@ -31,17 +32,6 @@ VARIABLE_NAME_RULE: Final = (
 _VARIABLE_NAMES_SCHEMA: Final[JsonDict] = {
     "propertyNames": {"pattern": f"^{VARIABLE_NAME.pattern}$", "maxLength": MAX_VARIABLE_NAME}
 }
-
-
-def _shown(name: str) -> str:
-    return repr(name if len(name) <= MAX_VARIABLE_NAME else name[:MAX_VARIABLE_NAME] + "...")
-
-
-def variable_name_problem(name: str) -> str | None:
-    """Return why `name` cannot be a template variable, or None if it can."""
-    if VARIABLE_NAME.fullmatch(name):
-        return None
-    return f"{_shown(name)} is not a variable name: {VARIABLE_NAME_RULE}"
 
 
 def _variable_name(name: str) -> str:
@@ -118,6 +108,30 @@ class CampaignFields(_Input):
     )
     pacing: PacingIn = Field(default_factory=PacingIn)
     options: OptionsIn = Field(default_factory=OptionsIn)
+    phone_column: str | None = Field(
+        default=None,
+        max_length=200,
+        description=(
+            "With a contacts file: the column that holds the phones (default `phone`), "
+            "matched as every column name is, ignoring case, spaces, hyphens and dots."
+        ),
+    )
+    encoding: str | None = Field(
+        default=None,
+        max_length=64,
+        description=(
+            "With a contacts CSV that is not UTF-8: its encoding, a Python codec name such as "
+            "cp1252 or latin-1. Unused with XLSX or with contacts in JSON."
+        ),
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        problem = None if value is None else encoding_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @field_validator("scheduled_for", mode="before")
     @classmethod
@@ -135,17 +149,25 @@ class CampaignIn(CampaignFields):
 
 
 class CampaignUpload(BaseModel):
-    """A campaign to schedule, as multipart/form-data with its contacts as a CSV file."""
+    """A campaign to schedule, as multipart/form-data with its contacts as a file."""
 
     campaign: str = Field(
-        description="JSON: every field of CampaignIn but contacts (name, session, message, ...).",
+        description=(
+            "JSON: every field of CampaignIn but contacts (name, session, message, ..., "
+            "phone_column, encoding)."
+        ),
         json_schema_extra={"contentMediaType": "application/json"},
     )
     contacts: bytes = Field(
         description=(
-            "CSV, UTF-8, with a header row: a `phone` column, an optional `name` column; every "
-            "other column is a template variable (an empty cell leaves it to the defaults). "
-            "Problems name data rows from 0 as contacts[i]."
+            "CSV (`,` `;` or tab; UTF-8, or the campaign's `encoding`) or XLSX (its first "
+            "sheet), told apart by content. The first row is the header; its names are matched "
+            "ignoring case, and spaces, hyphens and dots become `_` (`First Name` is "
+            "first_name). The phone column is `phone` or the campaign's `phone_column`; `name` "
+            "is the contact's name; every other column whose name can be a variable is one "
+            "(an empty cell leaves it to the defaults). Other columns, and later columns of a "
+            "repeated name, are ignored and listed in the answer's `warnings`. Empty rows are "
+            "skipped; problems name data rows from 0 as contacts[i]."
         ),
     )
 
@@ -238,9 +260,12 @@ class DuplicateOut(BaseModel):
 
 
 class CampaignCreatedOut(CampaignOut):
-    """The new campaign, and the rows dropped as duplicates."""
+    """The new campaign, the rows dropped as duplicates, and what the contacts file ignored."""
 
     duplicates: list[DuplicateOut]
+    warnings: list[str] = Field(
+        description="Columns of the contacts file that were ignored, and why; empty for JSON."
+    )
 
 
 class CampaignPage(BaseModel):

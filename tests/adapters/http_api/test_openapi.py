@@ -46,12 +46,18 @@ async def test_the_document_covers_every_route(client: Client) -> None:
     assert "security" not in doc["paths"]["/campaigns"]["get"]
 
 
-async def test_the_csv_form_is_documented(client: Client) -> None:
+async def test_the_contacts_file_form_is_documented(client: Client) -> None:
     doc = await document(client)
 
     content = doc["paths"]["/campaigns"]["post"]["requestBody"]["content"]
     assert set(content) == {"application/json", "multipart/form-data"}
-    assert content["multipart/form-data"]["encoding"]["contacts"] == {"contentType": "text/csv"}
+    assert content["multipart/form-data"]["encoding"]["contacts"] == {
+        "contentType": "text/csv, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    }
+    fields = doc["components"]["schemas"]["CampaignIn"]["properties"]
+    assert {"phone_column", "encoding"} <= fields.keys()
+    created = doc["components"]["schemas"]["CampaignCreatedOut"]
+    assert "warnings" in created["required"]
 
 
 async def test_answers_match_their_documented_schemas(client: Client, clock: ManualClock) -> None:

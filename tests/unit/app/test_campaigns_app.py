@@ -128,10 +128,68 @@ def test_scheduling_rejects_contacts_missing_template_variables_listing_them(
         campaigns.schedule_campaign(a_campaign(contacts=rows, text="Hi {name}, use {code}"))
 
     assert raised.value.problems == [
-        {"field": "contacts[1].variables", "value": phone(1), "reason": "missing code"},
-        {"field": "contacts[2].variables", "value": phone(2), "reason": "missing code, name"},
+        {
+            "field": "contacts",
+            "reason": "2 contact(s) have empty values the template needs ({code} 2, {name} 1) "
+            "and no default is set; fill them in or set message.defaults: "
+            f"contacts[1] {phone(1)} lacks {{code}}; "
+            f"contacts[2] {phone(2)} lacks {{code}}, {{name}}",
+        }
     ]
+    assert [m.position for m in raised.value.missing] == [1, 2]
     assert recorded_count(campaigns) == before
+
+
+def test_a_template_field_no_contact_has_is_one_problem_suggesting_the_closest_name(
+    campaigns: CampaignsApp,
+) -> None:
+    rows = [ContactInput(phone(i), f"C{i}", {"city": "Berlin"}) for i in range(1000)]
+    before = recorded_count(campaigns)
+
+    with pytest.raises(MissingVariablesError) as raised:
+        campaigns.schedule_campaign(a_campaign(contacts=rows, text="Hi {nmae} in {city}"))
+
+    assert raised.value.problems == [
+        {
+            "field": "message.text",
+            "value": "{nmae}",
+            "reason": "no contact has a nmae column or variable and there is no default for it "
+            "(the contacts have: city, name); did you mean {name}?",
+        }
+    ]
+    assert raised.value.unknown == ("nmae",)
+    assert recorded_count(campaigns) == before
+
+
+def test_a_template_field_far_from_every_column_suggests_nothing(campaigns: CampaignsApp) -> None:
+    with pytest.raises(MissingVariablesError) as raised:
+        campaigns.schedule_campaign(a_campaign(contacts=contacts(2), text="Hi {voucher}"))
+
+    (problem,) = raised.value.problems
+    assert problem["reason"] == (
+        "no contact has a voucher column or variable and there is no default for it "
+        "(the contacts have: name)"
+    )
+
+
+def test_many_contacts_lacking_a_value_are_one_problem_showing_the_first_rows(
+    campaigns: CampaignsApp,
+) -> None:
+    rows = [ContactInput(phone(0), "Ana", {"code": "A1"}), *contacts(500, start=1)]
+
+    with pytest.raises(MissingVariablesError) as raised:
+        campaigns.schedule_campaign(a_campaign(contacts=rows, text="Hi {nmae}, use {code}"))
+
+    unknown, lacking = raised.value.problems
+    assert unknown["value"] == "{nmae}"
+    assert lacking["field"] == "contacts"
+    reason = str(lacking["reason"])
+    assert reason.startswith("500 contact(s) have empty values the template needs ({code} 500)")
+    assert reason.count("lacks {code}") == 20
+    assert "contacts[20] " in reason
+    assert "contacts[21] " not in reason
+    assert reason.endswith("; and 480 more")
+    assert len(raised.value.missing) == 501  # every contact lacks {nmae}
 
 
 def test_missing_variables_name_the_operators_row_after_a_dropped_duplicate(
@@ -146,7 +204,8 @@ def test_missing_variables_name_the_operators_row_after_a_dropped_duplicate(
     with pytest.raises(MissingVariablesError) as raised:
         campaigns.schedule_campaign(a_campaign(contacts=rows, text="Hi {name}, use {code}"))
 
-    assert [p["field"] for p in raised.value.problems] == ["contacts[2].variables"]
+    assert [p["field"] for p in raised.value.problems] == ["contacts"]
+    assert f"contacts[2] {phone(1)} lacks {{code}}" in str(raised.value.problems[0]["reason"])
 
 
 def test_a_default_fills_a_variable_a_contact_lacks(campaigns: CampaignsApp) -> None:
