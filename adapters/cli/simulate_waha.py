@@ -11,7 +11,7 @@ from aiohttp import web
 
 from adapters.cli.arguments import ExitCode, Subparsers, add_command, port_number, seconds
 from adapters.cli.output import fail, reader_left
-from adapters.waha.simulator import SimulatorConfig, make_simulator_app
+from adapters.waha_simulator import SimulatorConfig, make_simulator_app
 
 
 class ListenError(Exception):

@@ -19,13 +19,13 @@ import pytest
 from pytest_aiohttp import AiohttpServer
 
 from adapters.waha.client import AiohttpWahaGateway
-from adapters.waha.simulator import (
+from adapters.waha.wire import RECENT_MESSAGES_LIMIT
+from adapters.waha_simulator import (
     SIMULATOR_KEY,
     SimulatorConfig,
     WahaSimulator,
     make_simulator_app,
 )
-from adapters.waha.wire import RECENT_MESSAGES_LIMIT
 from app.ports import GatewayRejectedError, ImagePayload, WahaGateway
 from tests.fakes.gateway import FakeWahaGateway
 from tests.fakes.system import InstantSleeper, ManualClock

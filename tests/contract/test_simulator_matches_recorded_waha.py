@@ -21,7 +21,7 @@ from aiohttp import web
 from multidict import CIMultiDictProxy
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
-from adapters.waha.simulator import (
+from adapters.waha_simulator import (
     SIMULATOR_KEY,
     SimulatorConfig,
     WahaSimulator,

@@ -12,7 +12,7 @@ from pytest_aiohttp import AiohttpServer
 
 from adapters.waha import wire
 from adapters.waha.client import AiohttpWahaGateway
-from adapters.waha.simulator import SimulatorConfig, make_simulator_app
+from adapters.waha_simulator import SimulatorConfig, make_simulator_app
 from tests.fakes.system import InstantSleeper, ManualClock
 
 CHAT = "11111111111@c.us"

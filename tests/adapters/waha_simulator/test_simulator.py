@@ -21,7 +21,7 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from adapters.cli import build_parser
 from adapters.cli.simulate_waha import config_from
-from adapters.waha.simulator import (
+from adapters.waha_simulator import (
     SIMULATOR_KEY,
     Endpoint,
     Fault,

@@ -1,8 +1,4 @@
-"""A WAHA simulator faithful to the recorded real WAHA: the demo's and the end-to-end tests' WAHA.
-
-Build it with `make_simulator_app(SimulatorConfig(...))`; reach its controls in-process with
-`app[SIMULATOR_KEY]` (a `WahaSimulator`), or over HTTP under `/_simulator`.
-"""
+"""The simulator's aiohttp application: WAHA's routes, the controls, and their lifecycle."""
 
 from __future__ import annotations
 
@@ -13,30 +9,16 @@ import aiohttp
 from aiohttp import web
 
 from adapters.system import AsyncioSleeper, SystemClock
-from adapters.waha import simulator_chats as chats
-from adapters.waha import simulator_routes as waha
-from adapters.waha import simulator_sessions as sessions
-from adapters.waha.simulator_config import LedgerEntry, SimulatorConfig, StatusStep
-from adapters.waha.simulator_control import add_control_routes, control_errors
-from adapters.waha.simulator_faults import Endpoint, Fault, FaultKind
-from adapters.waha.simulator_state import SIMULATOR_KEY, WahaSimulator
-from adapters.waha.simulator_webhooks import sign
+from adapters.waha_simulator import chats, sessions
+from adapters.waha_simulator import routes as waha
+from adapters.waha_simulator.config import SimulatorConfig
+from adapters.waha_simulator.control import add_control_routes, control_errors
+from adapters.waha_simulator.faults import Endpoint
+from adapters.waha_simulator.state import SIMULATOR_KEY, WahaSimulator
 
 if TYPE_CHECKING:
-    from app.ports import Clock, Sleeper
+    from adapters.waha_simulator.config import Clock, Sleeper
 
-__all__ = [
-    "SIMULATOR_KEY",
-    "Endpoint",
-    "Fault",
-    "FaultKind",
-    "LedgerEntry",
-    "SimulatorConfig",
-    "StatusStep",
-    "WahaSimulator",
-    "make_simulator_app",
-    "sign",
-]
 
 # WAHA's JSON body limit (SRC24 src/main.ts): base64 media must fit in it.
 _BODY_LIMIT = 50 * 1024 * 1024

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp import web
 
-from adapters.waha.simulator_bodies import (
+from adapters.waha_simulator.bodies import (
     STARTING,
     STOPPED,
     WORKING,
@@ -21,14 +21,14 @@ from adapters.waha.simulator_bodies import (
     message_ack,
     new_message_id,
 )
-from adapters.waha.simulator_config import LedgerEntry, SimulatorConfig, StatusStep
-from adapters.waha.simulator_faults import Endpoint, Fault, FaultBook
-from adapters.waha.simulator_webhooks import WebhookDispatcher
+from adapters.waha_simulator.config import LedgerEntry, SimulatorConfig, StatusStep
+from adapters.waha_simulator.faults import Endpoint, Fault, FaultBook
+from adapters.waha_simulator.webhooks import WebhookDispatcher
 
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from app.ports import Clock, Sleeper
+    from adapters.waha_simulator.config import Clock, Sleeper
 
 
 @dataclass(slots=True)

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from adapters.waha.simulator_bodies import ENGINE, JSONObject, environment, epoch_ms, new_event_id
+from adapters.waha_simulator.bodies import ENGINE, JSONObject, environment, epoch_ms, new_event_id
 
 if TYPE_CHECKING:
-    from app.ports import Clock
+    from adapters.waha_simulator.config import Clock
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from adapters.waha.simulator_bodies import (
+from adapters.waha_simulator.bodies import (
     CORE_ONLY_DEFAULT,
     STOPPED,
     UNAUTHORIZED,
@@ -32,8 +32,8 @@ from adapters.waha.simulator_bodies import (
     route_not_found,
     server_error,
 )
-from adapters.waha.simulator_faults import Endpoint, Fault, FaultKind
-from adapters.waha.simulator_state import SIMULATOR_KEY, WahaSimulator
+from adapters.waha_simulator.faults import Endpoint, Fault, FaultKind
+from adapters.waha_simulator.state import SIMULATOR_KEY, WahaSimulator
 
 CONTROL_PREFIX = "/_simulator"
 _Work = Callable[[], Awaitable[web.StreamResponse]]

@@ -1,11 +1,28 @@
-"""The simulator's value types: how it starts, status schedule steps, ledger entries."""
+"""The simulator's value types: its clock, how it starts, status schedule steps, ledger entries."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
-from adapters.waha.simulator_bodies import WORKING, JSONObject
+from adapters.waha_simulator.bodies import WORKING, JSONObject
+
+
+class Clock(Protocol):
+    """Where the simulator reads the time (adapters.system.SystemClock, or a test's)."""
+
+    def now(self) -> datetime:
+        """Return the current time, timezone-aware UTC."""
+        ...
+
+
+class Sleeper(Protocol):
+    """How the simulator waits (adapters.system.AsyncioSleeper, or a test's)."""
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait `seconds`; cancellable."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,11 +6,11 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from adapters.waha.simulator_bodies import ACK_NAMES, JSONObject, nest_error
-from adapters.waha.simulator_config import LedgerEntry
-from adapters.waha.simulator_faults import Endpoint
-from adapters.waha.simulator_routes import RefusalError, invalid_body, require_working, with_faults
-from adapters.waha.simulator_state import SIMULATOR_KEY, WahaSimulator
+from adapters.waha_simulator.bodies import ACK_NAMES, JSONObject, nest_error
+from adapters.waha_simulator.config import LedgerEntry
+from adapters.waha_simulator.faults import Endpoint
+from adapters.waha_simulator.routes import RefusalError, invalid_body, require_working, with_faults
+from adapters.waha_simulator.state import SIMULATOR_KEY, WahaSimulator
 
 _DEFAULT_LIMIT = 10
 

@@ -7,11 +7,11 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from adapters.waha.simulator_bodies import JSONObject
-from adapters.waha.simulator_config import StatusStep
-from adapters.waha.simulator_faults import Endpoint, Fault, FaultKind
-from adapters.waha.simulator_routes import CONTROL_PREFIX
-from adapters.waha.simulator_state import SIMULATOR_KEY, WahaSimulator
+from adapters.waha_simulator.bodies import JSONObject
+from adapters.waha_simulator.config import StatusStep
+from adapters.waha_simulator.faults import Endpoint, Fault, FaultKind
+from adapters.waha_simulator.routes import CONTROL_PREFIX
+from adapters.waha_simulator.state import SIMULATOR_KEY, WahaSimulator
 
 
 class ControlRequestError(Exception):

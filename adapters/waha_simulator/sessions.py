@@ -6,7 +6,7 @@ import secrets
 
 from aiohttp import web
 
-from adapters.waha.simulator_bodies import (
+from adapters.waha_simulator.bodies import (
     CORE_ONLY_DEFAULT,
     ENGINE,
     SESSION_NOT_FOUND,
@@ -16,8 +16,8 @@ from adapters.waha.simulator_bodies import (
     no_session_to_use,
     version_info,
 )
-from adapters.waha.simulator_faults import Endpoint
-from adapters.waha.simulator_routes import (
+from adapters.waha_simulator.faults import Endpoint
+from adapters.waha_simulator.routes import (
     DEFAULT_SESSION,
     RefusalError,
     invalid_body,
@@ -25,7 +25,7 @@ from adapters.waha.simulator_routes import (
     string_field,
     with_faults,
 )
-from adapters.waha.simulator_state import SIMULATOR_KEY, WahaSimulator
+from adapters.waha_simulator.state import SIMULATOR_KEY, WahaSimulator
 
 
 def session_body(sim: WahaSimulator, name: str, *, engine: bool) -> JSONObject:
