@@ -11,8 +11,10 @@ library and `adapters.system`, never the client in `adapters.waha` (import-linte
 
 from __future__ import annotations
 
-from adapters.waha_simulator.config import LedgerEntry, SimulatorConfig, StatusStep
+from adapters.waha_simulator.config import SimulatorConfig, StatusStep
 from adapters.waha_simulator.faults import Endpoint, Fault, FaultKind
+from adapters.waha_simulator.messages import InboundMessage, LedgerEntry
+from adapters.waha_simulator.sends import SendRecord
 from adapters.waha_simulator.server import make_simulator_app
 from adapters.waha_simulator.state import SIMULATOR_KEY, WahaSimulator
 from adapters.waha_simulator.webhooks import sign
@@ -22,7 +24,9 @@ __all__ = [
     "Endpoint",
     "Fault",
     "FaultKind",
+    "InboundMessage",
     "LedgerEntry",
+    "SendRecord",
     "SimulatorConfig",
     "StatusStep",
     "WahaSimulator",

@@ -1,4 +1,4 @@
-"""The simulator's value types: its clock, how it starts, status schedule steps, ledger entries."""
+"""How the simulator starts, steps of a status schedule, and what it needs of time."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from adapters.waha_simulator.bodies import WORKING, JSONObject
+from adapters.waha_simulator.bodies import WORKING
 
 
 class Clock(Protocol):
@@ -40,6 +40,9 @@ class SimulatorConfig:
     only_default_session: bool = False  # WAHA Core before 2026.6.1 refused other sessions
     me_phone: str = "10000000000"
     version: str = "2024.10.8"
+    # WAHA 2026.4.3+ (NOWEB, GOWS): GET new-message-id, sendText's `id`, a message by id.
+    # False answers as older releases do: 404 `Cannot GET …`, and an `id` in sendText ignored.
+    message_ids: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,39 +51,3 @@ class StatusStep:
 
     status: str
     after_seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
-    """One message the simulator accepted: proof of who got what, and how many times."""
-
-    session: str
-    chat_id: str
-    message_id: str
-    kind: str  # "text" or "image"
-    accepted_at: datetime
-    text: str | None = None
-    caption: str | None = None
-    mimetype: str | None = None
-    media_sha256: str | None = None
-    media_url: str | None = None
-
-    @property
-    def serialized_id(self) -> str:
-        """Return WAHA's full message id, `true_<chat>_<raw id>`."""
-        return f"true_{self.chat_id}_{self.message_id}"
-
-    def to_json(self) -> JSONObject:
-        """Return the control API's view of this entry."""
-        return {
-            "session": self.session,
-            "chat_id": self.chat_id,
-            "message_id": self.message_id,
-            "kind": self.kind,
-            "text": self.text,
-            "caption": self.caption,
-            "mimetype": self.mimetype,
-            "media_sha256": self.media_sha256,
-            "media_url": self.media_url,
-            "accepted_at": self.accepted_at.isoformat(),
-        }

@@ -814,7 +814,29 @@ async def test_a_dead_webhook_receiver_does_not_stop_the_simulator(
     second = await client.post("/api/sendText", json=TEXT)
 
     assert (first.status, second.status) == (201, 201)
-    assert "webhook delivery to" in caplog.text
+    assert "not delivered to" in caplog.text
+
+
+async def test_an_undeliverable_webhook_is_one_warning_line_without_credentials(
+    simulate: Simulate, unused_tcp_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"http://hook-user:hook-password@127.0.0.1:{unused_tcp_port}/hook?token=hook-token"
+    client, sim = await simulate(SimulatorConfig(webhook_url=url), sleeper=InstantSleeper())
+
+    sim.set_status("default", "STARTING")
+    await sim.settle()
+
+    [record] = [r for r in caplog.records if r.name == "adapters.waha_simulator.webhooks"]
+    line = record.getMessage()
+    assert record.levelname == "WARNING"
+    assert record.exc_info is None
+    assert "\n" not in line
+    assert f"to http://127.0.0.1:{unused_tcp_port}/hook: " in line
+    assert "session.status" in line
+    assert "ClientConnectorError" in line  # the reason
+    assert "hook-user" not in caplog.text
+    assert "hook-password" not in caplog.text
+    assert "hook-token" not in caplog.text
 
 
 # The control HTTP API
@@ -944,6 +966,7 @@ async def test_control_reset_returns_to_the_configured_start(simulate: Simulate)
         "faults": {},
         "calls": {},
         "not_on_whatsapp": [],
+        "message_ids": True,
     }
     assert sim.ledger() == []
 
