@@ -67,7 +67,8 @@ def send_route(endpoint: Endpoint, kind: str, accept: _Accept) -> Handler:
             sim.sends.finish(record, REFUSED, refusal.status)
             return refusal.response
         except BaseException:
-            sim.sends.finish(record, GONE, None)
+            # Cancelled: the client left (aiohttp may cancel its handler) or the server stopped.
+            sim.sends.finish(record, record.fault or GONE, None)
             raise
         await _write(request, response)
         if record.fault is None:

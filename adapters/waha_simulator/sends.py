@@ -9,6 +9,7 @@ its next send therefore never overlaps two.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 ACCEPTED = "accepted"  # the message was taken and the 201 answered
 REFUSED = "refused"  # WAHA answered no (400, 401, 404, 422): nothing was sent
-GONE = "gone"  # the handler never finished: the server was stopped under it
+GONE = "gone"  # no answer: the client left, or the server stopped, before one was written
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -47,7 +48,7 @@ class SendRecord:
     status: int | None = None
     message_id: str | None = None
     fault: str | None = None
-    generation: int = field(default=0, repr=False)  # which log it counts in (see clear)
+    generation: int = field(default=-1, repr=False)  # the log it counts in; -1: none yet
 
     def to_json(self) -> JSONObject:
         """Return the control API's view of this record; times are ISO 8601 to microseconds."""
@@ -73,6 +74,9 @@ class SendLog:
         self._in_flight: Counter[str] = Counter()
         self._max_in_flight: dict[str, int] = {}
         self._generation = 0
+        self._busy = 0  # in flight now, on any session
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def receive(self, endpoint: str, kind: str) -> SendRecord:
         """Stamp a send request as it arrives, before its body is read."""
@@ -83,6 +87,8 @@ class SendLog:
         record.session, record.chat_id = session, chat_id
         record.generation = self._generation
         self._records.append(record)
+        self._busy += 1
+        self._idle.clear()
         if session is not None:
             self._in_flight[session] += 1
             now = self._in_flight[session]
@@ -96,8 +102,17 @@ class SendLog:
         record.finished_at = self._clock.now()
         record.outcome = outcome
         record.status = status
-        if record.session is not None and record.generation == self._generation:
+        if record.generation != self._generation:
+            return
+        if record.session is not None:
             self._in_flight[record.session] -= 1
+        self._busy -= 1
+        if self._busy == 0:
+            self._idle.set()
+
+    async def wait_idle(self) -> None:
+        """Wait until no send is in flight (a hung one ends when its client gives up)."""
+        await self._idle.wait()
 
     def records(self, session: str | None = None) -> list[SendRecord]:
         """Return the records in arrival order, of one session or of all."""
@@ -119,3 +134,5 @@ class SendLog:
         self._in_flight.clear()
         self._max_in_flight.clear()
         self._generation += 1
+        self._busy = 0
+        self._idle.set()

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
-import json
 import re
-from base64 import b64encode
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
-from multidict import CIMultiDictProxy
-from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from adapters.cli import build_parser
 from adapters.cli.simulate_waha import config_from
@@ -28,66 +20,18 @@ from adapters.waha_simulator import (
     FaultKind,
     SimulatorConfig,
     StatusStep,
-    WahaSimulator,
-    make_simulator_app,
+)
+from tests.adapters.waha_simulator.support import (
+    IMAGE,
+    NOT_WORKING,
+    PNG,
+    TEXT,
+    Client,
+    Receiver,
+    Simulate,
+    verify,
 )
 from tests.fakes.system import InstantSleeper, ManualClock
-
-Client = TestClient[web.Request, web.Application]
-Simulate = Callable[..., Awaitable[tuple[Client, WahaSimulator]]]
-
-QUICK = SimulatorConfig(not_working_wait=0, starting_seconds=None, ack_seconds=(0, 0))
-PNG = b"\x89PNG\r\n\x1a\n tiny"
-TEXT = {"session": "default", "chatId": "5511999990000@c.us", "text": "hello"}
-IMAGE = {
-    "session": "default",
-    "chatId": "5511999990000@c.us",
-    "file": {"mimetype": "image/png", "filename": "a.png", "data": b64encode(PNG).decode()},
-    "caption": "look",
-}
-NOT_WORKING = "Session status is not as expected. Try again later or restart the session"
-
-
-@pytest.fixture
-def simulate(aiohttp_client: AiohttpClient) -> Simulate:
-    async def start(
-        config: SimulatorConfig = QUICK,
-        *,
-        clock: ManualClock | None = None,
-        sleeper: InstantSleeper | None = None,
-    ) -> tuple[Client, WahaSimulator]:
-        app = make_simulator_app(config, clock=clock, sleeper=sleeper)
-        return await aiohttp_client(app), app[SIMULATOR_KEY]
-
-    return start
-
-
-class Receiver:
-    """A second server that receives the simulator's webhooks."""
-
-    def __init__(self) -> None:
-        self.deliveries: asyncio.Queue[tuple[CIMultiDictProxy[str], bytes]] = asyncio.Queue()
-        self.url = ""
-
-    async def receive(self, request: web.Request) -> web.Response:
-        self.deliveries.put_nowait((request.headers, await request.read()))
-        return web.Response()
-
-    async def next(self) -> tuple[CIMultiDictProxy[str], bytes, dict[str, Any]]:
-        async with asyncio.timeout(5):
-            headers, raw = await self.deliveries.get()
-        return headers, raw, json.loads(raw)
-
-
-@pytest.fixture
-async def receiver(aiohttp_server: AiohttpServer) -> Receiver:
-    receiver = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", receiver.receive)
-    server = await aiohttp_server(app)
-    receiver.url = str(server.make_url("/hook"))
-    return receiver
-
 
 # Sessions
 
@@ -736,11 +680,6 @@ async def test_a_repeating_schedule_needs_some_seconds(simulate: Simulate) -> No
 # Webhooks
 
 
-def verify(raw: bytes, headers: CIMultiDictProxy[str], key: str) -> bool:
-    expected = hmac.new(key.encode(), raw, hashlib.sha512).hexdigest()
-    return hmac.compare_digest(headers["X-Webhook-Hmac"], expected)
-
-
 async def test_message_acks_arrive_signed_server_then_device(
     simulate: Simulate, receiver: Receiver
 ) -> None:
@@ -821,7 +760,7 @@ async def test_an_undeliverable_webhook_is_one_warning_line_without_credentials(
     simulate: Simulate, unused_tcp_port: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     url = f"http://hook-user:hook-password@127.0.0.1:{unused_tcp_port}/hook?token=hook-token"
-    client, sim = await simulate(SimulatorConfig(webhook_url=url), sleeper=InstantSleeper())
+    _, sim = await simulate(SimulatorConfig(webhook_url=url), sleeper=InstantSleeper())
 
     sim.set_status("default", "STARTING")
     await sim.settle()
