@@ -25,13 +25,15 @@ from app.campaigns import CampaignsApp
 from app.ports import ImagePayload
 from app.runner import CampaignRunner, RunEnd, RunnerPorts
 from app.scheduling import ScheduleCampaign
+from domain.contacts import ChatId
 from domain.pacing import Pacing
+from domain.session import SessionName
 
-SESSION = "default"
+SESSION = SessionName("default")
 
 
-def chat(i: int) -> str:
-    return f"4915{100000000 + i}@c.us"
+def chat(i: int) -> ChatId:
+    return ChatId(f"4915{100000000 + i}@c.us")
 
 
 async def bare_http(gateway: AiohttpWahaGateway, n: int) -> float:
