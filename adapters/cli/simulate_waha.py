@@ -37,9 +37,10 @@ def add_parser(subparsers: Subparsers) -> None:
         "simulate-waha",
         summary="run a WAHA simulator (not a real WAHA) with controls under /_simulator",
         description=(
-            "Answer like WAHA 2024.10.8 (NOWEB engine) on loopback, without WhatsApp. "
-            "Control it under /_simulator: statuses, schedules, faults, the ledger. "
-            "Runs until SIGINT or SIGTERM."
+            "Answer like WAHA (NOWEB engine, shapes recorded from 2024.10.8, with the message "
+            "ids of 2026.4.3 unless --no-message-ids) on loopback, without WhatsApp. "
+            "Control it under /_simulator: statuses, schedules, faults, limits, inbound "
+            "messages, the ledger and the record of sends. Runs until SIGINT or SIGTERM."
         ),
         exits={
             ExitCode.OK: "stopped by SIGINT or SIGTERM",
@@ -84,7 +85,7 @@ def add_parser(subparsers: Subparsers) -> None:
         help="seconds a started session stays STARTING before WORKING (default: 1)",
     )
     parser.add_argument(
-        "--webhook-url", default=None, help="POST session.status and message.ack here"
+        "--webhook-url", default=None, help="POST session.status, message.ack and message here"
     )
     parser.add_argument("--webhook-hmac-key", default=None, help="sign webhooks with HMAC-SHA512")
     parser.add_argument(

@@ -1,10 +1,10 @@
 """A record of every send request, whatever became of it: proof of how many were in flight.
 
 A real WAHA keeps no such record; the simulator keeps one so a test or a benchmark can show a
-client never had two sends in flight on one session. A send is in flight from the moment its
-body was read (`received_at` is stamped before that) until its answer was handed to the server
-to write, or the connection died (`finished_at`); a client that waits for each answer before
-its next send therefore never overlaps two.
+client never had two sends in flight on one session. `received_at` is stamped as the request
+arrives, `finished_at` once its answer was written or its connection died; it counts as in
+flight from when its body was read. A client that waits for each answer before its next send
+therefore never has two in flight.
 """
 
 from __future__ import annotations
