@@ -24,10 +24,11 @@ from app.ports import (
 )
 from app.run_control import RunControl, RunEnd, RunnerPorts
 from domain.campaign import AttemptOutcome, Campaign, PauseReason
-from domain.contacts import Contact
+from domain.contacts import ChatId, Contact
 from domain.content import MessageContent
 from domain.pacing import CampaignOptions, Pacing
 from domain.policy import Pause, decide, too_many_failures, typing_seconds
+from domain.session import SessionName
 
 T = TypeVar("T")
 log = logging.getLogger("waha_campaigns.runner")
@@ -89,9 +90,9 @@ class CampaignRun:
         return self.campaign.id
 
     @property
-    def session(self) -> str:
+    def session(self) -> SessionName:
         """The WAHA session the campaign sends through."""
-        return self.campaign.session
+        return SessionName(self.campaign.session)
 
     def _where(self, index: int | None = None) -> str:
         i = self.campaign.next_index if index is None else index
@@ -272,10 +273,10 @@ class CampaignRun:
     async def _type(self, chat_id: str, text: str) -> None:
         # A courtesy WAHA recommends against bans; its failure must not stop a send.
         try:
-            await self.p.gateway.send_seen(self.session, chat_id)
-            await self.p.gateway.start_typing(self.session, chat_id)
+            await self.p.gateway.send_seen(self.session, ChatId(chat_id))
+            await self.p.gateway.start_typing(self.session, ChatId(chat_id))
             await self.p.sleeper.sleep(typing_seconds(text))
-            await self.p.gateway.stop_typing(self.session, chat_id)
+            await self.p.gateway.stop_typing(self.session, ChatId(chat_id))
         except GatewayError as error:
             log.info("campaign %s: typing courtesy failed: %s", self.id, error)
 
@@ -314,9 +315,11 @@ class CampaignRun:
 
     async def _send(self, prepared: _Prepared) -> SendReceipt:
         if prepared.image is None:
-            return await self.p.gateway.send_text(self.session, prepared.chat_id, prepared.text)
+            return await self.p.gateway.send_text(
+                self.session, ChatId(prepared.chat_id), prepared.text
+            )
         return await self.p.gateway.send_image(
-            self.session, prepared.chat_id, prepared.image, prepared.text
+            self.session, ChatId(prepared.chat_id), prepared.image, prepared.text
         )
 
     def _abandon_and_pause(self, i: int, attempt_id: str, error: GatewayError) -> RunEnd:
@@ -336,7 +339,7 @@ class CampaignRun:
         error: str | None = f"outcome unknown: {reason}"
         try:
             found = await self.p.gateway.recent_own_messages(
-                self.session, chat_id, flight["at"] - _LOOKUP_SKEW
+                self.session, ChatId(chat_id), flight["at"] - _LOOKUP_SKEW
             )
         except GatewayError as lookup_error:
             error = f"outcome unknown: {reason}; lookup failed: {_short(lookup_error)}"

@@ -20,6 +20,7 @@ from app.views import CampaignView
 from domain.campaign import SESSION_PAUSES, Campaign, PauseReason
 from domain.errors import DomainError
 from domain.policy import TYPING_MAX_SECONDS, AutoResume, Withhold, decide_auto_resume
+from domain.session import SessionName
 
 T = TypeVar("T")
 log = logging.getLogger("waha_campaigns.supervisor")
@@ -208,7 +209,7 @@ class Supervisor:
             poll.next_at = now + timedelta(seconds=waits[min(poll.step, len(waits) - 1)])
             poll.step += 1
             try:
-                fact = await self.gateway.session_status(session)
+                fact = await self.gateway.session_status(SessionName(session))
             except GatewayError as error:
                 log.info("session %r still unreachable: %s", session, error)
                 continue

@@ -22,13 +22,15 @@ from app.audience import ContactInput
 from app.runner import RunEnd
 from app.scheduling import ScheduleCampaign
 from app.settings import load_settings
+from domain.contacts import ChatId
 from domain.pacing import Pacing
+from domain.session import SessionName
 
-SESSION = "default"
+SESSION = SessionName("default")
 
 
-def chat(i: int) -> str:
-    return f"4915{100000000 + i}@c.us"
+def chat(i: int) -> ChatId:
+    return ChatId(f"4915{100000000 + i}@c.us")
 
 
 async def bare_http(gateway: AiohttpWahaGateway, n: int) -> float:

@@ -18,12 +18,20 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from app.campaigns import CampaignsApp
-from app.ports import ImagePayload, SendReceipt, SentMessage, SessionStatusFact, WahaGateway
+from app.ports import (
+    ImagePayload,
+    MediaPayload,
+    SendReceipt,
+    SentMessage,
+    SessionStatusFact,
+    WahaGateway,
+)
 from app.supervisor import CampaignFacts
 from domain.campaign import AttemptOutcome
 from domain.contacts import ChatId
 from domain.delivery import Deliveries
 from domain.lifecycle import CampaignStatus
+from domain.session import SessionName
 
 T = TypeVar("T")
 # WAHA answers in milliseconds when well, waits up to its timeout (30 s) when a session is not.
@@ -158,43 +166,70 @@ class TimedWahaGateway:
         finally:
             self._seconds.labels(operation, outcome).observe(time.perf_counter() - started)
 
-    async def session_status(self, session: str) -> SessionStatusFact:
+    async def session_status(self, session: SessionName) -> SessionStatusFact:
         """Return the session's status (timed)."""
         return await self._timed("session_status", self._inner.session_status(session))
 
-    async def check_exists(self, session: str, phone: str) -> ChatId | None:
+    async def check_exists(self, session: SessionName, phone: str) -> ChatId | None:
         """Return the chat id of `phone` (timed)."""
         return await self._timed("check_exists", self._inner.check_exists(session, phone))
 
-    async def send_text(self, session: str, chat_id: str, text: str) -> SendReceipt:
+    async def new_message_id(self, session: SessionName) -> str:
+        """Return a fresh raw message id (timed)."""
+        return await self._timed("new_message_id", self._inner.new_message_id(session))
+
+    async def send_text(
+        self, session: SessionName, chat_id: ChatId, text: str, *, message_id: str | None = None
+    ) -> SendReceipt:
         """Send a text (timed)."""
-        return await self._timed("send_text", self._inner.send_text(session, chat_id, text))
+        return await self._timed(
+            "send_text", self._inner.send_text(session, chat_id, text, message_id=message_id)
+        )
 
     async def send_image(
-        self, session: str, chat_id: str, image: ImagePayload, caption: str
+        self, session: SessionName, chat_id: ChatId, image: ImagePayload, caption: str
     ) -> SendReceipt:
         """Send an image (timed)."""
         return await self._timed(
             "send_image", self._inner.send_image(session, chat_id, image, caption)
         )
 
+    async def send_media(
+        self,
+        session: SessionName,
+        chat_id: ChatId,
+        media: MediaPayload,
+        caption: str,
+        *,
+        message_id: str | None = None,
+    ) -> SendReceipt:
+        """Send a media file by its kind (timed)."""
+        return await self._timed(
+            "send_media",
+            self._inner.send_media(session, chat_id, media, caption, message_id=message_id),
+        )
+
+    async def find_message(self, session: SessionName, message_id: str) -> SentMessage | None:
+        """Return our message by raw id, or None (timed)."""
+        return await self._timed("find_message", self._inner.find_message(session, message_id))
+
     async def recent_own_messages(
-        self, session: str, chat_id: str, since: datetime
+        self, session: SessionName, chat_id: ChatId, since: datetime
     ) -> list[SentMessage]:
         """Return our recent messages in the chat (timed)."""
         return await self._timed(
             "recent_own_messages", self._inner.recent_own_messages(session, chat_id, since)
         )
 
-    async def send_seen(self, session: str, chat_id: str) -> None:
+    async def send_seen(self, session: SessionName, chat_id: ChatId) -> None:
         """Mark the chat as seen (timed)."""
         await self._timed("send_seen", self._inner.send_seen(session, chat_id))
 
-    async def start_typing(self, session: str, chat_id: str) -> None:
+    async def start_typing(self, session: SessionName, chat_id: ChatId) -> None:
         """Show "typing…" (timed)."""
         await self._timed("start_typing", self._inner.start_typing(session, chat_id))
 
-    async def stop_typing(self, session: str, chat_id: str) -> None:
+    async def stop_typing(self, session: SessionName, chat_id: ChatId) -> None:
         """Stop showing "typing…" (timed)."""
         await self._timed("stop_typing", self._inner.stop_typing(session, chat_id))
 

@@ -17,6 +17,7 @@ from adapters.waha.wire import (
     MalformedWebhookError,
     MessageAckWebhook,
     MessageAnyWebhook,
+    MessageWebhook,
     SessionStatusWebhook,
     WahaWebhook,
     parse_webhook,
@@ -104,6 +105,8 @@ def _event_name(webhook: WahaWebhook) -> str:
             return "message.ack"
         case MessageAnyWebhook():
             return "message.any"
+        case MessageWebhook():
+            return "message"
         case IgnoredWebhook():
             # The body names the event; unbounded label values would let anyone who may post
             # webhooks grow the metrics without end, so only WAHA's own names are kept.

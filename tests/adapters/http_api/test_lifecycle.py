@@ -12,6 +12,8 @@ from pytest_aiohttp import AiohttpClient
 from adapters.bootstrap import Services, http_app
 from app.ports import SendReceipt, WahaGateway
 from app.supervisor import SupervisorSettings
+from domain.contacts import ChatId
+from domain.session import SessionName
 from tests.adapters.http_api.conftest import AUTH, Client, assert_problem, create, finish_runs
 from tests.builders import a_campaign
 from tests.fakes.gateway import FakeWahaGateway
@@ -170,10 +172,12 @@ class HeldSends:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    async def send_text(self, session: str, chat_id: str, text: str) -> SendReceipt:
+    async def send_text(
+        self, session: SessionName, chat_id: ChatId, text: str, *, message_id: str | None = None
+    ) -> SendReceipt:
         self.waiting.set()
         await self.release.wait()
-        return await self.inner.send_text(session, chat_id, text)
+        return await self.inner.send_text(session, chat_id, text, message_id=message_id)
 
 
 async def test_a_pause_during_a_send_is_accepted_and_lands_at_the_boundary(

@@ -24,6 +24,8 @@ from adapters.http_api.keys import RUNTIME
 from app.ports import SendReceipt, WahaGateway
 from app.settings import Settings
 from app.supervisor import Supervisor
+from domain.contacts import ChatId
+from domain.session import SessionName
 from tests.adapters.http_api.conftest import TOKEN, campaign_body, make_settings
 from tests.builders import scheduled
 from tests.fakes.gateway import FakeWahaGateway
@@ -267,11 +269,13 @@ class HeldFirstSend:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    async def send_text(self, session: str, chat_id: str, text: str) -> SendReceipt:
+    async def send_text(
+        self, session: SessionName, chat_id: ChatId, text: str, *, message_id: str | None = None
+    ) -> SendReceipt:
         if not self.waiting.is_set():
             self.waiting.set()
             await self.release.wait()
-        return await self.inner.send_text(session, chat_id, text)
+        return await self.inner.send_text(session, chat_id, text, message_id=message_id)
 
 
 async def test_a_stop_asks_runs_to_stop_before_requests_drain(

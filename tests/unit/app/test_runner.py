@@ -17,8 +17,10 @@ from app.ports import (
     SendOutcomeUnknownError,
 )
 from app.runner import CampaignRunner, RunControl, RunEnd, RunnerPorts
+from domain.contacts import ChatId
 from domain.content import ImageReference
 from domain.pacing import CampaignOptions, Pacing
+from domain.session import SessionName
 from tests.builders import scheduled
 from tests.fakes.gateway import FakeMediaStore, FakeWahaGateway
 from tests.fakes.system import InstantSleeper, ManualClock, SeededRandom
@@ -334,7 +336,7 @@ async def test_a_crash_after_the_send_is_recovered_as_sent_without_resending(
 ) -> None:
     campaign_id = started(campaigns)
     campaigns.begin_attempt(campaign_id, index=0, attempt_id="a0", chat_id="4915110000000@c.us")
-    await gateway.send_text("default", "4915110000000@c.us", "Hello Contact 0")
+    await gateway.send_text(SessionName("default"), ChatId("4915110000000@c.us"), "Hello Contact 0")
     clock.advance(5)  # the process died here, before recording the outcome
 
     assert await runner.run(campaign_id) is RunEnd.COMPLETED
@@ -501,7 +503,9 @@ async def test_another_message_in_the_chat_does_not_prove_an_uncertain_send(
 ) -> None:
     campaign_id = started(campaigns, 1)
     campaigns.begin_attempt(campaign_id, index=0, attempt_id="a0", chat_id="4915110000000@c.us")
-    await gateway.send_text("default", "4915110000000@c.us", "Another campaign's text")
+    await gateway.send_text(
+        SessionName("default"), ChatId("4915110000000@c.us"), "Another campaign's text"
+    )
 
     await runner.run(campaign_id)
 

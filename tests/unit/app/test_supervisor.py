@@ -13,7 +13,9 @@ from app.campaigns import CampaignsApp
 from app.runner import CampaignRunner, RunnerPorts
 from app.supervisor import Supervisor, SupervisorSettings
 from domain.campaign import PauseReason
+from domain.contacts import ChatId
 from domain.pacing import CampaignOptions, Pacing
+from domain.session import SessionName
 from tests.builders import scheduled
 from tests.fakes.gateway import FakeMediaStore, FakeWahaGateway
 from tests.fakes.system import InstantSleeper, ManualClock, SeededRandom
@@ -236,7 +238,7 @@ async def test_resume_runs_the_campaign_from_its_paused_contact(
     campaign_id: UUID = scheduled(campaigns, 3)
     campaigns.start_campaign(campaign_id)
     campaigns.begin_attempt(campaign_id, index=0, attempt_id="a", chat_id="4915110000000@c.us")
-    await gateway.send_text("default", "4915110000000@c.us", "Hello Contact 0")
+    await gateway.send_text(SessionName("default"), ChatId("4915110000000@c.us"), "Hello Contact 0")
     clock.advance(91)
     await supervisor.tick()
     await supervisor.wait_for_runs()
@@ -276,7 +278,7 @@ async def test_a_campaign_another_runner_may_still_own_is_not_taken_over_before_
     campaign_id = scheduled(campaigns)
     campaigns.start_campaign(campaign_id)
     campaigns.begin_attempt(campaign_id, index=0, attempt_id="a0", chat_id="4915110000000@c.us")
-    await gateway.send_text("default", "4915110000000@c.us", "Hello Contact 0")
+    await gateway.send_text(SessionName("default"), ChatId("4915110000000@c.us"), "Hello Contact 0")
 
     clock.advance(89)  # a live runner may still be sending, then checking the session
     await supervisor.tick()
