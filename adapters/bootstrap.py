@@ -20,11 +20,15 @@ from adapters.http_api.server import make_app
 from adapters.http_api.view_cache import ViewCache
 from adapters.media import FileMediaStore
 from adapters.persistence import persistence_environment
+from adapters.read_model import contacts_view
 from adapters.system import AsyncioSleeper, SystemClock, SystemRandom
 from adapters.waha.client import AiohttpWahaGateway
 from app.campaigns import CampaignsApp
+from app.contacts_projection import ContactsProjection
 from app.deliveries import DeliveryTracker
+from app.log_follower import LogFollower, follower_of
 from app.ports import Clock, RandomSource, Sleeper, WahaGateway
+from app.read_models import ContactsView
 from app.runner import CampaignRunner, RunnerPorts
 from app.settings import Settings
 from app.supervisor import Supervisor, SupervisorSettings
@@ -41,6 +45,9 @@ class Services:
     clock: Clock
     sleeper: Sleeper
     rng: RandomSource
+    # The one reader of the store's log, and the per-contact read model it keeps current.
+    follower: LogFollower
+    contacts: ContactsView
 
     def close(self) -> None:
         """Close the event store's connections."""
@@ -97,15 +104,35 @@ def build(
         default_region=settings.campaigns_default_region,
         snapshot_interval=settings.campaigns_snapshot_interval,
     )
+    follower, contacts = read_model(campaigns)
     return Services(
         settings=settings,
         campaigns=campaigns,
         media=FileMediaStore(settings.campaigns_media_dir),
-        deliveries=DeliveryTracker(campaigns),
+        deliveries=DeliveryTracker(campaigns, contacts, follower),
         clock=clock,
         sleeper=sleeper or AsyncioSleeper(),
         rng=rng or SystemRandom(),
+        follower=follower,
+        contacts=contacts,
     )
+
+
+def read_model(
+    campaigns: CampaignsApp, projection: Callable[[ContactsView], ContactsProjection] | None = None
+) -> tuple[LogFollower, ContactsView]:
+    """Return the log's follower of `campaigns`, with the per-contact read model subscribed.
+
+    `projection` makes the projection from the view (e.g. one that reports its progress);
+    by default the plain one.
+    """
+    follower = follower_of(campaigns)
+    contacts = contacts_view(campaigns)
+    subscriber = (
+        projection(contacts) if projection is not None else ContactsProjection(contacts, campaigns)
+    )
+    follower.subscribe(subscriber)
+    return follower, contacts
 
 
 @contextlib.contextmanager
@@ -199,12 +226,14 @@ def http_app(
 
     Every WAHA call is timed for /metrics. See `make_app` for when the supervisor starts.
     """
-    metrics = ApiMetrics(services.campaigns)
+    metrics = ApiMetrics(services.contacts)
     context = ApiContext(
         settings=services.settings,
         campaigns=services.campaigns,
         media=services.media,
         deliveries=services.deliveries,
+        follower=services.follower,
+        contacts=services.contacts,
         clock=services.clock,
         sleeper=services.sleeper,
         metrics=metrics,
