@@ -10,9 +10,13 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from uuid import UUID
 
 import aiohttp
 from aiohttp import web
+from eventsourcing.persistence import PersistenceError
+from eventsourcing.postgres import PostgresFactory
+from eventsourcing.sqlite import SQLiteFactory
 
 from adapters.http_api.context import ApiContext, ApiRuntime
 from adapters.http_api.metrics import ApiMetrics
@@ -133,6 +137,22 @@ def read_model(
     )
     follower.subscribe(subscriber)
     return follower, contacts
+
+
+def stored_read_model(campaigns: CampaignsApp) -> ContactsView | None:
+    """Return the read model stored beside `campaigns`' events, or None if there is none.
+
+    Nothing is created: audits open the store read-only, and an older store has no tables.
+    """
+    if not isinstance(campaigns.factory, SQLiteFactory | PostgresFactory):
+        return None  # a memory store's read model lives and dies with its process
+    view = contacts_view(campaigns)
+    try:
+        view.position()
+        view.campaign_size(UUID(int=0))
+    except PersistenceError:
+        return None
+    return view
 
 
 @contextlib.contextmanager

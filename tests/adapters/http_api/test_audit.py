@@ -13,7 +13,6 @@ import pytest
 from pytest_aiohttp import AiohttpClient
 
 from adapters.bootstrap import Services, build, http_app
-from app.campaigns import CampaignsApp
 from tests.adapters.http_api.conftest import AUTH, Client, create, finish_runs, make_settings
 from tests.fakes.gateway import FakeWahaGateway
 from tests.fakes.system import InstantSleeper, ManualClock, SeededRandom
