@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -53,7 +52,7 @@ def populate(app: CampaignsApp, size: int, attempted: int, tag: int) -> UUID:
     campaign.start(at=now)
     for i in range(attempted):
         chat = f"49{tag}{i:09d}@c.us"
-        if i % 10 == 9:  # noqa: PLR2004 - every tenth
+        if i % 10 == 9:
             campaign.record_attempt(
                 index=i, chat_id=chat, outcome=AttemptOutcome.FAILED, error="bench", at=now
             )
