@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.popo import POPOTrackingRecorder
 
 from adapters.contacts_sql import ack_counts
@@ -65,10 +65,18 @@ class POPOContactsView(POPOTrackingRecorder):
         self._last_sent: dict[tuple[str, str], tuple[UUID, datetime]] = {}
         self._sent_times: dict[str, list[datetime]] = defaultdict(list)
 
-    def record(self, changes: Sequence[Change], tracking: Tracking) -> None:
-        """Apply `changes` and move the position, atomically (IntegrityError if not past)."""
+    def record(
+        self, changes: Sequence[Change], tracking: Tracking, *, since: int | None = None
+    ) -> None:
+        """Apply `changes` and move the position, atomically.
+
+        IntegrityError if not past the recorded position (or if that is not `since`).
+        """
         with self._database_lock:
             self._assert_tracking_uniqueness(tracking)
+            if since is not None and (self.max_tracking_id(PROJECTION_NAME) or 0) != since:
+                msg = f"the read model is no longer at position {since}"
+                raise IntegrityError(msg)
             for change in changes:
                 self._apply(change)
             self._insert_tracking(tracking)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -65,9 +65,25 @@ class PostgresContactsView(PostgresTrackingRecorder):
 
     # -- writing --------------------------------------------------------------------------------
 
-    def record(self, changes: Sequence[Change], tracking: Tracking) -> None:
-        """Apply `changes` and move the position in one transaction; IntegrityError if not past."""
+    def record(
+        self, changes: Sequence[Change], tracking: Tracking, *, since: int | None = None
+    ) -> None:
+        """Apply `changes` and move the position in one transaction.
+
+        IntegrityError if not past the recorded position (or if that is not `since`).
+        """
         with self.datastore.transaction(commit=True) as c:
+            if since is not None:
+                # Writers of this model queue here (readers do not), so the position read
+                # below stays true until the commit: two processes never apply one batch twice.
+                c.execute(
+                    SQL("LOCK TABLE {0} IN EXCLUSIVE MODE").format(
+                        Identifier(self.datastore.schema, self.tracking_table_name)
+                    )
+                )
+                if (self._max_tracking_id(PROJECTION_NAME, c) or 0) != since:
+                    msg = f"the read model is no longer at position {since}"
+                    raise IntegrityError(msg)
             self._insert_tracking(c, tracking)
             for change in changes:
                 self._apply(c, change)

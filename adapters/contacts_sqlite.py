@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
 
 from adapters import contacts_sql as q
@@ -59,9 +59,19 @@ class SQLiteContactsView(SQLiteTrackingRecorder):
 
     # -- writing --------------------------------------------------------------------------------
 
-    def record(self, changes: Sequence[Change], tracking: Tracking) -> None:
-        """Apply `changes` and move the position in one transaction; IntegrityError if not past."""
+    def record(
+        self, changes: Sequence[Change], tracking: Tracking, *, since: int | None = None
+    ) -> None:
+        """Apply `changes` and move the position in one transaction.
+
+        IntegrityError if not past the recorded position (or if that is not `since`).
+        """
         with self.datastore.transaction(commit=True) as c:
+            # Another process's commit after this read makes the write below fail (WAL: the
+            # snapshot is stale), so the check holds until the commit.
+            if since is not None and (self._max_tracking_id(PROJECTION_NAME, c) or 0) != since:
+                msg = f"the read model is no longer at position {since}"
+                raise IntegrityError(msg)
             # Tracking first: it takes the write lock, and refuses a batch already applied.
             self._insert_tracking(c, tracking)
             for change in changes:

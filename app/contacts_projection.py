@@ -62,6 +62,7 @@ class ContactsProjection(Projection[TrackingRecorder]):
         self._campaigns = campaigns
         # Told (campaign, contacts listed so far) after each listing transaction: progress.
         self._on_listed = on_listed
+        self._applied = 0
 
     # -- the library's entry point: one event, one transaction ---------------------------------
 
@@ -74,7 +75,8 @@ class ContactsProjection(Projection[TrackingRecorder]):
 
     def start(self) -> int:
         """Return the position the view has recorded."""
-        return self.contacts.position()
+        self._applied = self.contacts.position()
+        return self._applied
 
     def apply(self, batch: Sequence[Followed], reached: int) -> None:
         """List the audiences of new campaigns, then record the batch with position `reached`.
@@ -85,7 +87,9 @@ class ContactsProjection(Projection[TrackingRecorder]):
         for followed in batch:
             self._list_audience(followed.event)
         changes = [change for f in batch for change in self._changes(f.event)]
-        self.contacts.record(changes, Tracking(PROJECTION_NAME, reached))
+        # `since`: another process following the same log may have applied part of it.
+        self.contacts.record(changes, Tracking(PROJECTION_NAME, reached), since=self._applied)
+        self._applied = reached
 
     # -- translation --------------------------------------------------------------------------
 

@@ -144,11 +144,14 @@ class ContactRow:
 class ContactsView(CampaignContacts, Protocol):
     """The read model as its projection writes it (the library's tracking recorder)."""
 
-    def record(self, changes: Sequence[Change], tracking: Tracking) -> None:
+    def record(
+        self, changes: Sequence[Change], tracking: Tracking, *, since: int | None = None
+    ) -> None:
         """Apply `changes` and move the position to `tracking`, in one transaction.
 
         Raises the library's IntegrityError (nothing applied) if `tracking` is not past the
-        position already recorded: a batch is applied once.
+        position already recorded, or if `since` is given and the recorded position is not
+        it: a batch is applied once, even when two processes follow the same log.
         """
         ...
 

@@ -14,6 +14,7 @@ from tests.fakes.gateway import FakeWahaGateway
 
 # Contacts 1 and 3 are not on WhatsApp: skipped; the others are sent.
 SKIPPED = ("4915110000001", "4915110000003")
+TOMORROW = "2026-11-29T09:00:00+00:00"  # the manual clock's next day: nothing runs yet
 
 
 async def sent_and_skipped(client: Client, gateway: FakeWahaGateway, n: int = 5) -> str:
@@ -49,7 +50,7 @@ async def test_pages_follow_the_cursor_to_the_end(client: Client, gateway: FakeW
 
 
 async def test_a_campaign_is_read_as_soon_as_it_is_created(client: Client) -> None:
-    created = await create(client, n=3)  # not run: every contact is still pending
+    created = await create(client, n=3, scheduled_for=TOMORROW)  # every contact is pending
 
     body = await page(client, created["id"])
 
@@ -73,7 +74,7 @@ async def test_outcome_filters_repeat_or_use_commas(
 
 
 async def test_pending_and_delivery_filters(client: Client) -> None:
-    created = await create(client, n=3)
+    created = await create(client, n=3, scheduled_for=TOMORROW)
 
     pending = await page(client, created["id"], outcome="pending")
     read = await page(client, created["id"], delivery="read")
