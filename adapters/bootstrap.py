@@ -10,9 +10,13 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from uuid import UUID
 
 import aiohttp
 from aiohttp import web
+from eventsourcing.persistence import PersistenceError
+from eventsourcing.postgres import PostgresFactory
+from eventsourcing.sqlite import SQLiteFactory
 
 from adapters.http_api.context import ApiContext, ApiRuntime
 from adapters.http_api.metrics import ApiMetrics
@@ -20,11 +24,15 @@ from adapters.http_api.server import make_app
 from adapters.http_api.view_cache import ViewCache
 from adapters.media import FileMediaStore
 from adapters.persistence import persistence_environment
+from adapters.read_model import contacts_view
 from adapters.system import AsyncioSleeper, SystemClock, SystemRandom
 from adapters.waha.client import AiohttpWahaGateway
 from app.campaigns import CampaignsApp
+from app.contacts_projection import ContactsProjection
 from app.deliveries import DeliveryTracker
+from app.log_follower import LogFollower, follower_of
 from app.ports import Clock, RandomSource, Sleeper, WahaGateway
+from app.read_models import ContactsView
 from app.runner import CampaignRunner, RunnerPorts
 from app.settings import Settings
 from app.supervisor import Supervisor, SupervisorSettings
@@ -41,6 +49,9 @@ class Services:
     clock: Clock
     sleeper: Sleeper
     rng: RandomSource
+    # The one reader of the store's log, and the per-contact read model it keeps current.
+    follower: LogFollower
+    contacts: ContactsView
 
     def close(self) -> None:
         """Close the event store's connections."""
@@ -97,15 +108,51 @@ def build(
         default_region=settings.campaigns_default_region,
         snapshot_interval=settings.campaigns_snapshot_interval,
     )
+    follower, contacts = read_model(campaigns)
     return Services(
         settings=settings,
         campaigns=campaigns,
         media=FileMediaStore(settings.campaigns_media_dir),
-        deliveries=DeliveryTracker(campaigns),
+        deliveries=DeliveryTracker(campaigns, contacts, follower),
         clock=clock,
         sleeper=sleeper or AsyncioSleeper(),
         rng=rng or SystemRandom(),
+        follower=follower,
+        contacts=contacts,
     )
+
+
+def read_model(
+    campaigns: CampaignsApp, projection: Callable[[ContactsView], ContactsProjection] | None = None
+) -> tuple[LogFollower, ContactsView]:
+    """Return the log's follower of `campaigns`, with the per-contact read model subscribed.
+
+    `projection` makes the projection from the view (e.g. one that reports its progress);
+    by default the plain one.
+    """
+    follower = follower_of(campaigns)
+    contacts = contacts_view(campaigns)
+    subscriber = (
+        projection(contacts) if projection is not None else ContactsProjection(contacts, campaigns)
+    )
+    follower.subscribe(subscriber)
+    return follower, contacts
+
+
+def stored_read_model(campaigns: CampaignsApp) -> ContactsView | None:
+    """Return the read model stored beside `campaigns`' events, or None if there is none.
+
+    Nothing is created: audits open the store read-only, and an older store has no tables.
+    """
+    if not isinstance(campaigns.factory, SQLiteFactory | PostgresFactory):
+        return None  # a memory store's read model lives and dies with its process
+    view = contacts_view(campaigns)
+    try:
+        view.position()
+        view.campaign_size(UUID(int=0))
+    except PersistenceError:
+        return None
+    return view
 
 
 @contextlib.contextmanager
@@ -199,12 +246,14 @@ def http_app(
 
     Every WAHA call is timed for /metrics. See `make_app` for when the supervisor starts.
     """
-    metrics = ApiMetrics(services.campaigns)
+    metrics = ApiMetrics(services.contacts)
     context = ApiContext(
         settings=services.settings,
         campaigns=services.campaigns,
         media=services.media,
         deliveries=services.deliveries,
+        follower=services.follower,
+        contacts=services.contacts,
         clock=services.clock,
         sleeper=services.sleeper,
         metrics=metrics,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter as Tally
 from collections.abc import Awaitable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final, TypeVar
-from uuid import UUID
+from typing import TypeVar
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -17,7 +15,6 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from app.campaigns import CampaignsApp
 from app.ports import (
     ImagePayload,
     MediaPayload,
@@ -26,18 +23,16 @@ from app.ports import (
     SessionStatusFact,
     WahaGateway,
 )
+from app.read_models import CampaignContacts
 from app.supervisor import CampaignFacts
 from domain.campaign import AttemptOutcome
 from domain.contacts import ChatId
-from domain.delivery import Deliveries
 from domain.lifecycle import CampaignStatus
 from domain.session import SessionName
 
 T = TypeVar("T")
 # WAHA answers in milliseconds when well, waits up to its timeout (30 s) when a session is not.
 _WAHA_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-_DELIVERY_REPORTED: Final = Deliveries.DeliveryReported.TOPIC
-_PAGE: Final = 1000
 
 
 @dataclass(frozen=True)
@@ -54,7 +49,7 @@ class CampaignFigures:
         statuses: Tally[str] = Tally()
         outcomes: Tally[str] = Tally()
         for campaign in facts:
-            statuses[campaign.status] += 1
+            statuses[campaign.status.value] += 1
             outcomes[AttemptOutcome.SENT.value] += campaign.sent
             outcomes[AttemptOutcome.FAILED.value] += campaign.failed
             outcomes[AttemptOutcome.SKIPPED.value] += campaign.skipped
@@ -98,38 +93,18 @@ class CampaignsCollector(Collector):
 
 
 class DeliveryTotals:
-    """Messages delivered and read over every campaign, following the store's log.
+    """Messages delivered and read over every campaign, as the read model keeps them.
 
-    Only the campaigns with new acks since the last call are reloaded, so a scrape costs what
-    changed, not what exists. Blocking (it reads the store): call `totals` off the event loop.
+    The read model counts acks as they are recorded, so a scrape is one small query however
+    many messages were sent. Blocking (it reads the store): call `totals` off the event loop.
     """
 
-    def __init__(self, campaigns: CampaignsApp) -> None:
-        self._campaigns = campaigns
-        self._position = 0
-        self._counts: dict[UUID, dict[str, int]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, contacts: CampaignContacts) -> None:
+        self._contacts = contacts
 
     def totals(self) -> Tally[str]:
-        """Catch up with the store and return the delivered and read counts."""
-        with self._lock:
-            touched: set[UUID] = set()
-            recorder = self._campaigns.recorder
-            while page := recorder.select_notifications(
-                start=self._position,
-                limit=_PAGE,
-                topics=[_DELIVERY_REPORTED],
-                inclusive_of_start=False,
-            ):
-                touched.update(UUID(str(n.originator_id)) for n in page)
-                self._position = page[-1].id
-            for deliveries_id in touched:
-                deliveries: Deliveries = self._campaigns.repository.get(deliveries_id)
-                self._counts[deliveries_id] = deliveries.counts()
-            totals: Tally[str] = Tally()
-            for counts in self._counts.values():
-                totals.update(counts)
-            return totals
+        """Return the delivered and read counts."""
+        return Tally(self._contacts.delivery_totals())
 
 
 class _Scrape(Collector):
@@ -237,9 +212,9 @@ class TimedWahaGateway:
 class ApiMetrics:
     """The app's registry and the instruments the API itself updates."""
 
-    def __init__(self, campaigns: CampaignsApp) -> None:
+    def __init__(self, contacts: CampaignContacts) -> None:
         self.registry = CollectorRegistry()
-        self.deliveries = DeliveryTotals(campaigns)
+        self.deliveries = DeliveryTotals(contacts)
         self.waha_seconds = Histogram(
             "waha_campaigns_waha_request_seconds",
             "Time WAHA took to answer, by operation and outcome (ok or the error class).",

@@ -120,10 +120,12 @@ ENDPOINTS: Final = (
         "/campaigns/{campaign_id}/contacts",
         handlers.campaign_contacts,
         "campaign_contacts",
-        "Each contact's outcome and delivery state (CSV with Accept: text/csv)",
+        "Each contact's outcome and delivery state, a page at a time (all as CSV with "
+        "Accept: text/csv)",
         200,
-        {_JSON: schemas.ContactReportList, "text/csv": _TEXT},
-        problems=_ID,
+        {_JSON: schemas.ContactReportPage, "text/csv": _TEXT},
+        query=schemas.ContactsQuery,
+        problems=(*_ID, 422),
     ),
     Endpoint(
         "GET",

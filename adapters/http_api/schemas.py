@@ -204,6 +204,25 @@ class HistoryQuery(BaseModel):
     limit: int = Field(default=100, ge=1, le=MAX_PAGE)
 
 
+OutcomeFilter = Literal["sent", "failed", "skipped", "in_doubt", "pending"]
+DeliveryFilter = Literal["error", "pending", "server", "delivered", "read", "played"]
+
+
+class ContactsQuery(BaseModel):
+    """Page and filters of a campaign's contacts; outcome and delivery may repeat or use commas."""
+
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE, description="Ignored for CSV: it is whole.")
+    cursor: int | None = Field(
+        default=None, ge=0, le=MAX_POSITION, description="The next_cursor of the previous page."
+    )
+    outcome: list[OutcomeFilter] | None = Field(
+        default=None, description="Only contacts with one of these outcomes (pending: none yet)."
+    )
+    delivery: list[DeliveryFilter] | None = Field(
+        default=None, description="Only contacts whose highest ack is one of these states."
+    )
+
+
 class StoredEventsQuery(BaseModel):
     """Page of the whole store's events."""
 
@@ -327,10 +346,13 @@ class ContactReportOut(BaseModel):
     delivery: str | None = Field(description="From WAHA's acks: e.g. server, delivered, read.")
 
 
-class ContactReportList(BaseModel):
-    """Every contact of a campaign, in audience order."""
+class ContactReportPage(BaseModel):
+    """One page of a campaign's contacts, in audience order."""
 
     items: list[ContactReportOut]
+    next_cursor: int | None = Field(
+        description="Pass as cursor for the next page (the last index here); null at the end."
+    )
 
 
 class MediaOut(BaseModel):

@@ -35,7 +35,7 @@ DEFERRED = web.AppKey("deferred", _Deferred)
 
 
 async def start_running(app: web.Application) -> None:
-    """Start the supervisor (its recovery, then its loop) and the view cache's watcher.
+    """Start the supervisor (its recovery, then its loop), the log follower and the watcher.
 
     Call it once the app listens (after `site.start()`), so that a service that cannot bind
     its port never recovers, schedules or sends anything. Does nothing for an app made with
@@ -46,8 +46,9 @@ async def start_running(app: web.Application) -> None:
         return
     deferred.started = True
     context = app[CONTEXT]
-    # The watcher runs with the supervisor: both loop on the context's sleeper.
+    # The watcher and the follower run with the supervisor: all loop on the context's sleeper.
     deferred.tasks.append(asyncio.create_task(context.view_cache.watch_store(context.sleeper)))
+    deferred.tasks.append(asyncio.create_task(context.follower.follow(context.sleeper)))
     await app[RUNTIME].supervisor.start()
 
 

@@ -294,12 +294,13 @@ async def test_a_campaign_another_runner_may_still_own_is_not_taken_over_before_
 
 async def test_the_quiet_limit_grows_with_pacing_and_the_calls_a_run_makes() -> None:
     from app.campaign_facts import CampaignFacts
+    from domain.lifecycle import CampaignStatus
 
     settings = SupervisorSettings(waha_timeout_seconds=30, takeover_after=timedelta(seconds=30))
     base = CampaignFacts(
         id=UUID(int=1),
         position=1,
-        status="Running",
+        status=CampaignStatus.RUNNING,
         session="default",
         version=3,
         sent=0,
