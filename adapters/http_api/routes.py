@@ -145,7 +145,7 @@ ENDPOINTS: Final = (
         201,
         {_JSON: schemas.MediaOut},
         {"multipart/form-data": schemas.MediaUpload},
-        problems=(413, 415, 422),
+        problems=(400, 413, 415, 422),
     ),
     Endpoint(
         "POST",

@@ -134,12 +134,11 @@ class CampaignIn(CampaignFields):
     contacts: list[ContactIn]
 
 
-class CampaignUpload(BaseModel):
+class CampaignUpload(_Input):
     """A campaign to schedule, as multipart/form-data with its contacts as a CSV file."""
 
-    campaign: str = Field(
+    campaign: CampaignFields = Field(
         description="JSON: every field of CampaignIn but contacts (name, session, message, ...).",
-        json_schema_extra={"contentMediaType": "application/json"},
     )
     contacts: bytes = Field(
         description=(
@@ -150,7 +149,7 @@ class CampaignUpload(BaseModel):
     )
 
 
-class MediaUpload(BaseModel):
+class MediaUpload(_Input):
     """An image to store, as multipart/form-data."""
 
     file: bytes = Field(description="PNG, JPEG, GIF or WebP; the type is read from the bytes.")
@@ -349,4 +348,7 @@ class Problem(BaseModel):
     errors: list[FieldProblem] | None = Field(default=None, description="For invalid input.")
     campaign_status: CampaignStatus | None = Field(
         default=None, description="For 409: the state the campaign is in."
+    )
+    max_bytes: int | None = Field(
+        default=None, description="For 413: the largest body taken (CAMPAIGNS_MAX_UPLOAD_BYTES)."
     )

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from adapters.http_api.auth import bearer_auth
 from adapters.http_api.context import ApiContext, RuntimeFactory
-from adapters.http_api.errors import problem_middleware
+from adapters.http_api.errors import UPLOAD_LIMIT, problem_middleware
 from adapters.http_api.keys import CONTEXT, OPENAPI, RUNTIME
 from adapters.http_api.openapi import openapi_document
 from adapters.http_api.routes import ENDPOINTS, PUBLIC_ROUTES, add_routes
@@ -85,6 +85,7 @@ def make_app(
         ],
     )
     app[CONTEXT] = context
+    app[UPLOAD_LIMIT] = settings.campaigns_max_upload_bytes
     app[SEEN_WEBHOOKS] = SeenWebhooks()
     app[OPENAPI] = openapi_document(ENDPOINTS)
     app[DEFERRED] = deferred = _Deferred(start_supervisor)

@@ -11,6 +11,7 @@ from aiohttp import web
 from adapters.http_api.context import ApiContext, ApiRuntime
 from adapters.http_api.errors import ProblemError
 from adapters.http_api.keys import CONTEXT, RUNTIME
+from adapters.http_api.uploads import read_body
 from adapters.waha.wire import (
     WEBHOOK_HMAC_HEADER,
     IgnoredWebhook,
@@ -144,7 +145,7 @@ async def receive_waha_webhook(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     context = request.app[CONTEXT]
     counter = context.metrics.webhooks
-    raw = await request.read()
+    raw = await read_body(request)
     key = context.settings.waha_webhook_hmac_key
     if key is not None and not verify_webhook_signature(
         raw, request.headers.get(WEBHOOK_HMAC_HEADER), key
