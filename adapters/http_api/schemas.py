@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, FiniteFloat, 
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
+from app.scheduling import MAX_NAME_LENGTH
 from domain.lifecycle import CampaignStatus
 from domain.pacing import DEFAULT_MAX_SECONDS, DEFAULT_MIN_SECONDS, CampaignOptions
 
@@ -54,6 +55,14 @@ def _variable_name(name: str) -> str:
 VariableName = Annotated[str, AfterValidator(_variable_name)]
 
 
+# The rules app.scheduling applies, stated in the schema rather than enforced here, so that
+# one request gets every problem at once, in the application's words.
+_NOT_BLANK: Final[JsonDict] = {"minLength": 1, "pattern": r"\S"}
+SESSION_NAME_PATTERN: Final = "^[A-Za-z0-9_-]{1,64}$"
+# What the webhook reader takes as an event name: text without control characters.
+WEBHOOK_EVENT_PATTERN: Final = r"^[^\u0000-\u001f\u007f-\u009f\ud800-\udfff]+$"
+
+
 class _Input(BaseModel):
     # A misspelt field would otherwise be dropped silently and its default used instead.
     model_config = ConfigDict(extra="forbid")
@@ -65,7 +74,12 @@ class _Input(BaseModel):
 class MessageIn(_Input):
     """The message: a text, or an image (uploaded with POST /media) captioned by the text."""
 
-    text: str = Field(description="Template with {field}s filled from each contact's variables.")
+    text: str = Field(
+        description=(
+            "Template with {field}s filled from each contact's variables; not empty or blank."
+        ),
+        json_schema_extra=_NOT_BLANK,
+    )
     media_id: str | None = Field(default=None, description="An id returned by POST /media.")
     defaults: dict[VariableName, str] = Field(
         default_factory=dict,
@@ -107,8 +121,15 @@ class OptionsIn(_Input):
 class CampaignFields(_Input):
     """A campaign without its contacts: the `campaign` field of the multipart form."""
 
-    name: str
-    session: str = "default"
+    name: str = Field(
+        description=f"Not empty or blank; at most {MAX_NAME_LENGTH} characters.",
+        json_schema_extra={**_NOT_BLANK, "maxLength": MAX_NAME_LENGTH},
+    )
+    session: str = Field(
+        default="default",
+        description="The WAHA session that sends: letters, digits, - and _ (1 to 64).",
+        json_schema_extra={"pattern": SESSION_NAME_PATTERN},
+    )
     message: MessageIn
     scheduled_for: datetime | None = Field(
         default=None,
@@ -131,7 +152,10 @@ class CampaignFields(_Input):
 class CampaignIn(CampaignFields):
     """A campaign to schedule, as a JSON body."""
 
-    contacts: list[ContactIn]
+    contacts: list[ContactIn] = Field(
+        description="At least one; rows that reach a chat already listed are dropped.",
+        json_schema_extra={"minItems": 1},
+    )
 
 
 class CampaignUpload(_Input):
@@ -153,6 +177,35 @@ class MediaUpload(_Input):
     """An image to store, as multipart/form-data."""
 
     file: bytes = Field(description="PNG, JPEG, GIF or WebP; the type is read from the bytes.")
+
+
+class WebhookIn(BaseModel):
+    """WAHA's webhook envelope; session.status and message.ack are acted on, others ignored."""
+
+    # WAHA adds fields over its versions, and events this service ignores are taken whatever
+    # they carry: only `event` is checked for every envelope, so only it has a type here.
+    model_config = ConfigDict(extra="allow")
+
+    event: str = Field(
+        description="WAHA's event name, e.g. session.status or message.ack.",
+        json_schema_extra={"pattern": WEBHOOK_EVENT_PATTERN},
+    )
+    session: Any = Field(default=None, description="Text: the WAHA session it is about.")
+    id: Any = Field(
+        default=None,
+        description=(
+            "Text: the envelope's id; a repeat is answered duplicate. Without one, the sha256 "
+            "of the raw body stands for it."
+        ),
+    )
+    timestamp: Any = Field(
+        default=None,
+        description="Milliseconds since 1970-01-01 UTC; over an hour old is answered stale.",
+    )
+    payload: Any = Field(
+        default=None,
+        description="An object: what the event carries, in WAHA's shape for the event.",
+    )
 
 
 class CancelIn(_Input):
