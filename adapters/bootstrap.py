@@ -7,19 +7,23 @@ here; no other module imports this one, and nothing in `app/` imports an adapter
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+import os
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
+from eventsourcing.utils import strtobool
 
 from adapters.http_api.context import ApiContext, ApiRuntime
 from adapters.http_api.metrics import ApiMetrics
 from adapters.http_api.server import make_app
 from adapters.http_api.view_cache import ViewCache
+from adapters.http_api.webhooks import STALE_AFTER
 from adapters.media import FileMediaStore
 from adapters.persistence import persistence_environment
+from adapters.seen_webhooks import SeenWebhooksStore, seen_webhooks
 from adapters.system import AsyncioSleeper, SystemClock, SystemRandom
 from adapters.waha.client import AiohttpWahaGateway
 from app.campaigns import CampaignsApp
@@ -41,10 +45,14 @@ class Services:
     clock: Clock
     sleeper: Sleeper
     rng: RandomSource
+    seen_webhooks: SeenWebhooksStore
 
     def close(self) -> None:
-        """Close the event store's connections."""
-        self.campaigns.close()
+        """Close the event store's connections, and those of the seen webhooks."""
+        try:
+            self.campaigns.close()
+        finally:
+            self.seen_webhooks.close()
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,13 @@ def build(
         default_region=settings.campaigns_default_region,
         snapshot_interval=settings.campaigns_snapshot_interval,
     )
+    try:
+        seen = seen_webhooks(
+            settings.campaigns_database_url, STALE_AFTER, create_table=creates_tables()
+        )
+    except BaseException:
+        campaigns.close()
+        raise
     return Services(
         settings=settings,
         campaigns=campaigns,
@@ -105,7 +120,14 @@ def build(
         clock=clock,
         sleeper=sleeper or AsyncioSleeper(),
         rng=rng or SystemRandom(),
+        seen_webhooks=seen,
     )
+
+
+def creates_tables(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether missing tables are created at start: CAMPAIGNS_CREATE_TABLE (default y)."""
+    value = (os.environ if environ is None else environ).get("CAMPAIGNS_CREATE_TABLE", "y")
+    return strtobool(value)
 
 
 @contextlib.contextmanager
@@ -209,6 +231,7 @@ def http_app(
         sleeper=services.sleeper,
         metrics=metrics,
         view_cache=ViewCache(services.campaigns),
+        seen_webhooks=services.seen_webhooks,
     )
 
     @contextlib.asynccontextmanager

@@ -17,7 +17,7 @@ from adapters.http_api.keys import CONTEXT, OPENAPI, RUNTIME
 from adapters.http_api.openapi import openapi_document
 from adapters.http_api.routes import ENDPOINTS, PUBLIC_ROUTES, add_routes
 from adapters.http_api.uploads import MULTIPART_OVERHEAD
-from adapters.http_api.webhooks import SEEN_WEBHOOKS, SeenWebhooks
+from adapters.http_api.webhooks import PRUNING, WebhookPruning
 
 log = logging.getLogger("waha_campaigns.http")
 
@@ -86,7 +86,7 @@ def make_app(
     )
     app[CONTEXT] = context
     app[UPLOAD_LIMIT] = settings.campaigns_max_upload_bytes
-    app[SEEN_WEBHOOKS] = SeenWebhooks()
+    app[PRUNING] = WebhookPruning()
     app[OPENAPI] = openapi_document(ENDPOINTS)
     app[DEFERRED] = deferred = _Deferred(start_supervisor)
     add_routes(app)
