@@ -227,18 +227,54 @@ class CampaignsQuery(BaseModel):
     )
 
 
-class HistoryQuery(BaseModel):
+def _old_cursor() -> Any:
+    return Field(
+        default=None,
+        ge=0,
+        le=MAX_POSITION,
+        description="The older name of cursor, still taken; cursor wins when both are given.",
+        json_schema_extra={"deprecated": True},
+    )
+
+
+class _Page(BaseModel):
+    """A page of a list: at most `limit` items after `cursor`, the previous page's next_cursor."""
+
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
+    cursor: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_POSITION,
+        description="The next_cursor of the previous page; absent (or 0) is the start.",
+    )
+
+    def start(self, old: int | None) -> int:
+        """Return where the page starts: the cursor, else its older name, else the start."""
+        if self.cursor is not None:
+            return self.cursor
+        return old or 0
+
+
+class HistoryQuery(_Page):
     """Page of a campaign's events."""
 
-    after_version: int = Field(default=0, ge=0, le=MAX_POSITION)
-    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
+    after_version: int | None = _old_cursor()
+
+    @property
+    def after(self) -> int:
+        """The version the page starts after."""
+        return self.start(self.after_version)
 
 
-class StoredEventsQuery(BaseModel):
+class StoredEventsQuery(_Page):
     """Page of the whole store's events."""
 
-    after: int = Field(default=0, ge=0, le=MAX_POSITION, description="A position; 0 is the start.")
-    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
+    after: int | None = _old_cursor()
+
+    @property
+    def position(self) -> int:
+        """The position the page starts after."""
+        return self.start(self.after)
 
 
 # -- responses ----------------------------------------------------------------------------------
@@ -315,8 +351,9 @@ class HistoryPage(BaseModel):
     """One page of a campaign's events, in version order."""
 
     items: list[HistoryEntryOut]
+    next_cursor: int | None = Field(description="Pass as cursor for the next page; null at end.")
     next_after_version: int | None = Field(
-        description="Pass as after_version for the next page; null when none is recorded yet."
+        description="The older name of next_cursor (the same value), for existing clients."
     )
 
 
@@ -335,8 +372,9 @@ class StoredEventsPage(BaseModel):
     """One page of the store's events, in commit order."""
 
     items: list[StoredEventOut]
+    next_cursor: int | None = Field(description="Pass as cursor for the next page; null at end.")
     next_after: int | None = Field(
-        description="Pass as after for the next page; null when none is recorded yet."
+        description="The older name of next_cursor (the same value), for existing clients."
     )
 
 
