@@ -22,6 +22,8 @@ from tests.fakes.system import InstantSleeper, ManualClock, SeededRandom
 
 SEED = 20260711
 EXAMPLES = 30
+STATEFUL_SCENARIOS = 40
+STATEFUL_STEPS = 6
 # A schema cannot say "a phone number WhatsApp knows", "an id POST /media returned" or "an
 # image": requests the schema allows may still be refused for what they mean, with the
 # statuses the document gives for it.
@@ -78,3 +80,26 @@ schema = schemathesis.openapi.from_dict(openapi_document(ENDPOINTS), config=fuzz
 def test_every_operation_answers_as_documented(case: Case[Any], api_url: str) -> None:
     response: Any = case.call_and_validate(base_url=api_url)
     assert response.status_code < 500
+
+
+def test_chains_of_operations_answer_as_documented(api_url: str) -> None:
+    # Links inferred from the document: a campaign created, then shown, paused, cancelled...
+    machine = schema.as_state_machine()
+    called: list[str] = []
+
+    class AgainstTheServedApi(machine):  # type: ignore[valid-type,misc]
+        def get_call_kwargs(self, case: Case[Any]) -> dict[str, Any]:
+            called.append(case.operation.label)
+            return {"base_url": api_url}
+
+    AgainstTheServedApi.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+
+    assert len(set(called)) > 1  # chains were walked, not one operation alone
