@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from pytest_aiohttp import AiohttpClient
 
 from adapters.bootstrap import build, http_app
+from adapters.seen_webhooks import TABLE
 from tests.adapters.http_api.conftest import Client, make_settings, signed
 from tests.adapters.http_api.test_webhooks import WEBHOOK, session_status
 from tests.fakes.gateway import FakeWahaGateway
@@ -103,3 +105,25 @@ async def test_processes_on_one_postgresql_store_share_what_they_saw(
         after_restart = await post(restarted, old_envelope("WORKING"))
 
     assert (first, again, after_restart) == ("recorded", "duplicate", "duplicate")
+
+
+async def test_webhooks_older_than_the_window_are_pruned(
+    tmp_path: Path, aiohttp_client: AiohttpClient
+) -> None:
+    clock = ManualClock()
+    database = tmp_path / "campaigns.sqlite3"
+    settings = make_settings(tmp_path, campaigns_database_url=f"sqlite:///{database}")
+    services = build(settings, clock=clock, sleeper=InstantSleeper(clock), rng=SeededRandom(0.5))
+    try:
+        app = http_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
+        client = await aiohttp_client(app)
+        await post(client, session_status("WORKING", event_id="evt_old", at=clock.now()))
+        clock.advance(2 * 3600)
+        await post(client, session_status("WORKING", event_id="evt_new", at=clock.now()))
+        await client.close()
+    finally:
+        services.close()
+
+    with sqlite3.connect(database) as db:
+        keys = db.execute(f"SELECT key FROM {TABLE}").fetchall()  # noqa: S608 - a constant
+    assert keys == [("id:evt_new",)]
