@@ -7,7 +7,8 @@ here; no other module imports this one, and nothing in `app/` imports an adapter
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+import os
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
@@ -17,14 +18,17 @@ from aiohttp import web
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.sqlite import SQLiteFactory
+from eventsourcing.utils import strtobool
 
 from adapters.http_api.context import ApiContext, ApiRuntime
 from adapters.http_api.metrics import ApiMetrics
 from adapters.http_api.server import make_app
 from adapters.http_api.view_cache import ViewCache
+from adapters.http_api.webhooks import STALE_AFTER
 from adapters.media import FileMediaStore
 from adapters.persistence import persistence_environment
 from adapters.read_model import contacts_view
+from adapters.seen_webhooks import SeenWebhooksStore, seen_webhooks
 from adapters.system import AsyncioSleeper, SystemClock, SystemRandom
 from adapters.waha.client import AiohttpWahaGateway
 from app.campaigns import CampaignsApp
@@ -52,10 +56,14 @@ class Services:
     # The one reader of the store's log, and the per-contact read model it keeps current.
     follower: LogFollower
     contacts: ContactsView
+    seen_webhooks: SeenWebhooksStore
 
     def close(self) -> None:
-        """Close the event store's connections."""
-        self.campaigns.close()
+        """Close the event store's connections, and those of the seen webhooks."""
+        try:
+            self.campaigns.close()
+        finally:
+            self.seen_webhooks.close()
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,14 @@ def build(
         default_region=settings.campaigns_default_region,
         snapshot_interval=settings.campaigns_snapshot_interval,
     )
-    follower, contacts = read_model(campaigns)
+    try:
+        follower, contacts = read_model(campaigns)
+        seen = seen_webhooks(
+            settings.campaigns_database_url, STALE_AFTER, create_table=creates_tables()
+        )
+    except BaseException:
+        campaigns.close()
+        raise
     return Services(
         settings=settings,
         campaigns=campaigns,
@@ -119,6 +134,7 @@ def build(
         rng=rng or SystemRandom(),
         follower=follower,
         contacts=contacts,
+        seen_webhooks=seen,
     )
 
 
@@ -153,6 +169,12 @@ def stored_read_model(campaigns: CampaignsApp) -> ContactsView | None:
     except PersistenceError:
         return None
     return view
+
+
+def creates_tables(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether missing tables are created at start: CAMPAIGNS_CREATE_TABLE (default y)."""
+    value = (os.environ if environ is None else environ).get("CAMPAIGNS_CREATE_TABLE", "y")
+    return strtobool(value)
 
 
 @contextlib.contextmanager
@@ -258,6 +280,7 @@ def http_app(
         sleeper=services.sleeper,
         metrics=metrics,
         view_cache=ViewCache(services.campaigns),
+        seen_webhooks=services.seen_webhooks,
     )
 
     @contextlib.asynccontextmanager

@@ -275,3 +275,25 @@ class MediaStore(Protocol):
     def load(self, media_id: str) -> ImagePayload:
         """Return the image stored as `media_id`, or raise KeyError."""
         ...
+
+
+class SeenWebhooks(Protocol):
+    """Keys of the webhooks acted on lately: a repeat within the window is not acted on again.
+
+    Shared by every process on one store, and kept across restarts where the store is.
+    """
+
+    def first_time(self, key: str, seen_at: datetime) -> bool:
+        """Record `key` as seen at `seen_at`; return whether it was unseen (or seen too long ago).
+
+        Atomic: of several processes recording one key at once, exactly one is told True.
+        """
+        ...
+
+    def forget(self, key: str) -> None:
+        """Forget `key`, so that WAHA's retry of a webhook that failed here is acted on."""
+        ...
+
+    def prune(self, before: datetime) -> int:
+        """Forget the keys seen before `before`; return how many were forgotten."""
+        ...

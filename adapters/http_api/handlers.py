@@ -133,17 +133,12 @@ async def cancel_campaign(request: web.Request) -> web.Response:
 
 
 def _history_page(campaigns: CampaignsApp, campaign_id: UUID, query: HistoryQuery) -> bytes:
-    entries = campaigns.history(
-        campaign_id, after_version=query.after_version, limit=query.limit + 1
-    )
+    entries = campaigns.history(campaign_id, after_version=query.after, limit=query.limit + 1)
     page = entries[: query.limit]
-    more = len(entries) > query.limit
-    return _encoded(
-        {
-            "items": [entry.as_dict() for entry in page],
-            "next_after_version": page[-1].version if more else None,
-        }
-    )
+    cursor = page[-1].version if len(entries) > query.limit else None
+    items = [entry.as_dict() for entry in page]
+    # next_after_version: the older name, kept for existing clients.
+    return _encoded({"items": items, "next_cursor": cursor, "next_after_version": cursor})
 
 
 async def campaign_events(request: web.Request) -> web.Response:
@@ -243,15 +238,12 @@ async def campaign_contacts(request: web.Request) -> web.StreamResponse:
 
 
 def _stored_events_page(campaigns: CampaignsApp, query: StoredEventsQuery) -> bytes:
-    events = campaigns.stored_events(after=query.after, limit=query.limit + 1)
+    events = campaigns.stored_events(after=query.position, limit=query.limit + 1)
     page = events[: query.limit]
-    more = len(events) > query.limit
-    return _encoded(
-        {
-            "items": [event.as_dict() for event in page],
-            "next_after": page[-1].position if more else None,
-        }
-    )
+    cursor = page[-1].position if len(events) > query.limit else None
+    items = [event.as_dict() for event in page]
+    # next_after: the older name, kept for existing clients.
+    return _encoded({"items": items, "next_cursor": cursor, "next_after": cursor})
 
 
 async def stored_events(request: web.Request) -> web.Response:

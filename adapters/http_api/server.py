@@ -12,12 +12,12 @@ from aiohttp import web
 
 from adapters.http_api.auth import bearer_auth
 from adapters.http_api.context import ApiContext, RuntimeFactory
-from adapters.http_api.errors import problem_middleware
+from adapters.http_api.errors import UPLOAD_LIMIT, problem_middleware
 from adapters.http_api.keys import CONTEXT, OPENAPI, RUNTIME
 from adapters.http_api.openapi import openapi_document
 from adapters.http_api.routes import ENDPOINTS, PUBLIC_ROUTES, add_routes
 from adapters.http_api.uploads import MULTIPART_OVERHEAD
-from adapters.http_api.webhooks import SEEN_WEBHOOKS, SeenWebhooks
+from adapters.http_api.webhooks import PRUNING, WebhookPruning
 
 log = logging.getLogger("waha_campaigns.http")
 
@@ -86,7 +86,8 @@ def make_app(
         ],
     )
     app[CONTEXT] = context
-    app[SEEN_WEBHOOKS] = SeenWebhooks()
+    app[UPLOAD_LIMIT] = settings.campaigns_max_upload_bytes
+    app[PRUNING] = WebhookPruning()
     app[OPENAPI] = openapi_document(ENDPOINTS)
     app[DEFERRED] = deferred = _Deferred(start_supervisor)
     add_routes(app)

@@ -130,8 +130,11 @@ async def sqlite_client(
     settings = make_settings(tmp_path, campaigns_database_url=f"sqlite:///{tmp_path}/store.db")
     services = build(settings, clock=clock, sleeper=sleeper, rng=rng)
     app = http_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
-    yield await aiohttp_client(app, headers=AUTH)
-    services.campaigns.close()
+    client = await aiohttp_client(app, headers=AUTH)
+    yield client
+    # The app first (its runs stop), then the store: closing SQLite under a run's insert crashes.
+    await client.close()
+    services.close()
 
 
 async def test_the_largest_positions_read_nothing_from_sqlite(sqlite_client: Client) -> None:

@@ -87,3 +87,38 @@ async def test_problems_match_their_documented_schema(client: Client) -> None:
     response = await client.post("/campaigns", json={"contacts": []})
 
     check(doc, "/campaigns", "post", 422, await response.json())
+
+
+async def test_required_fields_and_non_empty_texts_are_marked(client: Client) -> None:
+    schemas = (await document(client))["components"]["schemas"]
+
+    campaign = schemas["CampaignIn"]
+    assert {"name", "message", "contacts"} <= set(campaign["required"])
+    assert campaign["properties"]["name"]["minLength"] == 1
+    assert campaign["properties"]["contacts"]["minItems"] == 1
+    assert "text" in schemas["MessageIn"]["required"]
+    assert schemas["MessageIn"]["properties"]["text"]["minLength"] == 1
+
+
+async def test_the_form_parts_are_named_and_typed(client: Client) -> None:
+    doc = await document(client)
+    schemas = doc["components"]["schemas"]
+
+    upload = schemas["CampaignUpload"]
+    assert set(upload["required"]) == {"campaign", "contacts"}
+    assert upload["properties"]["campaign"]["$ref"].endswith("/CampaignFields")
+    assert upload["properties"]["contacts"]["format"] == "binary"
+    assert upload["additionalProperties"] is False
+    media = schemas["MediaUpload"]
+    assert media["required"] == ["file"]
+    assert media["properties"]["file"]["format"] == "binary"
+    encoding = doc["paths"]["/media"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert encoding["encoding"]["file"]["contentType"].startswith("image/png")
+
+
+async def test_every_body_too_large_is_documented_with_its_limit(client: Client) -> None:
+    doc = await document(client)
+
+    for path, method in (("/campaigns", "post"), ("/media", "post"), ("/webhooks/waha", "post")):
+        assert "413" in doc["paths"][path][method]["responses"]
+    assert "max_bytes" in doc["components"]["schemas"]["Problem"]["properties"]

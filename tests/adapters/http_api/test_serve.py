@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import socket
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -97,24 +98,37 @@ def test_a_secret_in_a_bad_setting_is_not_echoed(
     assert "secret-123" not in capsys.readouterr().err
 
 
-def test_without_a_token_one_is_generated(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, campaigns_api_token=None)
+def test_without_a_token_one_is_made_once_and_kept_beside_the_store(tmp_path: Path) -> None:
+    database = tmp_path / "campaigns.sqlite3"
+    settings = make_settings(
+        tmp_path, campaigns_api_token=None, campaigns_database_url=f"sqlite:///{database}"
+    )
 
-    completed, generated = with_api_token(settings)
+    first, made = with_api_token(settings)
+    second, kept = with_api_token(settings)
 
-    assert generated is not None
-    assert len(generated) >= 40
-    assert completed.campaigns_api_token is not None
-    assert completed.campaigns_api_token.get_secret_value() == generated
+    token_file = tmp_path / "campaigns.sqlite3.api-token"
+    assert first.campaigns_api_token is not None
+    token = first.campaigns_api_token.get_secret_value()
+    assert len(token) >= 40
+    assert token_file.read_text().strip() == token
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert second.campaigns_api_token == first.campaigns_api_token
+    assert made is not None
+    assert kept is not None
+    assert "made now" in made
+    assert "kept" in kept
+    assert token not in made + kept
 
 
 def test_a_configured_token_is_kept(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
 
-    completed, generated = with_api_token(settings)
+    completed, kept = with_api_token(settings)
 
-    assert generated is None
+    assert kept is None
     assert completed is settings
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_make_app_refuses_to_run_without_a_token(tmp_path: Path, clock: ManualClock) -> None:
@@ -182,9 +196,10 @@ def root_logging() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("root_logging")
-def test_a_generated_token_is_printed_once_and_the_app_is_served(
+def test_a_generated_token_is_kept_in_a_file_named_and_the_app_is_served(
     environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    environment.chdir(tmp_path)
     environment.setenv("CAMPAIGNS_DATABASE_URL", "memory://")
     environment.setenv("CAMPAIGNS_MEDIA_DIR", str(tmp_path / "media"))
     served: list[web.Application] = []
@@ -202,10 +217,9 @@ def test_a_generated_token_is_printed_once_and_the_app_is_served(
     out = capsys.readouterr().out
     assert code == 0
     assert len(served) == 1
-    token_lines = [line for line in out.splitlines() if "API token" in line]
-    assert len(token_lines) == 1
-    token = token_lines[0].rsplit(" ", 1)[-1]
-    assert out.count(token) == 1
+    token = (tmp_path / "var" / "memory.api-token").read_text().strip()
+    assert token not in out
+    assert "the API token made now in var/memory.api-token (mode 0600" in out
     assert "listening on http://127.0.0.2:8181 (store memory://)" in out
 
 

@@ -31,9 +31,9 @@ def campaign_form(csv_text: str, **fields: Any) -> aiohttp.FormData:
     return form
 
 
-def image_form(data: bytes, filename: str = "photo.png") -> aiohttp.FormData:
+def image_form(data: bytes, filename: str = "photo.png", field: str = "file") -> aiohttp.FormData:
     form = aiohttp.FormData()
-    form.add_field("file", data, filename=filename, content_type="image/png")
+    form.add_field(field, data, filename=filename, content_type="image/png")
     return form
 
 
