@@ -7,29 +7,41 @@ here; no other module imports this one, and nothing in `app/` imports an adapter
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+import os
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from uuid import UUID
 
 import aiohttp
 from aiohttp import web
+from eventsourcing.persistence import PersistenceError
+from eventsourcing.postgres import PostgresFactory
+from eventsourcing.sqlite import SQLiteFactory
+from eventsourcing.utils import strtobool
 
 from adapters.http_api.context import ApiContext, ApiRuntime
 from adapters.http_api.metrics import ApiMetrics
 from adapters.http_api.server import make_app
 from adapters.http_api.view_cache import ViewCache
+from adapters.http_api.webhooks import STALE_AFTER
 from adapters.leases import FileLaneLeases, InProcessLaneLeases, PostgresLaneLeases
 from adapters.media import FileMediaStore
 from adapters.persistence import persistence_environment, postgres_conninfo
+from adapters.read_model import contacts_view
+from adapters.seen_webhooks import SeenWebhooksStore, seen_webhooks
 from adapters.system import AsyncioSleeper, SystemClock, SystemRandom
 from adapters.waha.client import AiohttpWahaGateway
 from app.campaign_facts import CampaignFactsTracker
 from app.campaigns import CampaignsApp
 from app.committer import GroupCommitter
+from app.contacts_projection import ContactsProjection
 from app.deliveries import DeliveryTracker
 from app.lane_parts import LanePorts, LaneSettings
 from app.lanes import Lanes
+from app.log_follower import LogFollower, follower_of
 from app.ports import Clock, LaneLeases, RandomSource, Sleeper, WahaGateway
+from app.read_models import ContactsView
 from app.settings import Settings
 from app.supervisor import Supervisor, SupervisorSettings
 
@@ -47,12 +59,19 @@ class Services:
     clock: Clock
     sleeper: Sleeper
     rng: RandomSource
+    # The one reader of the store's log, and the per-contact read model it keeps current.
+    follower: LogFollower
+    contacts: ContactsView
+    seen_webhooks: SeenWebhooksStore
 
     def close(self) -> None:
-        """Close the event store's connections."""
-        if isinstance(self.leases, PostgresLaneLeases):
-            self.leases.close()
-        self.campaigns.close()
+        """Close the event store's connections, and those of the leases and seen webhooks."""
+        try:
+            self.campaigns.close()
+        finally:
+            self.seen_webhooks.close()
+            if isinstance(self.leases, PostgresLaneLeases):
+                self.leases.close()
 
 
 @dataclass(frozen=True)
@@ -132,17 +151,68 @@ def build(
         default_region=settings.campaigns_default_region,
         snapshot_interval=settings.campaigns_snapshot_interval,
     )
+    try:
+        follower, contacts = read_model(campaigns)
+        seen = seen_webhooks(
+            settings.campaigns_database_url, STALE_AFTER, create_table=creates_tables()
+        )
+        leases = lane_leases(settings, create_tables=creates_tables())
+    except BaseException:
+        campaigns.close()
+        raise
     return Services(
         settings=settings,
         campaigns=campaigns,
         media=FileMediaStore(settings.campaigns_media_dir),
-        deliveries=DeliveryTracker(campaigns),
+        deliveries=DeliveryTracker(campaigns, contacts, follower),
         facts=CampaignFactsTracker(campaigns),
-        leases=lane_leases(settings),
+        leases=leases,
         clock=clock,
         sleeper=sleeper or AsyncioSleeper(),
         rng=rng or SystemRandom(),
+        follower=follower,
+        contacts=contacts,
+        seen_webhooks=seen,
     )
+
+
+def read_model(
+    campaigns: CampaignsApp, projection: Callable[[ContactsView], ContactsProjection] | None = None
+) -> tuple[LogFollower, ContactsView]:
+    """Return the log's follower of `campaigns`, with the per-contact read model subscribed.
+
+    `projection` makes the projection from the view (e.g. one that reports its progress);
+    by default the plain one.
+    """
+    follower = follower_of(campaigns)
+    contacts = contacts_view(campaigns)
+    subscriber = (
+        projection(contacts) if projection is not None else ContactsProjection(contacts, campaigns)
+    )
+    follower.subscribe(subscriber)
+    return follower, contacts
+
+
+def stored_read_model(campaigns: CampaignsApp) -> ContactsView | None:
+    """Return the read model stored beside `campaigns`' events, or None if there is none.
+
+    Nothing is created: audits open the store read-only, and an older store has no tables.
+    """
+    if not isinstance(campaigns.factory, SQLiteFactory | PostgresFactory):
+        return None  # a memory store's read model lives and dies with its process
+    view = contacts_view(campaigns)
+    try:
+        view.position()
+        view.campaign_size(UUID(int=0))
+    except PersistenceError:
+        return None
+    return view
+
+
+def creates_tables(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether missing tables are created at start: CAMPAIGNS_CREATE_TABLE (default y)."""
+    value = (os.environ if environ is None else environ).get("CAMPAIGNS_CREATE_TABLE", "y")
+    return strtobool(value)
 
 
 @contextlib.contextmanager
@@ -236,22 +306,26 @@ def http_app(
     *,
     gateway: WahaGateway | None = None,
     supervisor_settings: SupervisorSettings | None = None,
+    lane_settings: LaneSettings | None = None,
     start_supervisor: bool = True,
 ) -> web.Application:
     """Return the HTTP API over `services`; its runtime starts and stops with the app.
 
     Every WAHA call is timed for /metrics. See `make_app` for when the supervisor starts.
     """
-    metrics = ApiMetrics(services.campaigns)
+    metrics = ApiMetrics(services.contacts)
     context = ApiContext(
         settings=services.settings,
         campaigns=services.campaigns,
         media=services.media,
         deliveries=services.deliveries,
+        follower=services.follower,
+        contacts=services.contacts,
         clock=services.clock,
         sleeper=services.sleeper,
         metrics=metrics,
         view_cache=ViewCache(services.campaigns),
+        seen_webhooks=services.seen_webhooks,
     )
 
     @contextlib.asynccontextmanager
@@ -260,6 +334,7 @@ def http_app(
             services,
             gateway=gateway,
             supervisor_settings=supervisor_settings,
+            lane_settings=lane_settings,
             start_supervisor=False,  # start_running starts it, once the app listens
             decorate_gateway=metrics.timed,
         ) as started:

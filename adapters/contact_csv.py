@@ -49,12 +49,16 @@ def report_cells(report: ContactReport) -> list[str]:
 class ContactReportWriter:
     """Writes the report to a stream a row at a time, so a large campaign is never held whole."""
 
-    def __init__(self, out: TextIO, *, with_campaign: bool = False) -> None:
-        """Write the header row; with_campaign puts a campaign_id column first."""
+    def __init__(self, out: TextIO, *, with_campaign: bool = False, header: bool = True) -> None:
+        """Write the header row, unless told (a later part of a streamed report).
+
+        with_campaign puts a campaign_id column first.
+        """
         self._writer = csv.writer(out)
         self._with_campaign = with_campaign
-        header = (CAMPAIGN_COLUMN, *REPORT_COLUMNS) if with_campaign else REPORT_COLUMNS
-        self._writer.writerow(header)
+        columns = (CAMPAIGN_COLUMN, *REPORT_COLUMNS) if with_campaign else REPORT_COLUMNS
+        if header:
+            self._writer.writerow(columns)
 
     def write(self, reports: Iterable[ContactReport], campaign_id: UUID | None = None) -> int:
         """Write one campaign's contacts; return how many rows were written."""
@@ -69,8 +73,11 @@ class ContactReportWriter:
         return count
 
 
-def contact_report_csv(reports: Sequence[ContactReport]) -> str:
-    """Return the report as CSV with a header row; names and errors never run as formulas."""
+def contact_report_csv(reports: Sequence[ContactReport], *, header: bool = True) -> str:
+    """Return the report as CSV, with a header row unless told.
+
+    Names and errors never run as formulas.
+    """
     out = io.StringIO(newline="")
-    ContactReportWriter(out).write(reports)
+    ContactReportWriter(out, header=header).write(reports)
     return out.getvalue()

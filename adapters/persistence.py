@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Final
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import psycopg
 from psycopg.conninfo import make_conninfo
 
-from app.settings import redact_url
+from app.settings import DEFAULT_DATABASE_URL, redact_url
 
 # A small LRU of aggregates: the runner reloads its campaign before every command, and with
 # fast-forwarding on, a cached load reads only the events recorded since (by any process).
 AGGREGATE_CACHE_SIZE = "256"
 
 
+# The default store's folder (./var) is made when missing; any other must exist, so that a
+# typo in a path is refused instead of starting an empty store.
+DEFAULT_FOLDER: Final = Path(DEFAULT_DATABASE_URL.removeprefix("sqlite:///")).parent
+_MISSING_DATABASE: Final = re.compile(r'database "[^"]*" does not exist')
+
+
 class DatabaseUrlError(ValueError):
     """A database URL this service cannot use; the message never includes a password."""
 
 
+class StoreUnavailableError(Exception):
+    """The store's database does not exist or cannot be reached; the message says what to do."""
+
+
 def persistence_environment(url: str, *, create_dirs: bool = True) -> dict[str, str]:
-    """Return the library's environment for `url`: sqlite:///path, postgresql://…, memory://."""
+    """Return the library's environment for `url`: sqlite:///path, postgresql://…, memory://.
+
+    A SQLite file's folder must exist, but for the default one (./var), made if `create_dirs`;
+    without `create_dirs`, the file itself must exist.
+    """
     base = {"AGGREGATE_CACHE_MAXSIZE": AGGREGATE_CACHE_SIZE}
     if url.startswith("memory://"):
         return {**base, "PERSISTENCE_MODULE": "eventsourcing.popo"}
@@ -34,10 +51,16 @@ def _sqlite(path_text: str, *, create_dirs: bool) -> dict[str, str]:
     if not path_text:
         raise DatabaseUrlError("CAMPAIGNS_DATABASE_URL names no SQLite file")
     path = Path(path_text)
-    if create_dirs:
+    if not create_dirs:
+        if not path.exists():
+            raise DatabaseUrlError(f"the SQLite database {path} does not exist")
+    elif path.parent == DEFAULT_FOLDER:
         path.parent.mkdir(parents=True, exist_ok=True)
-    elif not path.exists():
-        raise DatabaseUrlError(f"the SQLite database {path} does not exist")
+    elif not path.parent.is_dir():
+        raise DatabaseUrlError(
+            f"the folder {path.parent} of the SQLite database does not exist: "
+            "create it, or correct the path"
+        )
     return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
 
 
@@ -89,3 +112,44 @@ def postgres_conninfo(url: str) -> str:
         password=env["POSTGRES_PASSWORD"],
         **options,
     )
+
+
+def check_postgres(env: dict[str, str]) -> None:
+    """Connect once to the PostgreSQL of `env`; raise StoreUnavailableError naming the problem.
+
+    The library's pool would retry for its whole connect timeout, then say only that it
+    could not get a connection: a database that does not exist is named at once, with the
+    command that creates it.
+    """
+    dbname, host, port = env["POSTGRES_DBNAME"], env["POSTGRES_HOST"], env["POSTGRES_PORT"]
+    user = env["POSTGRES_USER"]
+    try:
+        psycopg.connect(
+            dbname=dbname,
+            host=host,
+            port=port,
+            user=user,
+            password=env["POSTGRES_PASSWORD"],
+            connect_timeout=int(float(env.get("POSTGRES_CONNECT_TIMEOUT", "5"))),
+        ).close()
+    except psycopg.OperationalError as error:
+        if _MISSING_DATABASE.search(str(error)):
+            raise StoreUnavailableError(
+                f'the PostgreSQL database "{dbname}" does not exist on {host}:{port}: create it '
+                f"with `createdb -h {host} -p {port} -U {user} {dbname}` "
+                f'(or CREATE DATABASE "{dbname}"; in psql)'
+            ) from None
+        said = " ".join(str(error).split()) or type(error).__name__
+        where = f"{host}:{port}"
+        raise StoreUnavailableError(f"cannot connect to PostgreSQL at {where}: {said}") from None
+
+
+def check_store(url: str) -> None:
+    """Refuse a store that cannot work, in one line: a bad URL or folder, a missing database.
+
+    Makes the default SQLite folder (./var) when missing. Raises DatabaseUrlError for the URL,
+    StoreUnavailableError for the database.
+    """
+    env = persistence_environment(url)
+    if "POSTGRES_DBNAME" in env:
+        check_postgres(env)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import phonenumbers
 
 from domain.contacts import Contact, chat_id_for_e164
+
+# What people put between digits: "0049 (151) 123-456.78".
+_SEPARATORS = re.compile(r"[\s()./-]")
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,14 @@ def _parse_phone(value: str, default_region: str | None) -> tuple[str | None, st
     if not text:
         return None, "phone is empty"
     if not text.startswith("+") and default_region is None:
-        # Without a region, "0151…" could be anyone's; refuse rather than guess.
-        text = "+" + text if text.isdigit() and not text.startswith("0") else text
+        # Without a region, "0151…" could be anyone's; refuse rather than guess. "00" is the
+        # international prefix of most of the world, so "0049 151…" is "+49 151…". (With a
+        # region, phonenumbers applies that region's own international prefix.)
+        digits = _SEPARATORS.sub("", text)
+        if digits.startswith("00") and digits.isdigit():
+            text = "+" + digits[2:]
+        elif text.isdigit() and not text.startswith("0"):
+            text = "+" + text
     try:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException as error:

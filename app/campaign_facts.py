@@ -1,16 +1,29 @@
-"""What the supervisor and read models know of every campaign, kept current without replays."""
+"""What the supervisor and read models know of every campaign, folded from its events."""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Final
 from uuid import UUID
 
-from app.campaigns import SCHEDULED_TOPIC, CampaignsApp
+from app.campaigns import CampaignsApp
+from app.log_follower import Followed, LogFollower, follower_of
 from domain.campaign import AttemptOutcome, Campaign
+from domain.lifecycle import CampaignStatus
 
 _PAGE = 1000
+# Every event a campaign records: the facts count versions, so none may be missed.
+CAMPAIGN_TOPICS: Final = frozenset(
+    value.TOPIC
+    for value in vars(Campaign).values()
+    if isinstance(value, type)
+    and issubclass(value, Campaign.Event)
+    and value not in {Campaign.Event, Campaign.Created}
+)
+_OUTCOME_FIELDS: Final = {o.value: o.value for o in AttemptOutcome}
 
 
 @dataclass(frozen=True)
@@ -19,7 +32,7 @@ class CampaignFacts:
 
     id: UUID
     position: int  # where its CampaignScheduled event sits in the store: a list cursor
-    status: str
+    status: CampaignStatus
     session: str
     version: int
     sent: int
@@ -34,16 +47,19 @@ class CampaignFacts:
     max_pacing_seconds: float
     simulate_typing: bool
     check_numbers: bool
+    # The auto_resume option as scheduled: a resume lifts any withholding back to it.
+    auto_resume_option: bool = True
 
     @classmethod
     def of(cls, campaign: Campaign, position: int) -> CampaignFacts:
         """Return the facts of a loaded campaign."""
         counts = campaign.counts
         options = campaign.options
+        option = bool(options.get("auto_resume", True))
         return cls(
             id=campaign.id,
             position=position,
-            status=campaign.status,
+            status=CampaignStatus(campaign.status),
             session=campaign.session,
             version=campaign.version,
             sent=counts.get(AttemptOutcome.SENT.value, 0),
@@ -52,34 +68,100 @@ class CampaignFacts:
             in_doubt=counts.get(AttemptOutcome.IN_DOUBT.value, 0),
             scheduled_for=campaign.scheduled_for,
             pause_reason=None if campaign.pause is None else str(campaign.pause["reason"]),
-            auto_resume=bool(options.get("auto_resume", True))
-            and not campaign.auto_resume_withheld,
+            auto_resume=option and not campaign.auto_resume_withheld,
             last_event_at=campaign.last_event_at,
             in_flight=campaign.in_flight is not None,
             max_pacing_seconds=float(campaign.pacing.get("max_seconds", 0.0)),
             simulate_typing=bool(options.get("simulate_typing", False)),
             check_numbers=bool(options.get("check_numbers", False)),
+            auto_resume_option=option,
         )
+
+    @classmethod
+    def scheduled(cls, event: Campaign.CampaignScheduled, position: int) -> CampaignFacts:
+        """Return the facts of a campaign that has just been scheduled."""
+        option = bool(event.options.get("auto_resume", True))
+        return cls(
+            id=event.originator_id,
+            position=position,
+            status=CampaignStatus.SCHEDULED,
+            session=event.session,
+            version=event.originator_version,
+            sent=0,
+            failed=0,
+            skipped=0,
+            in_doubt=0,
+            scheduled_for=event.scheduled_for,
+            pause_reason=None,
+            auto_resume=option,
+            last_event_at=event.at,
+            in_flight=False,
+            max_pacing_seconds=float(event.pacing.get("max_seconds", 0.0)),
+            simulate_typing=bool(event.options.get("simulate_typing", False)),
+            check_numbers=bool(event.options.get("check_numbers", False)),
+            auto_resume_option=option,
+        )
+
+    def folded(self, event: Campaign.Event) -> CampaignFacts:  # noqa: C901 - a case per event
+        """Return the facts after `event`, the campaign's next one (as its aggregate folds it)."""
+        facts = replace(self, version=event.originator_version)
+        at: datetime | None = getattr(event, "at", None)
+        match event:
+            case Campaign.ContactAttempted(outcome=outcome):
+                counted = _OUTCOME_FIELDS.get(outcome)
+                facts = replace(facts, in_flight=False, last_event_at=at or self.last_event_at)
+                if counted is not None:
+                    facts = replace(facts, **{counted: getattr(facts, counted) + 1})
+                return facts
+            case Campaign.CampaignStarted():
+                facts = replace(facts, status=CampaignStatus.RUNNING)
+            case Campaign.AttemptStarted():
+                facts = replace(facts, in_flight=True)
+            case Campaign.AttemptAbandoned():
+                facts = replace(facts, in_flight=False)
+            case Campaign.AutoResumeWithheld():
+                facts = replace(facts, auto_resume=False)
+            case Campaign.CampaignPaused(reason=reason):
+                facts = replace(facts, status=CampaignStatus.PAUSED, pause_reason=reason)
+            case Campaign.CampaignResumed():
+                facts = replace(
+                    facts,
+                    status=CampaignStatus.RUNNING,
+                    pause_reason=None,
+                    auto_resume=self.auto_resume_option,
+                )
+            case Campaign.CampaignCompleted():
+                facts = replace(facts, status=CampaignStatus.COMPLETED)
+            case Campaign.CampaignCancelled():
+                facts = replace(facts, status=CampaignStatus.CANCELLED, pause_reason=None)
+        return replace(facts, last_event_at=at) if at is not None else facts
 
 
 class CampaignFactsTracker:
-    """Follows the store's notification log and reloads only the campaigns that changed.
+    """Every campaign's facts, kept current by folding the events the log follower hands it.
 
-    Blocking (it reads the store): call `refresh` off the event loop.
+    It starts from the campaigns as they are (one load each, from their snapshots), so a
+    restart does not replay the whole log; from then on it never reloads. Blocking (it reads
+    the store): call `refresh` off the event loop.
     """
 
-    def __init__(self, campaigns: CampaignsApp) -> None:
+    topics = CAMPAIGN_TOPICS
+
+    def __init__(self, campaigns: CampaignsApp, follower: LogFollower | None = None) -> None:
         self._campaigns = campaigns
         self._facts: dict[UUID, CampaignFacts] = {}
         self._position: int | None = None
+        self._changed: set[UUID] = set()
         self._lock = threading.Lock()
+        self._follower = follower or follower_of(campaigns)
+        self._follower.subscribe(self)
 
     def refresh(self) -> set[UUID]:
-        """Catch up with the store; return the ids of campaigns whose facts changed."""
+        """Catch the log follower up; return the ids of campaigns whose facts changed since."""
+        self._follower.catch_up()
         with self._lock:
-            if self._position is None:
-                return self._first_look()
-            return self._catch_up()
+            changed, self._changed = self._changed, set()
+        return changed
 
     def facts(self) -> list[CampaignFacts]:
         """Return every campaign's facts, oldest campaign first."""
@@ -91,41 +173,47 @@ class CampaignFactsTracker:
         """Return one campaign's facts, if known."""
         return self._facts.get(campaign_id)
 
-    def _first_look(self) -> set[UUID]:
-        # Position first: anything recorded while listing is read again next time, harmlessly.
-        position = self._campaigns.recorder.max_notification_id() or 0
-        changed = set()
-        for scheduled_at, campaign_id in _scheduled(self._campaigns, after=0):
-            self._reload(campaign_id, scheduled_at)
-            changed.add(campaign_id)
-        self._position = position
-        return changed
+    # -- the follower's subscriber ------------------------------------------------------------
 
-    def _catch_up(self) -> set[UUID]:
-        assert self._position is not None  # noqa: S101 - set by _first_look
-        touched: dict[UUID, int] = {}
-        recorder = self._campaigns.recorder
-        while page := recorder.select_notifications(
-            start=self._position, limit=_PAGE, inclusive_of_start=False
-        ):
-            for notification in page:
-                originator = UUID(str(notification.originator_id))
-                if notification.topic == SCHEDULED_TOPIC:
-                    touched[originator] = notification.id
-                elif originator in self._facts:
-                    touched.setdefault(originator, self._facts[originator].position)
-            self._position = page[-1].id
-        for campaign_id, position in touched.items():
-            self._reload(campaign_id, position)
-        return set(touched)
+    def start(self) -> int:
+        """Load every campaign once (first time only); return the log position that covers."""
+        if self._position is None:
+            # Position first: events recorded while loading come again, and are skipped by
+            # their versions, so nothing is counted twice.
+            position = self._campaigns.recorder.max_notification_id() or 0
+            for scheduled_at, campaign_id in _scheduled(self._campaigns):
+                campaign = self._campaigns.load(campaign_id)
+                self._put(CampaignFacts.of(campaign, scheduled_at))
+            self._position = position
+        return self._position
 
-    def _reload(self, campaign_id: UUID, position: int) -> None:
-        campaign = self._campaigns.load(campaign_id)
-        self._facts[campaign_id] = CampaignFacts.of(campaign, position)
+    def apply(self, batch: Sequence[Followed], reached: int) -> None:
+        """Fold each campaign event into its campaign's facts."""
+        for followed in batch:
+            event = followed.event
+            if isinstance(event, Campaign.CampaignScheduled):
+                if event.originator_id not in self._facts:
+                    self._put(CampaignFacts.scheduled(event, followed.position))
+                continue
+            known = self._facts.get(event.originator_id)
+            # Versions make folding idempotent: what the first load saw is not counted again.
+            if (
+                known is not None
+                and isinstance(event, Campaign.Event)
+                and event.originator_version > known.version
+            ):
+                self._put(known.folded(event))
+        self._position = reached
+
+    def _put(self, facts: CampaignFacts) -> None:
+        self._facts[facts.id] = facts
+        with self._lock:
+            self._changed.add(facts.id)
 
 
-def _scheduled(campaigns: CampaignsApp, *, after: int) -> list[tuple[int, UUID]]:
+def _scheduled(campaigns: CampaignsApp) -> list[tuple[int, UUID]]:
     found: list[tuple[int, UUID]] = []
+    after = 0
     while page := campaigns.campaign_ids(after=after, limit=_PAGE):
         found.extend(page)
         after = page[-1][0]

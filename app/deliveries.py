@@ -2,61 +2,41 @@
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
 from app.campaigns import CampaignsApp
+from app.log_follower import LogFollower
 from app.ports import DeliveryFact
-from domain.campaign import AttemptOutcome, Campaign
+from app.read_models import CampaignContacts, SentContact, message_key
 from domain.delivery import Deliveries
 
-_ATTEMPTED_TOPIC = Campaign.ContactAttempted.TOPIC
-
-
-@dataclass(frozen=True)
-class SentContact:
-    """Which campaign contact a message id was sent to."""
-
-    campaign_id: UUID
-    index: int
+__all__ = ["DeliveryTracker", "SentContact"]
 
 
 class DeliveryTracker:
-    """Finds the contact of a message id by tailing the log, and records its acks."""
+    """Finds the contact of a message id in the read model, and records its acks."""
 
-    def __init__(self, campaigns: CampaignsApp) -> None:
+    def __init__(
+        self, campaigns: CampaignsApp, contacts: CampaignContacts, follower: LogFollower
+    ) -> None:
         self._campaigns = campaigns
-        self._by_message: dict[str, SentContact] = {}
-        self._position = 0
-        self._lock = threading.Lock()
+        self._contacts = contacts
+        self._follower = follower
 
     def find(self, message_id: str) -> SentContact | None:
-        """Return the contact `message_id` was sent to, reading new log entries if needed."""
-        with self._lock:
-            if message_id not in self._by_message:
-                self._catch_up()
-            return self._by_message.get(message_id)
-
-    def _catch_up(self) -> None:
-        recorder = self._campaigns.recorder
-        while page := recorder.select_notifications(
-            start=self._position, limit=1000, topics=[_ATTEMPTED_TOPIC], inclusive_of_start=False
-        ):
-            for notification in page:
-                attempted = self._campaigns.mapper.to_domain_event(notification)
-                assert isinstance(attempted, Campaign.ContactAttempted)  # noqa: S101 - topic filter
-                if attempted.message_id and attempted.outcome == AttemptOutcome.SENT.value:
-                    self._by_message[_raw_id(attempted.message_id)] = SentContact(
-                        attempted.originator_id, attempted.index
-                    )
-            self._position = page[-1].id
+        """Return the contact `message_id` was sent to, catching the read model up if needed."""
+        found = self._contacts.sent_to(message_id)
+        if found is None:
+            # An ack can overtake the follower: the send was recorded a moment ago.
+            self._follower.catch_up()
+            found = self._contacts.sent_to(message_id)
+        return found
 
     def record(self, fact: DeliveryFact) -> SentContact | None:
         """Record the ack for the contact it belongs to; None for messages not ours."""
-        contact = self.find(_raw_id(fact.message_id))
+        contact = self.find(message_key(fact.message_id))
         if contact is None:
             return None
         for _ in range(3):  # two acks of one campaign may race; the loser retries
@@ -79,11 +59,3 @@ class DeliveryTracker:
     def _deliveries(self, campaign_id: UUID) -> Deliveries:
         found = self._campaigns.deliveries_of(campaign_id)
         return found if found is not None else Deliveries(campaign_id=campaign_id)
-
-
-def _raw_id(message_id: str) -> str:
-    """Return the raw id of `true_<chat>_<raw>[_participant]`, or the id itself."""
-    parts = message_id.split("_")
-    if len(parts) >= 3 and parts[0] in {"true", "false"}:  # noqa: PLR2004 - serialized id
-        return parts[2]
-    return message_id

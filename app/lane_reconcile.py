@@ -15,6 +15,7 @@ from app.blocking import off_loop
 from app.lane_outcomes import Settled, short
 from app.ports import GatewayError, MessageIdsUnsupportedError
 from domain.campaign import AttemptOutcome
+from domain.contacts import ChatId
 
 if TYPE_CHECKING:
     from app.lane_parts import Held
@@ -63,7 +64,7 @@ async def _by_text(run: LaneRun, held: Held, flight: dict[str, Any], reason: str
         expected = held.content.template.render(contact.template_values())
     try:
         found = await run.p.gateway.recent_own_messages(
-            run.session, str(flight["chat_id"]), flight["at"] - LOOKUP_SKEW
+            run.session, ChatId(str(flight["chat_id"])), flight["at"] - LOOKUP_SKEW
         )
     except GatewayError as error:
         return Settled(

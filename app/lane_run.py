@@ -34,6 +34,7 @@ from domain.policy import (
     too_many_failures,
 )
 from domain.rotation import next_turn
+from domain.session import SessionName
 
 log = logging.getLogger("waha_campaigns.lane")
 
@@ -46,7 +47,7 @@ class LaneRun:
     ) -> None:
         self.p = ports
         self.lease = lease
-        self.session = lease.session
+        self.session = SessionName(lease.session)
         self.settings = settings or LaneSettings()
         self.lane: Lane | None = None
         self.epoch = 0
@@ -61,7 +62,7 @@ class LaneRun:
         self._seen_status: str | None = None
         self._poll_step = 0
         self._idle_since: datetime | None = None
-        # Set while the lane has no running campaign (tests and the demo wait for it).
+        # Set while the lane waits with no running campaign (tests and the demo wait for it).
         self.quiet = asyncio.Event()
 
     # -- from the outside ------------------------------------------------------------------------
@@ -72,11 +73,13 @@ class LaneRun:
         if held is not None and version is not None and version <= held.campaign.version:
             return  # our own write, or nothing new
         self._stale.add(campaign_id)
+        self.quiet.clear()  # it may have work now: waiters wait for the lane to look
         self._wake.set()
 
     def session_seen(self, status: str) -> None:
         """WAHA told (a webhook) the session's status: a lane waiting for it looks at once."""
         self._seen_status = status
+        self.quiet.clear()
         self._wake.set()
 
     def renewed(self, until: datetime | None) -> None:
@@ -92,6 +95,11 @@ class LaneRun:
         """Pause the running campaigns for a service stop at the next boundary, then end."""
         self._stopping = True
         self._wake.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        """Whether the service asked this lane to stop."""
+        return self._stopping
 
     def holds(self, campaign_id: UUID) -> bool:
         """Whether this lane holds the campaign."""
@@ -130,9 +138,7 @@ class LaneRun:
         await self._guards()
         running = self._running()
         if not running:
-            self.quiet.set()
             return await self._without_running()
-        self.quiet.clear()
         self._idle_since = None
         turn = next_turn([h.contender() for h in running], self._last_order)
         assert turn is not None  # noqa: S101 - running is not empty
@@ -323,6 +329,8 @@ class LaneRun:
         """Wait `seconds`; False when something wakes the lane first."""
         if self._wake.is_set():
             return False
+        if not self._running():
+            self.quiet.set()  # nothing to send while this wait lasts
         sleep = asyncio.ensure_future(self.p.sleeper.sleep(seconds))
         woken = asyncio.ensure_future(self._wake.wait())
         try:
@@ -330,6 +338,7 @@ class LaneRun:
         finally:
             for task in (sleep, woken):
                 task.cancel()
+            self.quiet.clear()
         return not self._wake.is_set()
 
     # -- the session ----------------------------------------------------------------------------

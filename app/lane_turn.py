@@ -26,10 +26,11 @@ from app.ports import (
     SendReceipt,
 )
 from domain.campaign import AttemptOutcome, PauseReason
-from domain.contacts import Contact
+from domain.contacts import ChatId, Contact
 from domain.lifecycle import CampaignStatus
 from domain.policy import typing_seconds
 from domain.rotation import next_turn
+from domain.session import SessionName
 
 if TYPE_CHECKING:
     from app.lane_parts import Held
@@ -47,7 +48,7 @@ class _Ready:
     """A contact ready to be sent to."""
 
     index: int
-    chat_id: str
+    chat_id: ChatId
     text: str
     media: ImagePayload | None
     message_id: str | None
@@ -117,7 +118,7 @@ class ContactTurn:
         self.p = run.p
 
     @property
-    def session(self) -> str:
+    def session(self) -> SessionName:
         """The lane's session."""
         return self.run.session
 
@@ -208,7 +209,7 @@ class ContactTurn:
                     f"image {held.content.image.media_id[:16]} cannot be read: {short(error)}",
                 )
                 return None
-        chat_id = str(contact.chat_id)
+        chat_id = contact.chat_id
         if held.options.check_numbers:
             checked = await self._check_number(index, contact)
             if checked is None:
@@ -221,7 +222,7 @@ class ContactTurn:
             return None
         return _Ready(index, chat_id, text, media, message_id)
 
-    async def _check_number(self, index: int, contact: Contact) -> str | None:
+    async def _check_number(self, index: int, contact: Contact) -> ChatId | None:
         try:
             found = await self.p.gateway.check_exists(self.session, contact.phone.lstrip("+"))
         except RateLimitedError as error:
@@ -241,9 +242,9 @@ class ContactTurn:
             )
             await self.run.commit()
             return None
-        return str(found)
+        return found
 
-    async def _type(self, chat_id: str, text: str) -> None:
+    async def _type(self, chat_id: ChatId, text: str) -> None:
         # A courtesy WAHA recommends against bans; its failure must not stop a send.
         try:
             await self.p.gateway.send_seen(self.session, chat_id)

@@ -61,6 +61,11 @@ class Lanes:
         """Whether the service stops: no lane is taken up any more."""
         return self._stopping
 
+    def stop_requested(self, session: str) -> bool:
+        """Whether the session's lane here was asked to stop (it pauses at its next boundary)."""
+        lane = self._lanes.get(session)
+        return lane is not None and lane.run.stop_requested
+
     def sessions(self) -> list[str]:
         """Return the sessions whose lanes run here."""
         return [s for s, lane in self._lanes.items() if not lane.task.done()]

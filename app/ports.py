@@ -4,23 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal, Protocol
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Final, Literal, Protocol
 
 from domain.contacts import ChatId
+from domain.session import SessionName
 
 StatusSource = Literal["poll", "webhook"]
+
+# A limit WhatsApp imposes without saying until when: it holds until WAHA reports otherwise.
+UNTIL_FURTHER_NOTICE: Final = datetime.max.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class AccountLimits:
+    """WhatsApp's own limits on the account, as newer WAHA reports them in `me`.
+
+    `reachout_timelock_until` is set while the reachout timelock is active (the restriction
+    behind error 463 when messaging new contacts); `capped_until` while the new-chat quota is
+    CAPPED, until its cycle ends. Either is UNTIL_FURTHER_NOTICE when WAHA gives no end.
+    """
+
+    reachout_timelock_until: datetime | None = None
+    capped_until: datetime | None = None
 
 
 @dataclass(frozen=True)
 class SessionStatusFact:
-    """What WAHA said a session's status was, when, and how we learnt it."""
+    """What WAHA said a session's status was, when, and how we learnt it.
+
+    `limits` is None when WAHA did not report the account's limits (older releases).
+    """
 
     session: str
     status: str
     observed_at: datetime
     source: StatusSource
     detail: str = ""
+    limits: AccountLimits | None = None
 
 
 @dataclass(frozen=True)
@@ -54,12 +76,40 @@ class SentMessage:
 
 
 @dataclass(frozen=True)
-class ImagePayload:
-    """An image to send: its bytes and what they are."""
+class InboundMessageFact:
+    """Someone wrote to the account (WAHA's `message` webhook): e.g. STOP, to opt out.
+
+    `chat_id` is the chat it came from; `message_id` its raw id, as in SendReceipt.
+    """
+
+    session: str
+    chat_id: str
+    body: str
+    message_id: str
+    observed_at: datetime
+
+
+class MediaKind(StrEnum):
+    """How a media file is sent: each kind has its WAHA endpoint and its look in the chat."""
+
+    IMAGE = "image"  # sendImage: shown inline
+    DOCUMENT = "document"  # sendFile: a file to download, with its name
+    VIDEO = "video"  # sendVideo
+    VOICE = "voice"  # sendVoice: a voice note, which carries no caption
+
+
+@dataclass(frozen=True)
+class MediaPayload:
+    """A media file to send: its bytes, what they are, and how to send them."""
 
     data: bytes
     mimetype: str
     filename: str
+    kind: MediaKind = MediaKind.IMAGE
+
+
+# An image is media sent as one: the name stays for the callers that send only images.
+ImagePayload = MediaPayload
 
 
 class GatewayError(Exception):
@@ -94,7 +144,11 @@ class GatewayRejectedError(GatewayError):
 
 
 class MessageIdsUnsupportedError(GatewayRejectedError):
-    """WAHA does not know client-supplied message ids (before 2026.4.3, or not on its engine)."""
+    """The WAHA asked does not know client-supplied ids (before 2026.4.3, or WEBJS/WPP).
+
+    Its 404 says so (`Cannot GET …`): it has neither new-message-id nor a message by id, and it
+    ignores an id given to sendText. Nothing was sent; fall back to looking messages up by chat.
+    """
 
 
 class SendOutcomeUnknownError(GatewayError):
@@ -116,49 +170,78 @@ class RateLimitedError(GatewayError):
 class WahaGateway(Protocol):
     """What the runner needs from WAHA."""
 
-    async def session_status(self, session: str) -> SessionStatusFact:
+    async def session_status(self, session: SessionName) -> SessionStatusFact:
         """Return the session's current status, or raise a GatewayError."""
         ...
 
-    async def check_exists(self, session: str, phone: str) -> ChatId | None:
+    async def check_exists(self, session: SessionName, phone: str) -> ChatId | None:
         """Return the chat id WAHA uses for `phone`, or None when it is not on WhatsApp."""
         ...
 
+    async def new_message_id(self, session: SessionName) -> str:
+        """Return a fresh raw message id for a send to use (WAHA 2026.4.3+, NOWEB and GOWS).
+
+        Raises MessageIdsUnsupportedError when this WAHA has no such route.
+        """
+        ...
+
     async def send_text(
-        self, session: str, chat_id: str, text: str, *, message_id: str | None = None
+        self, session: SessionName, chat_id: ChatId, text: str, *, message_id: str | None = None
     ) -> SendReceipt:
-        """Send a text message, under `message_id` when given (WAHA may ignore it)."""
-        ...
+        """Send a text message, as raw id `message_id` when given (from new_message_id).
 
-    async def new_message_id(self, session: str) -> str:
-        """Return a fresh message id from WAHA; MessageIdsUnsupportedError on older WAHA."""
-        ...
-
-    async def find_message(self, session: str, message_id: str) -> SentMessage | None:
-        """Return our message with this raw id, or None when WAHA has none."""
+        A WAHA that does not know client-supplied ids ignores it and makes its own: the
+        receipt's `message_id` then differs from the one given, which is how the caller
+        tells (it must compare them; nothing here raises for it).
+        """
         ...
 
     async def send_image(
-        self, session: str, chat_id: str, image: ImagePayload, caption: str
+        self, session: SessionName, chat_id: ChatId, image: ImagePayload, caption: str
     ) -> SendReceipt:
-        """Send an image with a caption."""
+        """Send an image with a caption (as send_media with an image, whatever its kind)."""
+        ...
+
+    async def send_media(
+        self,
+        session: SessionName,
+        chat_id: ChatId,
+        media: MediaPayload,
+        caption: str,
+        *,
+        message_id: str | None = None,
+    ) -> SendReceipt:
+        """Send a media file by its kind: sendImage, sendFile, sendVideo or sendVoice.
+
+        WAHA's media requests have no `id` (OAS 2026.7.1), so `message_id` is not sent: the
+        receipt carries WAHA's own id, and the caller sees it differs. A voice note has no
+        caption: a non-empty one raises ValueError before anything is sent.
+        """
+        ...
+
+    async def find_message(self, session: SessionName, message_id: str) -> SentMessage | None:
+        """Return our message with raw id `message_id`, or None when WAHA has no such message.
+
+        Raises MessageIdsUnsupportedError when this WAHA cannot look messages up by id, and
+        GatewayRequestFailedError when the answer is lost (asking again is safe).
+        """
         ...
 
     async def recent_own_messages(
-        self, session: str, chat_id: str, since: datetime
+        self, session: SessionName, chat_id: ChatId, since: datetime
     ) -> list[SentMessage]:
         """Return our own messages in the chat since `since`, newest first."""
         ...
 
-    async def send_seen(self, session: str, chat_id: str) -> None:
+    async def send_seen(self, session: SessionName, chat_id: ChatId) -> None:
         """Mark the chat as seen (WAHA's anti-ban courtesy)."""
         ...
 
-    async def start_typing(self, session: str, chat_id: str) -> None:
+    async def start_typing(self, session: SessionName, chat_id: ChatId) -> None:
         """Show "typing…" in the chat."""
         ...
 
-    async def stop_typing(self, session: str, chat_id: str) -> None:
+    async def stop_typing(self, session: SessionName, chat_id: ChatId) -> None:
         """Stop showing "typing…" in the chat."""
         ...
 
@@ -192,6 +275,28 @@ class MediaStore(Protocol):
 
     def load(self, media_id: str) -> ImagePayload:
         """Return the image stored as `media_id`, or raise KeyError."""
+        ...
+
+
+class SeenWebhooks(Protocol):
+    """Keys of the webhooks acted on lately: a repeat within the window is not acted on again.
+
+    Shared by every process on one store, and kept across restarts where the store is.
+    """
+
+    def first_time(self, key: str, seen_at: datetime) -> bool:
+        """Record `key` as seen at `seen_at`; return whether it was unseen (or seen too long ago).
+
+        Atomic: of several processes recording one key at once, exactly one is told True.
+        """
+        ...
+
+    def forget(self, key: str) -> None:
+        """Forget `key`, so that WAHA's retry of a webhook that failed here is acted on."""
+        ...
+
+    def prune(self, before: datetime) -> int:
+        """Forget the keys seen before `before`; return how many were forgotten."""
         ...
 
 

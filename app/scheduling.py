@@ -88,7 +88,10 @@ def validated_audience(
         )
     missing = contacts_missing_fields(template, report.contacts)
     if missing:
-        raise MissingVariablesError([replace(m, position=report.rows[m.position]) for m in missing])
+        available = {name for contact in report.contacts for name in contact.template_values()}
+        raise MissingVariablesError(
+            [replace(m, position=report.rows[m.position]) for m in missing], available=available
+        )
     return report
 
 

@@ -187,7 +187,7 @@ class Supervisor:
         contact boundary.
         """
         view = await off_loop(self.campaigns.request_pause, campaign_id)
-        self.lanes.notice(view.session, campaign_id)
+        await self._to_lane(view)  # a lane obeys: this process's, or whoever holds it
         view = await self._until_not_running(view)
         if view.status == CampaignStatus.RUNNING:
             return CommandResult(view, pending=True)
@@ -207,7 +207,7 @@ class Supervisor:
         view = await off_loop(self.campaigns.cancel_campaign, campaign_id, reason=reason)
         if view.status != CampaignStatus.RUNNING:
             return CommandResult(view)
-        self.lanes.notice(view.session, campaign_id)
+        await self._to_lane(view)
         view = await self._until_not_running(view)
         return CommandResult(view, pending=view.status == CampaignStatus.RUNNING)
 

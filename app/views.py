@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import DomainEventProtocol
 
 from domain.campaign import AttemptOutcome, Campaign
+from domain.lifecycle import CampaignStatus
 
 
 def jsonable(value: Any) -> Any:
@@ -49,7 +50,7 @@ class CampaignView(JsonView):
 
     id: UUID
     name: str
-    status: str
+    status: CampaignStatus
     session: str
     total: int
     sent: int
@@ -124,7 +125,7 @@ def campaign_view(campaign: Campaign) -> CampaignView:
     return CampaignView(
         id=campaign.id,
         name=campaign.name,
-        status=campaign.status,
+        status=campaign.state,
         session=campaign.session,
         total=campaign.total,
         sent=counts.get(AttemptOutcome.SENT.value, 0),

@@ -66,7 +66,9 @@ async def main(attempts: int, clients: int, requests: int) -> None:
         path = Path(folder) / "campaigns.sqlite3"
         app = bootstrap.campaigns_app(f"sqlite:///{path}")
         campaign_id = populate(app, attempts)
-        app.complete_campaign(campaign_id)
+        finished = app.load(campaign_id)
+        finished.complete(at=finished.last_event_at or finished.scheduled_at)
+        app.save_campaign(finished)
         view_json = json.dumps(app.campaign(campaign_id).as_dict()).encode()
         app.close()
         (Path(folder) / "view.json").write_bytes(view_json)

@@ -2,7 +2,7 @@
 
 (a) the bare HTTP calls (status check + send) with no persistence;
 (b) the seed's design: the same calls plus one SQL row updated per contact;
-and the runner: the same calls plus an intent and an outcome event per contact (SQLite file).
+and the lane: the same calls plus intent and outcome events per contact (SQLite file).
 """
 
 from __future__ import annotations
@@ -19,16 +19,17 @@ import aiohttp
 from adapters import bootstrap, processes
 from adapters.waha.client import AiohttpWahaGateway
 from app.audience import ContactInput
-from app.runner import RunEnd
 from app.scheduling import ScheduleCampaign
 from app.settings import load_settings
+from domain.contacts import ChatId
 from domain.pacing import Pacing
+from domain.session import SessionName
 
-SESSION = "default"
+SESSION = SessionName("default")
 
 
-def chat(i: int) -> str:
-    return f"4915{100000000 + i}@c.us"
+def chat(i: int) -> ChatId:
+    return ChatId(f"4915{100000000 + i}@c.us")
 
 
 async def bare_http(gateway: AiohttpWahaGateway, n: int) -> float:
@@ -75,13 +76,13 @@ async def runner(gateway: AiohttpWahaGateway, n: int, path: Path) -> float:
     campaign_id = campaigns.schedule_campaign(
         ScheduleCampaign(name="bench", text="Hi", contacts=contacts, pacing=Pacing(0, 0))
     ).view.id
-    campaigns.start_campaign(campaign_id)
     async with bootstrap.running(services, gateway=gateway, start_supervisor=False) as runtime:
         started = time.perf_counter()
-        end = await runtime.runner.run(campaign_id)
+        await runtime.supervisor.run_now(campaign_id)
+        await runtime.supervisor.wait_for_runs()
         rate = n / (time.perf_counter() - started)
     view = campaigns.campaign(campaign_id)
-    assert end is RunEnd.COMPLETED, end
+    assert view.status == "Completed", view
     assert view.sent == n, view
     services.close()
     return rate

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
+
+from openpyxl import Workbook
 
 from app.audience import ContactInput
 from app.campaigns import CampaignsApp
@@ -40,3 +45,20 @@ def a_campaign(
 def scheduled(app: CampaignsApp, n: int = 3, **kwargs: Any) -> Any:
     """Schedule a campaign of `n` contacts and return its id."""
     return app.schedule_campaign(a_campaign(n, **kwargs)).view.id
+
+
+Cell = str | float | date | datetime | bool | None
+
+
+def xlsx(*rows: Sequence[Cell], first_row: int = 1, other_sheet: bool = False) -> bytes:
+    """Return an XLSX workbook whose first sheet holds `rows` from row `first_row` on."""
+    book = Workbook()
+    sheet = book.worksheets[0]
+    for offset, row in enumerate(rows):
+        for column, value in enumerate(row, start=1):
+            sheet.cell(row=first_row + offset, column=column, value=value)
+    if other_sheet:
+        book.create_sheet("later").append(["phone", "name"])
+    data = io.BytesIO()
+    book.save(data)
+    return data.getvalue()

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "watch",
     "audit_commands",
     "verify",
+    "projections",
     "export",
     "diagram",
 )

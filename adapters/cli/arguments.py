@@ -12,6 +12,7 @@ from enum import IntEnum
 from typing import Final, TypeAlias
 from uuid import UUID
 
+from adapters.api_token import read_token, token_file
 from app.settings import DEFAULT_DATABASE_URL
 
 # Quoted: argparse's class is generic only to type checkers.
@@ -45,7 +46,10 @@ STORE_EXITS: Final = {
 }
 SERVICE_EXITS: Final = {
     ExitCode.OK: "done",
-    ExitCode.USAGE: "usage or input error, or a request the service refused (e.g. 409)",
+    ExitCode.USAGE: (
+        "usage or input error, no API token or a refused one, or a request the service "
+        "refused (e.g. 409)"
+    ),
     ExitCode.UNAVAILABLE: "the service is unreachable or failed",
     ExitCode.NOT_FOUND: "no campaign has that id",
 }
@@ -172,7 +176,11 @@ def add_service_options(parser: argparse.ArgumentParser) -> None:
         help=f"the service (default: $CAMPAIGNS_URL, else {DEFAULT_SERVICE_URL})",
     )
     parser.add_argument(
-        "--token", help="the API token (default: $CAMPAIGNS_API_TOKEN); never printed"
+        "--token",
+        help=(
+            "the API token (default: $CAMPAIGNS_API_TOKEN, else the token `serve` generated "
+            "and keeps beside the store of $CAMPAIGNS_DATABASE_URL); never printed"
+        ),
     )
     parser.add_argument(
         "--timeout",
@@ -190,6 +198,16 @@ def service_url(args: argparse.Namespace) -> str:
 
 
 def service_token(args: argparse.Namespace) -> str | None:
-    """Return the API token from --token or the environment, if any."""
+    """Return the API token from --token, the environment, or the file `serve` keeps it in.
+
+    `serve` keeps the token it generated beside the store of CAMPAIGNS_DATABASE_URL: on the
+    same machine, from the same folder, with the same setting, the CLI finds it there.
+    """
     given: str | None = args.token
-    return given or os.environ.get("CAMPAIGNS_API_TOKEN") or None
+    if given:
+        return given
+    from_environment = os.environ.get("CAMPAIGNS_API_TOKEN")
+    if from_environment:
+        return from_environment
+    store = os.environ.get("CAMPAIGNS_DATABASE_URL") or DEFAULT_DATABASE_URL
+    return read_token(token_file(store))

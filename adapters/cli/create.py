@@ -1,15 +1,12 @@
-"""`create`: schedule a campaign from a contacts CSV and a message, through the service."""
+"""`create`: schedule a campaign from a contacts file (CSV or XLSX) and a message."""
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import math
 import mimetypes
 import re
 import sys
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -25,24 +22,17 @@ from adapters.cli.arguments import (
 )
 from adapters.cli.output import fail, print_json
 from adapters.cli.service_client import Problem, ServiceClient, problem_line, run_with_service
+from adapters.contacts_file import (
+    ContactsFile,
+    ContactsFileError,
+    OptionNames,
+    read_contacts_file,
+)
+from app.audience import ContactInput
 
 _CONTACT_FIELD: Final = re.compile(r"^contacts\[(\d+)\]\.?(.*)$")
-_DELIMITERS: Final = ",;\t"
-# The header is the first record; a quoted line break inside it would be odd enough to ignore.
-_FIRST_LINE: Final = re.compile(r"[\r\n]")
-
-
-class ContactsFileError(Exception):
-    """A contacts CSV the command cannot use; the message says why in one line."""
-
-
-@dataclass(frozen=True)
-class ContactsFile:
-    """The contacts of a CSV file, and the line each came from (for error messages)."""
-
-    path: Path
-    contacts: list[dict[str, Any]]
-    lines: list[int]
+_CONTACT_MENTION: Final = re.compile(r"contacts\[(\d+)\]")
+_OPTIONS: Final = OptionNames(phone_column="--phone-column", encoding="--encoding")
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -50,22 +40,46 @@ def add_parser(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "create",
-        summary="schedule a campaign from a CSV of contacts; prints its id",
+        summary="schedule a campaign from a file of contacts (CSV or XLSX); prints its id",
         description=(
-            "Read contacts from a CSV with a header row: a 'phone' column (international, "
-            "e.g. +4915112345678), an optional 'name' column, and any other columns as "
-            "template variables ({column} in --text; an empty cell leaves it to --default). "
-            "Commas, semicolons or tabs separate the columns."
+            "Read contacts from a CSV (commas, semicolons or tabs; UTF-8 unless --encoding) or "
+            "an XLSX workbook (its first sheet). The first row names the columns, matched "
+            "ignoring case, with spaces, hyphens and dots read as '_' ('First Name' is "
+            "first_name): a 'phone' column (or --phone-column; international, e.g. "
+            "+4915112345678 or 004915112345678), an optional 'name' column, and any other "
+            "columns as template variables ({first_name} in --text; an empty cell leaves it to "
+            "--default). Columns that cannot be a variable, and a repeated name, are ignored "
+            "with a warning."
         ),
         exits={
             **SERVICE_EXITS,
-            ExitCode.USAGE: "usage or input error: a bad CSV, or a campaign the service refused",
+            ExitCode.USAGE: (
+                "usage or input error: a bad contacts file, or a campaign the service refused"
+            ),
         },
     )
-    parser.add_argument("contacts", type=Path, metavar="CSV", help="the contacts file")
+    given = parser.add_mutually_exclusive_group(required=True)
+    given.add_argument(
+        "contacts", nargs="?", type=Path, metavar="FILE", help="the contacts file (or --contacts)"
+    )
+    given.add_argument(
+        "--contacts",
+        dest="contacts_file",
+        type=Path,
+        metavar="FILE",
+        help="the contacts file: CSV or XLSX",
+    )
+    parser.add_argument(
+        "--phone-column", metavar="COL", help="the column that holds the phones (default: phone)"
+    )
+    parser.add_argument(
+        "--encoding",
+        metavar="ENC",
+        help="the CSV's encoding if not UTF-8, e.g. cp1252 or latin-1 (a Python codec name)",
+    )
     parser.add_argument("--text", required=True, help="the message, or the image's caption")
     parser.add_argument("--image", type=Path, metavar="FILE", help="send this image (uploaded)")
-    parser.add_argument("--name", help="the campaign's name (default: the CSV's file name)")
+    parser.add_argument("--name", help="the campaign's name (default: the file's name)")
     parser.add_argument("--session", default="default", help="the WAHA session (default: default)")
     parser.add_argument(
         "--at", type=_aware_moment, metavar="TIME", help="start then: ISO 8601 with an offset"
@@ -133,80 +147,33 @@ def _default(text: str) -> tuple[str, str]:
     return field.strip(), value
 
 
-def read_contacts(path: Path) -> ContactsFile:
-    """Read a contacts CSV as the service reads an upload; ContactsFileError says why not.
-
-    Records end only at CR or LF (never at the other Unicode line breaks a name may hold),
-    a stray quote is an error rather than a guess, and a row with more cells than the
-    header is refused, naming its line.
-    """
+def read_contacts(args: argparse.Namespace) -> tuple[Path, ContactsFile]:
+    """Read the contacts file as the service reads an upload; ContactsFileError says why not."""
+    path: Path = args.contacts_file or args.contacts
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ContactsFileError(f"{path} is not UTF-8 text") from None
+        data = path.read_bytes()
     except OSError as error:
         raise ContactsFileError(f"cannot read {path}: {error.strerror or error}") from None
-    end = _FIRST_LINE.search(text)
-    first_line = text[: end.start()] if end is not None else text
-    if not first_line.strip():
-        raise ContactsFileError(f"{path} is empty: it needs a header row with a phone column")
-    delimiter = max(_DELIMITERS, key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    contacts, lines = [], []
     try:
-        header = _header(path, next(reader))
-        columns = [h.lower() for h in header]
-        phone, name = columns.index("phone"), columns.index("name") if "name" in columns else None
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) > len(header):
-                raise ContactsFileError(
-                    f"{path} line {reader.line_num} has {len(row)} cells but the header row "
-                    f"has {len(header)}: quote a cell that holds a '{delimiter}'"
-                )
-            contacts.append(_contact(row, header, phone, name))
-            lines.append(reader.line_num)
-    except csv.Error as error:
-        raise ContactsFileError(f"{path} line {reader.line_num}: {error}") from None
-    if not contacts:
-        raise ContactsFileError(f"{path} has a header but no contacts")
-    return ContactsFile(path, contacts, lines)
-
-
-def _header(path: Path, cells: list[str]) -> list[str]:
-    header = [cell.strip() for cell in cells]
-    columns = [h.lower() for h in header]
-    if "phone" not in columns:
-        raise ContactsFileError(
-            f"{path} has no phone column (its columns: {', '.join(header)}); "
-            "name one column 'phone'"
+        found = read_contacts_file(
+            data, phone_column=args.phone_column, encoding=args.encoding, options=_OPTIONS
         )
-    for position, column in enumerate(columns):
-        if not column:
-            raise ContactsFileError(f"{path}: column {position + 1} of the header row has no name")
-        if columns.count(column) > 1:
-            raise ContactsFileError(f"{path}: the header row names {header[position]!r} twice")
-    return header
+    except ContactsFileError as error:
+        raise ContactsFileError(f"{path}: {error}") from None
+    return path, found
 
 
-def _contact(row: list[str], header: list[str], phone: int, name: int | None) -> dict[str, Any]:
-    cells = row + [""] * (len(header) - len(row))
-    contact: dict[str, Any] = {"phone": cells[phone].strip()}
-    if name is not None and cells[name].strip():
-        contact["name"] = cells[name].strip()
-    variables = {
-        header[i]: value
-        for i, value in enumerate(cells)
-        if i not in {phone, name} and value.strip()
-    }
-    if variables:
-        contact["variables"] = variables
-    return contact
+def _contact_json(contact: ContactInput) -> dict[str, Any]:
+    body: dict[str, Any] = {"phone": contact.phone}
+    if contact.name is not None:
+        body["name"] = contact.name
+    if contact.variables:
+        body["variables"] = dict(contact.variables)
+    return body
 
 
 def campaign_body(
-    args: argparse.Namespace, contacts: ContactsFile, media_id: str | None
+    args: argparse.Namespace, path: Path, contacts: ContactsFile, media_id: str | None
 ) -> dict[str, Any]:
     """Return the POST /campaigns body for the arguments."""
     message: dict[str, Any] = {"text": args.text}
@@ -222,10 +189,10 @@ def campaign_body(
     if args.max_failures is not None:
         options["max_consecutive_failures"] = args.max_failures
     body: dict[str, Any] = {
-        "name": args.name or contacts.path.stem,
+        "name": args.name or path.stem,
         "session": args.session,
         "message": message,
-        "contacts": contacts.contacts,
+        "contacts": [_contact_json(contact) for contact in contacts.contacts],
         "scheduled_for": args.at.isoformat() if args.at else None,
         "options": options,
     }
@@ -237,9 +204,11 @@ def campaign_body(
 def run(args: argparse.Namespace) -> int:
     """Upload the image if any, schedule the campaign, print its id."""
     try:
-        contacts = read_contacts(args.contacts)
+        path, contacts = read_contacts(args)
     except ContactsFileError as error:
         return fail(str(error), ExitCode.USAGE)
+    for warning in contacts.warnings:
+        print(f"{path}: {warning}", file=sys.stderr)
     image: bytes | None = None
     if args.image is not None:
         try:
@@ -253,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
             kind = mimetypes.guess_type(args.image.name)[0] or "application/octet-stream"
             media = await client.upload_media(image, args.image.name, kind)
             media_id = str(media["id"])
-        view = await client.create_campaign(campaign_body(args, contacts, media_id))
+        view = await client.create_campaign(campaign_body(args, path, contacts, media_id))
         if args.json:
             print_json(view)
         else:
@@ -261,27 +230,31 @@ def run(args: argparse.Namespace) -> int:
         duplicates = view.get("duplicates") or []
         for duplicate in duplicates:
             print(
-                f"dropped {contacts.path} line {_line(contacts, duplicate.get('position'))}: "
-                f"same number as line {_line(contacts, duplicate.get('first_position'))}",
+                f"dropped {path} {_place(contacts, duplicate.get('position'))}: "
+                f"same number as {_place(contacts, duplicate.get('first_position'))}",
                 file=sys.stderr,
             )
         return ExitCode.OK
 
-    return run_with_service(args, create, describe=lambda problem: _describe(contacts, problem))
+    return run_with_service(
+        args, create, describe=lambda problem: _describe(path, contacts, problem)
+    )
 
 
-def _line(contacts: ContactsFile, position: object) -> str:
-    if isinstance(position, int) and 0 <= position < len(contacts.lines):
-        return str(contacts.lines[position])
-    return "?"
+def _place(contacts: ContactsFile, position: object) -> str:
+    return contacts.place(position) if isinstance(position, int) else f"{contacts.unit} ?"
 
 
-def _describe(contacts: ContactsFile, problem: Problem) -> str:
+def _describe(path: Path, contacts: ContactsFile, problem: Problem) -> str:
     # The service names rows by their position in the list we sent; people want file lines.
-    match = _CONTACT_FIELD.match(str(problem.get("field", "")))
+    field = str(problem.get("field", ""))
+    match = _CONTACT_FIELD.match(field)
     if match is None:
-        return problem_line(problem)
-    line = _line(contacts, int(match.group(1)))
+        line = problem_line(problem)
+        if field == "contacts":  # a summary naming rows as contacts[i] in its reason
+            line = f"{path}: {problem.get('reason', 'invalid')}"
+        return _CONTACT_MENTION.sub(lambda m: contacts.place(int(m.group(1))), line)
+    place = _place(contacts, int(match.group(1)))
     column = match.group(2) or "row"
     value = f" {problem['value']!r}" if problem.get("value") not in {None, ""} else ""
-    return f"{contacts.path} line {line}, {column}{value}: {problem.get('reason', 'invalid')}"
+    return f"{path} {place}, {column}{value}: {problem.get('reason', 'invalid')}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import secrets
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -14,10 +13,11 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from adapters import bootstrap
+from adapters.api_token import TokenFileError, kept_token
 from adapters.http_api.server import start_running
 from adapters.logging_setup import SecretMask, configure_logging, secrets_of
 from adapters.media import FileMediaStore
-from adapters.persistence import DatabaseUrlError, redacted
+from adapters.persistence import DatabaseUrlError, StoreUnavailableError, check_store, redacted
 from app.settings import Settings, SettingsError, load_settings
 
 # How long a stop waits for requests in flight; runs get the supervisor's own bound after.
@@ -30,8 +30,12 @@ log = logging.getLogger("waha_campaigns.serve")
 EXIT_CODES = """\
 exit status:
   0  stopped cleanly (SIGTERM or SIGINT): runs paused at a safe point, resumed at next start
-  1  could not listen on the address, or the event store is unusable
-  2  a bad setting (named on the one line printed), e.g. CAMPAIGNS_PORT or CAMPAIGNS_MEDIA_DIR
+  1  could not listen on the address, the event store is unusable (e.g. its PostgreSQL
+     database does not exist: the line names the command that creates it), or the API
+     token file cannot be written
+  2  a bad setting (named on the one line printed), e.g. CAMPAIGNS_PORT, CAMPAIGNS_MEDIA_DIR,
+     or a CAMPAIGNS_DATABASE_URL whose SQLite folder does not exist (./var is made)
+  130  interrupted (Ctrl-C) while starting
 """
 
 
@@ -56,7 +60,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description=(
             "Serve the campaigns API and run due campaigns. Settings come from the\n"
             "environment (CAMPAIGNS_*, WAHA_*); these options override them. Without\n"
-            "CAMPAIGNS_API_TOKEN, a token is generated and printed once."
+            "CAMPAIGNS_API_TOKEN, a token is generated once and kept (mode 0600) beside the\n"
+            "store: sqlite:///PATH in PATH.api-token, PostgreSQL and memory:// under ./var/;\n"
+            "every start reuses it, and the CLI reads it when given no token."
         ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -82,11 +88,17 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def with_api_token(settings: Settings) -> tuple[Settings, str | None]:
-    """Return settings with an API token, and the token when it had to be generated."""
+    """Return settings with an API token, and where it is kept when CAMPAIGNS_API_TOKEN is unset.
+
+    The kept token is made once (mode 0600) and reused at every start; TokenFileError if its
+    file cannot be read or written.
+    """
     if settings.campaigns_api_token is not None:
         return settings, None
-    token = secrets.token_urlsafe(32)
-    return settings.model_copy(update={"campaigns_api_token": SecretStr(token)}), token
+    token, path, made = kept_token(settings.campaigns_database_url)
+    how = "made now" if made else "kept"
+    where = f"the API token {how} in {path} (mode 0600; the CLI here reads it from there)"
+    return settings.model_copy(update={"campaigns_api_token": SecretStr(token)}), where
 
 
 async def serve(
@@ -171,33 +183,46 @@ def _media_problem(settings: Settings) -> str | None:
     return None
 
 
-def run(args: argparse.Namespace) -> int:
-    """Serve until stopped; exit 2 with one line naming the bad setting."""
+class _RefusedError(Exception):
+    """Serving cannot start: `code` is the exit status, the message the one line to print."""
+
+    def __init__(self, line: str, code: int) -> None:
+        super().__init__(line)
+        self.code = code
+
+
+def _ready(args: argparse.Namespace) -> Settings:
+    """Return the settings, checked, with an API token; or raise _RefusedError."""
     try:
         settings = settings_from(args)
     except SettingsError as error:
-        print(f"waha-campaigns serve: {error}", file=sys.stderr)
-        return 2
+        raise _RefusedError(str(error), 2) from None
     media_problem = _media_problem(settings)
     if media_problem is not None:
-        print(f"waha-campaigns serve: {media_problem}", file=sys.stderr)
-        return 2
-    settings, generated = with_api_token(settings)
-    if generated is not None:
-        print(
-            f"CAMPAIGNS_API_TOKEN is not set; this run's API token (shown once): {generated}",
-            flush=True,
-        )
+        raise _RefusedError(media_problem, 2)
+    try:
+        check_store(settings.campaigns_database_url)
+        settings, kept = with_api_token(settings)
+    except DatabaseUrlError as error:
+        raise _RefusedError(f"invalid setting CAMPAIGNS_DATABASE_URL: {error}", 2) from None
+    except (StoreUnavailableError, TokenFileError) as error:
+        raise _RefusedError(_masked(settings, error), 1) from None
+    if kept is not None:
+        print(f"CAMPAIGNS_API_TOKEN is not set: using {kept}", flush=True)
+    return settings
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until stopped; exit 2 with one line naming the bad setting, 1 if it cannot start."""
+    try:
+        settings = _ready(args)
+    except _RefusedError as refused:
+        print(f"waha-campaigns serve: {refused}", file=sys.stderr)
+        return refused.code
     configure_logging(settings)
     store = redacted(settings.campaigns_database_url)
     try:
         services = bootstrap.build(settings)
-    except DatabaseUrlError as error:
-        print(
-            f"waha-campaigns serve: invalid setting CAMPAIGNS_DATABASE_URL: {error}",
-            file=sys.stderr,
-        )
-        return 2
     except Exception as error:  # noqa: BLE001 - any store failure at start is one line, no trace
         print(
             f"waha-campaigns serve: cannot open the store {store}: {_masked(settings, error)}",

@@ -34,6 +34,7 @@ class ServiceClient:
         self._session = session
         self._base_url = base_url
         self._headers = {"Accept": "application/json"}
+        self._has_token = bool(token)
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
 
@@ -81,7 +82,7 @@ class ServiceClient:
             ) from None
         payload = _decoded(body)
         if status >= 400:  # noqa: PLR2004 - HTTP errors
-            raise _problem_error(status, payload)
+            raise _problem_error(status, payload, has_token=self._has_token)
         if not isinstance(payload, dict):
             raise ServiceError(
                 f"the service answered {method} {path} with something other than a JSON object",
@@ -97,11 +98,15 @@ def _decoded(body: bytes) -> Any:
         return None
 
 
-def _problem_error(status: int, payload: Any) -> ServiceError:
+def _problem_error(status: int, payload: Any, *, has_token: bool) -> ServiceError:
     problem: Problem = payload if isinstance(payload, dict) else {}
     said = problem.get("detail") or problem.get("title") or f"HTTP {status}"
     listed = problem.get("errors")
     errors = [e for e in listed if isinstance(e, dict)] if isinstance(listed, list) else []
+    if status == 401 and not has_token:  # noqa: PLR2004 - unauthorized
+        return ServiceError(
+            "no API token given (use --token or CAMPAIGNS_API_TOKEN)", ExitCode.USAGE
+        )
     if status in {401, 403}:
         return ServiceError(
             f"the service refused the token ({status}): set --token or CAMPAIGNS_API_TOKEN",

@@ -9,9 +9,21 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from adapters.cli.arguments import ExitCode, Subparsers, add_command, port_number, seconds
+from adapters.cli.arguments import (
+    ExitCode,
+    Subparsers,
+    add_command,
+    port_number,
+    positive_int,
+    seconds,
+)
 from adapters.cli.output import fail, reader_left
-from adapters.waha.simulator import SimulatorConfig, make_simulator_app
+from adapters.waha_simulator import SimulatorConfig, make_simulator_app
+
+# The start line names this many sessions at most: 500 names would bury the rest of it.
+_NAMES_SHOWN = 10
+# Each session costs a little memory at start: enough for any benchmark, not for a typo.
+MOST_SESSIONS = 10_000
 
 
 class ListenError(Exception):
@@ -25,9 +37,10 @@ def add_parser(subparsers: Subparsers) -> None:
         "simulate-waha",
         summary="run a WAHA simulator (not a real WAHA) with controls under /_simulator",
         description=(
-            "Answer like WAHA 2024.10.8 (NOWEB engine) on loopback, without WhatsApp. "
-            "Control it under /_simulator: statuses, schedules, faults, the ledger. "
-            "Runs until SIGINT or SIGTERM."
+            "Answer like WAHA (NOWEB engine, shapes recorded from 2024.10.8, with the message "
+            "ids of 2026.4.3 unless --no-message-ids) on loopback, without WhatsApp. "
+            "Control it under /_simulator: statuses, schedules, faults, limits, inbound "
+            "messages, the ledger and the record of sends. Runs until SIGINT or SIGTERM."
         ),
         exits={
             ExitCode.OK: "stopped by SIGINT or SIGTERM",
@@ -48,6 +61,13 @@ def add_parser(subparsers: Subparsers) -> None:
         help="session names, space- or comma-separated (default: default)",
     )
     parser.add_argument(
+        "--session-count",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="also create sessions session-1 … session-N, N up to 10,000 (for benchmarks)",
+    )
+    parser.add_argument(
         "--initial-status",
         default="WORKING",
         help="those sessions' first status (default: WORKING)",
@@ -65,15 +85,26 @@ def add_parser(subparsers: Subparsers) -> None:
         help="seconds a started session stays STARTING before WORKING (default: 1)",
     )
     parser.add_argument(
-        "--webhook-url", default=None, help="POST session.status and message.ack here"
+        "--webhook-url", default=None, help="POST session.status, message.ack and message here"
     )
     parser.add_argument("--webhook-hmac-key", default=None, help="sign webhooks with HMAC-SHA512")
+    parser.add_argument(
+        "--no-message-ids",
+        dest="message_ids",
+        action="store_false",
+        help=(
+            "answer as WAHA before 2026.4.3: no new-message-id nor message-by-id route "
+            "(404 Cannot GET), and sendText ignores an id (default: as 2026.4.3+)"
+        ),
+    )
     parser.set_defaults(func=run)
 
 
 def config_from(args: argparse.Namespace) -> SimulatorConfig:
     """Return the simulator's configuration from the parsed options."""
-    sessions = tuple(name for item in args.sessions for name in item.split(",") if name)
+    named = [name for item in args.sessions for name in item.split(",") if name]
+    counted = [f"session-{n}" for n in range(1, (args.session_count or 0) + 1)]
+    sessions = tuple(dict.fromkeys([*named, *counted]))  # in order, each once
     return SimulatorConfig(
         api_key=args.api_key,
         sessions=sessions,
@@ -82,6 +113,7 @@ def config_from(args: argparse.Namespace) -> SimulatorConfig:
         starting_seconds=args.starting_seconds,
         webhook_url=args.webhook_url,
         webhook_hmac_key=args.webhook_hmac_key,
+        message_ids=args.message_ids,
     )
 
 
@@ -119,13 +151,18 @@ def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; print one line once listening."""
     if not args.host.strip():
         return fail("--host is empty: give an address, e.g. 127.0.0.1", ExitCode.USAGE)
+    if args.session_count is not None and args.session_count > MOST_SESSIONS:
+        return fail(f"--session-count is at most {MOST_SESSIONS:,}", ExitCode.USAGE)
     config = config_from(args)
     if not config.sessions:
         return fail("--sessions names no session", ExitCode.USAGE)
     key = "X-Api-Key required" if config.api_key is not None else "no API key"
+    names = ", ".join(config.sessions[:_NAMES_SHOWN])
+    if len(config.sessions) > _NAMES_SHOWN:
+        names += f" and {len(config.sessions) - _NAMES_SHOWN} more"
     line = (
         f"WAHA simulator (not a real WAHA) listening on http://{args.host}:{args.port} "
-        f"- sessions {', '.join(config.sessions)}; {key}; controls under /_simulator"
+        f"- sessions {names}; {key}; controls under /_simulator"
     )
 
     def announce() -> None:

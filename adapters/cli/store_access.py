@@ -16,7 +16,13 @@ from eventsourcing.utils import TopicError
 from adapters import bootstrap
 from adapters.cli.arguments import ExitCode, database_url
 from adapters.cli.output import fail, reader_left
-from adapters.persistence import DatabaseUrlError, persistence_environment, redacted
+from adapters.persistence import (
+    DatabaseUrlError,
+    StoreUnavailableError,
+    check_postgres,
+    persistence_environment,
+    redacted,
+)
 from app.audit import NoStateThenError, ReplayError
 from app.campaigns import CampaignsApp
 from app.errors import AppError, CampaignNotFoundError
@@ -50,6 +56,11 @@ def read_only_campaigns(url: str) -> Iterator[CampaignsApp]:
         raise
     except ValueError as error:  # urllib's own complaint; it never quotes the password
         raise DatabaseUrlError(f"the database URL cannot be read: {error}") from None
+    if "POSTGRES_DBNAME" in env:
+        try:  # at once, naming a database that does not exist, not after the pool's timeout
+            check_postgres(env)
+        except StoreUnavailableError as error:
+            raise DatabaseMissingError(str(error)) from None
     # The app-prefixed key wins over an unprefixed one from the process environment.
     env["CAMPAIGNS_CREATE_TABLE"] = "n"
     if "SQLITE_DBNAME" in env:

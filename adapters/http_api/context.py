@@ -12,7 +12,9 @@ from adapters.http_api.view_cache import ViewCache
 from adapters.media import FileMediaStore
 from app.campaigns import CampaignsApp
 from app.deliveries import DeliveryTracker
-from app.ports import Clock, Sleeper, WahaGateway
+from app.log_follower import LogFollower
+from app.ports import Clock, SeenWebhooks, Sleeper, WahaGateway
+from app.read_models import CampaignContacts
 from app.settings import Settings
 from app.supervisor import Supervisor
 
@@ -25,10 +27,14 @@ class ApiContext:
     campaigns: CampaignsApp
     media: FileMediaStore
     deliveries: DeliveryTracker
+    follower: LogFollower
+    contacts: CampaignContacts
     clock: Clock
     sleeper: Sleeper
     metrics: ApiMetrics
     view_cache: ViewCache
+    # Webhooks acted on lately, in the store: a repeat is not acted on again, even after a restart.
+    seen_webhooks: SeenWebhooks
 
 
 @dataclass(frozen=True)

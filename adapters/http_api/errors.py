@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 from pydantic import ValidationError
 
@@ -23,6 +24,8 @@ _MAX_KEY_CHARS: Final = 64
 # What pydantic appends to the location of a dict key that failed validation.
 _KEY_MARK: Final = "[key]"
 log = logging.getLogger("waha_campaigns.http")
+# CAMPAIGNS_MAX_UPLOAD_BYTES, kept on the app so that every 413 names the same limit.
+UPLOAD_LIMIT: Final = web.AppKey("upload_limit", int)
 
 
 class ProblemError(Exception):
@@ -72,6 +75,22 @@ def invalid_input(detail: str, errors: Sequence[Mapping[str, object]]) -> Proble
     return ProblemError(422, "Invalid input", detail, kind="invalid-input", errors=errors)
 
 
+def too_large(limit: int) -> ProblemError:
+    """Return the 413 problem for a body, a form part or a whole request over `limit` bytes."""
+    return ProblemError(
+        413,
+        "Request entity too large",
+        f"the body is over {limit} bytes (CAMPAIGNS_MAX_UPLOAD_BYTES)",
+        kind="too-large",
+        max_bytes=limit,
+    )
+
+
+def bad_request(detail: str, kind: str) -> ProblemError:
+    """Return the 400 problem for a body that cannot be read as what it claims to be."""
+    return ProblemError(400, "Bad request", detail, kind=kind)
+
+
 def not_found(detail: str) -> ProblemError:
     """Return the 404 problem for an unknown (or malformed) campaign id."""
     return ProblemError(404, "Not found", detail, kind="not-found")
@@ -96,7 +115,7 @@ def _echoable(value: object) -> bool:
 def validation_problem(error: ValidationError, *, prefix: str = "") -> ProblemError:
     """Return the problem for a pydantic error: 400 for a body that is not JSON, else 422."""
     if any(item["type"] == "json_invalid" for item in error.errors()):
-        return ProblemError(400, "Bad request", "the body is not valid JSON", kind="bad-json")
+        return bad_request("the body is not valid JSON", "bad-json")
     problems: list[dict[str, object]] = []
     for item in error.errors(include_url=False):
         problem: dict[str, object] = {
@@ -158,8 +177,12 @@ def problem_for(error: Exception) -> ProblemError | None:  # noqa: C901, PLR0911
             # A number or date too large for the clock, the store or arithmetic: the input's.
             return invalid_input("a number or date in the request is out of range", [])
         case RecursionError():
-            return ProblemError(
-                400, "Bad request", "the request is nested too deeply", kind="too-deep"
+            return bad_request("the request is nested too deeply", "too-deep")
+        case web.RequestPayloadError() | HttpProcessingError():
+            # The body stopped short of its length, or its Content-Encoding does not decode.
+            return bad_request(
+                "the body cannot be read: it is cut short or its Content-Encoding is broken",
+                "unreadable-body",
             )
     return None
 
@@ -171,6 +194,10 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return await handler(request)
     except Exception as error:  # the edge: everything becomes a problem document
         problem = problem_for(error)
+        limit = request.app.get(UPLOAD_LIMIT)
+        if isinstance(error, web.HTTPRequestEntityTooLarge) and limit is not None:
+            # aiohttp's own bound on a whole request: the same problem as any body too large.
+            problem = too_large(limit)
         if problem is not None:
             if isinstance(error, OverflowError | RecursionError):
                 # A bound the edge does not check yet: one line to find it by, not a trace.

@@ -1,4 +1,4 @@
-"""Handlers that take things in: campaigns to schedule (JSON, or a form with a CSV) and images."""
+"""Handlers that take things in: campaigns to schedule (JSON, or a form with a file) and images."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 from aiohttp import web
 
-from adapters.http_api.contacts_csv import parse_contacts_csv
+from adapters.contacts_file import ContactsFile, ContactsFileError, read_contacts_file
 from adapters.http_api.context import ApiContext
 from adapters.http_api.errors import invalid_input
 from adapters.http_api.keys import CONTEXT, RUNTIME
@@ -86,9 +86,18 @@ def _schedule_command(
     )
 
 
+def _read_contacts(data: bytes, fields: CampaignFields) -> ContactsFile:
+    try:
+        return read_contacts_file(data, phone_column=fields.phone_column, encoding=fields.encoding)
+    except ContactsFileError as error:
+        raise invalid_input(
+            "the contacts file cannot be read", [{"field": error.field, "reason": str(error)}]
+        ) from None
+
+
 async def _campaign_from_form(
     request: web.Request, limit: int
-) -> tuple[CampaignFields, list[ContactInput]]:
+) -> tuple[CampaignFields, ContactsFile]:
     form = await read_form(request, {"campaign", "contacts"}, limit)
     missing = [
         {"field": f, "reason": "required"} for f in ("campaign", "contacts") if f not in form
@@ -96,23 +105,28 @@ async def _campaign_from_form(
     if missing:
         raise invalid_input("the form lacks a field", missing)
     fields = await validate_json(CampaignFields, form["campaign"])
-    contacts = await off_loop(parse_contacts_csv, form["contacts"])
+    contacts = await off_loop(_read_contacts, form["contacts"], fields)
     return fields, contacts
 
 
-def _created_json(view: CampaignView, duplicates: Sequence[DuplicateRow]) -> bytes:
+def _created_json(
+    view: CampaignView, duplicates: Sequence[DuplicateRow], warnings: Sequence[str]
+) -> bytes:
     # A list of 100,000 rows with thousands of duplicates: built and encoded off the loop.
-    return json.dumps(view.as_dict() | {"duplicates": [asdict(d) for d in duplicates]}).encode()
+    duplicated = [asdict(d) for d in duplicates]
+    return json.dumps(view.as_dict() | {"duplicates": duplicated, "warnings": warnings}).encode()
 
 
 async def create_campaign(request: web.Request) -> web.Response:
-    """POST /campaigns: schedule a campaign (JSON, or a form with a contacts CSV); start if due."""
+    """POST /campaigns: schedule a campaign (JSON, or a form with a contacts file); start if due."""
     runtime = request.app[RUNTIME]
     services = request.app[CONTEXT]
     fields: CampaignFields
+    warnings: list[str] = []
     if request.content_type == "multipart/form-data":
         limit = services.settings.campaigns_max_upload_bytes
-        fields, contacts = await _campaign_from_form(request, limit)
+        fields, contacts_file = await _campaign_from_form(request, limit)
+        contacts, warnings = contacts_file.contacts, contacts_file.warnings
     else:
         body = await read_json(request, CampaignIn)
         fields = body
@@ -122,7 +136,7 @@ async def create_campaign(request: web.Request) -> web.Response:
     campaign_id = scheduled.view.id
     with campaign_context(campaign_id):
         view = await runtime.supervisor.run_now(campaign_id)
-    body_out = await off_loop(_created_json, view, scheduled.duplicates)
+    body_out = await off_loop(_created_json, view, scheduled.duplicates, warnings)
     return web.Response(
         body=body_out,
         status=201,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter as Tally
 from collections.abc import Awaitable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final, TypeVar
-from uuid import UUID
+from typing import TypeVar
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -17,19 +15,24 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from app.campaign_facts import CampaignFacts
-from app.campaigns import CampaignsApp
-from app.ports import ImagePayload, SendReceipt, SentMessage, SessionStatusFact, WahaGateway
+from app.ports import (
+    ImagePayload,
+    MediaPayload,
+    SendReceipt,
+    SentMessage,
+    SessionStatusFact,
+    WahaGateway,
+)
+from app.read_models import CampaignContacts
+from app.supervisor import CampaignFacts
 from domain.campaign import AttemptOutcome
 from domain.contacts import ChatId
-from domain.delivery import Deliveries
 from domain.lifecycle import CampaignStatus
+from domain.session import SessionName
 
 T = TypeVar("T")
 # WAHA answers in milliseconds when well, waits up to its timeout (30 s) when a session is not.
 _WAHA_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-_DELIVERY_REPORTED: Final = Deliveries.DeliveryReported.TOPIC
-_PAGE: Final = 1000
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class CampaignFigures:
         statuses: Tally[str] = Tally()
         outcomes: Tally[str] = Tally()
         for campaign in facts:
-            statuses[campaign.status] += 1
+            statuses[campaign.status.value] += 1
             outcomes[AttemptOutcome.SENT.value] += campaign.sent
             outcomes[AttemptOutcome.FAILED.value] += campaign.failed
             outcomes[AttemptOutcome.SKIPPED.value] += campaign.skipped
@@ -90,38 +93,18 @@ class CampaignsCollector(Collector):
 
 
 class DeliveryTotals:
-    """Messages delivered and read over every campaign, following the store's log.
+    """Messages delivered and read over every campaign, as the read model keeps them.
 
-    Only the campaigns with new acks since the last call are reloaded, so a scrape costs what
-    changed, not what exists. Blocking (it reads the store): call `totals` off the event loop.
+    The read model counts acks as they are recorded, so a scrape is one small query however
+    many messages were sent. Blocking (it reads the store): call `totals` off the event loop.
     """
 
-    def __init__(self, campaigns: CampaignsApp) -> None:
-        self._campaigns = campaigns
-        self._position = 0
-        self._counts: dict[UUID, dict[str, int]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, contacts: CampaignContacts) -> None:
+        self._contacts = contacts
 
     def totals(self) -> Tally[str]:
-        """Catch up with the store and return the delivered and read counts."""
-        with self._lock:
-            touched: set[UUID] = set()
-            recorder = self._campaigns.recorder
-            while page := recorder.select_notifications(
-                start=self._position,
-                limit=_PAGE,
-                topics=[_DELIVERY_REPORTED],
-                inclusive_of_start=False,
-            ):
-                touched.update(UUID(str(n.originator_id)) for n in page)
-                self._position = page[-1].id
-            for deliveries_id in touched:
-                deliveries: Deliveries = self._campaigns.repository.get(deliveries_id)
-                self._counts[deliveries_id] = deliveries.counts()
-            totals: Tally[str] = Tally()
-            for counts in self._counts.values():
-                totals.update(counts)
-            return totals
+        """Return the delivered and read counts."""
+        return Tally(self._contacts.delivery_totals())
 
 
 class _Scrape(Collector):
@@ -158,55 +141,70 @@ class TimedWahaGateway:
         finally:
             self._seconds.labels(operation, outcome).observe(time.perf_counter() - started)
 
-    async def session_status(self, session: str) -> SessionStatusFact:
+    async def session_status(self, session: SessionName) -> SessionStatusFact:
         """Return the session's status (timed)."""
         return await self._timed("session_status", self._inner.session_status(session))
 
-    async def check_exists(self, session: str, phone: str) -> ChatId | None:
+    async def check_exists(self, session: SessionName, phone: str) -> ChatId | None:
         """Return the chat id of `phone` (timed)."""
         return await self._timed("check_exists", self._inner.check_exists(session, phone))
 
+    async def new_message_id(self, session: SessionName) -> str:
+        """Return a fresh raw message id (timed)."""
+        return await self._timed("new_message_id", self._inner.new_message_id(session))
+
     async def send_text(
-        self, session: str, chat_id: str, text: str, *, message_id: str | None = None
+        self, session: SessionName, chat_id: ChatId, text: str, *, message_id: str | None = None
     ) -> SendReceipt:
         """Send a text (timed)."""
         return await self._timed(
             "send_text", self._inner.send_text(session, chat_id, text, message_id=message_id)
         )
 
-    async def new_message_id(self, session: str) -> str:
-        """Return a fresh message id (timed)."""
-        return await self._timed("new_message_id", self._inner.new_message_id(session))
-
-    async def find_message(self, session: str, message_id: str) -> SentMessage | None:
-        """Look a message up by its id (timed)."""
-        return await self._timed("find_message", self._inner.find_message(session, message_id))
-
     async def send_image(
-        self, session: str, chat_id: str, image: ImagePayload, caption: str
+        self, session: SessionName, chat_id: ChatId, image: ImagePayload, caption: str
     ) -> SendReceipt:
         """Send an image (timed)."""
         return await self._timed(
             "send_image", self._inner.send_image(session, chat_id, image, caption)
         )
 
+    async def send_media(
+        self,
+        session: SessionName,
+        chat_id: ChatId,
+        media: MediaPayload,
+        caption: str,
+        *,
+        message_id: str | None = None,
+    ) -> SendReceipt:
+        """Send a media file by its kind (timed)."""
+        return await self._timed(
+            "send_media",
+            self._inner.send_media(session, chat_id, media, caption, message_id=message_id),
+        )
+
+    async def find_message(self, session: SessionName, message_id: str) -> SentMessage | None:
+        """Return our message by raw id, or None (timed)."""
+        return await self._timed("find_message", self._inner.find_message(session, message_id))
+
     async def recent_own_messages(
-        self, session: str, chat_id: str, since: datetime
+        self, session: SessionName, chat_id: ChatId, since: datetime
     ) -> list[SentMessage]:
         """Return our recent messages in the chat (timed)."""
         return await self._timed(
             "recent_own_messages", self._inner.recent_own_messages(session, chat_id, since)
         )
 
-    async def send_seen(self, session: str, chat_id: str) -> None:
+    async def send_seen(self, session: SessionName, chat_id: ChatId) -> None:
         """Mark the chat as seen (timed)."""
         await self._timed("send_seen", self._inner.send_seen(session, chat_id))
 
-    async def start_typing(self, session: str, chat_id: str) -> None:
+    async def start_typing(self, session: SessionName, chat_id: ChatId) -> None:
         """Show "typing…" (timed)."""
         await self._timed("start_typing", self._inner.start_typing(session, chat_id))
 
-    async def stop_typing(self, session: str, chat_id: str) -> None:
+    async def stop_typing(self, session: SessionName, chat_id: ChatId) -> None:
         """Stop showing "typing…" (timed)."""
         await self._timed("stop_typing", self._inner.stop_typing(session, chat_id))
 
@@ -214,9 +212,9 @@ class TimedWahaGateway:
 class ApiMetrics:
     """The app's registry and the instruments the API itself updates."""
 
-    def __init__(self, campaigns: CampaignsApp) -> None:
+    def __init__(self, contacts: CampaignContacts) -> None:
         self.registry = CollectorRegistry()
-        self.deliveries = DeliveryTotals(campaigns)
+        self.deliveries = DeliveryTotals(contacts)
         self.waha_seconds = Histogram(
             "waha_campaigns_waha_request_seconds",
             "Time WAHA took to answer, by operation and outcome (ok or the error class).",

@@ -19,7 +19,9 @@ _REF: Final = "#/components/schemas/{model}"
 _PATH_PARAMETER: Final = re.compile(r"{(\w+)}")
 _MULTIPART_ENCODINGS: Final = {
     "campaign": {"contentType": "application/json"},
-    "contacts": {"contentType": "text/csv"},
+    "contacts": {
+        "contentType": "text/csv, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    },
     "file": {"contentType": "image/png, image/jpeg, image/gif, image/webp"},
 }
 
@@ -74,6 +76,24 @@ class _Schemas:
         return parameters
 
 
+def problem_statuses(endpoint: Endpoint) -> list[int]:
+    """Return every error status `endpoint` can answer: its own, and those of what it reads.
+
+    A body can be malformed (400), too large (413) or of another type (415); a query string
+    can be invalid (422); a campaign id can name nothing (404); a token can be wrong (401).
+    """
+    statuses = {*endpoint.problems, 500}
+    if not endpoint.public:
+        statuses.add(401)
+    if endpoint.requests:
+        statuses |= {400, 413, 415}
+    if endpoint.query is not None:
+        statuses.add(422)
+    if _PATH_PARAMETER.search(endpoint.path):
+        statuses.add(404)
+    return sorted(statuses)
+
+
 def _problem(status: int) -> dict[str, Any]:
     return {
         "description": HTTPStatus(status).phrase,
@@ -89,8 +109,7 @@ def _operation(endpoint: Endpoint, schemas: _Schemas) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status in (endpoint.status, *endpoint.also):
         responses[str(status)] = {"description": endpoint.summary, "content": content}
-    statuses = {*endpoint.problems, 500} | (set() if endpoint.public else {401})
-    responses.update({str(status): _problem(status) for status in sorted(statuses)})
+    responses.update({str(status): _problem(status) for status in problem_statuses(endpoint)})
     operation: dict[str, Any] = {
         "operationId": endpoint.name,
         "summary": endpoint.summary,

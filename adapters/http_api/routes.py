@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel
 
-from adapters.http_api import handlers, intake, schemas
+from adapters.http_api import docs, handlers, intake, schemas
 from adapters.http_api.webhooks import receive_waha_webhook
 
 # A body is a pydantic model, or a JSON schema for what no model describes (CSV, Prometheus).
@@ -120,10 +120,12 @@ ENDPOINTS: Final = (
         "/campaigns/{campaign_id}/contacts",
         handlers.campaign_contacts,
         "campaign_contacts",
-        "Each contact's outcome and delivery state (CSV with Accept: text/csv)",
+        "Each contact's outcome and delivery state, a page at a time (all as CSV with "
+        "Accept: text/csv)",
         200,
-        {_JSON: schemas.ContactReportList, "text/csv": _TEXT},
-        problems=_ID,
+        {_JSON: schemas.ContactReportPage, "text/csv": _TEXT},
+        query=schemas.ContactsQuery,
+        problems=(*_ID, 422),
     ),
     Endpoint(
         "GET",
@@ -145,7 +147,7 @@ ENDPOINTS: Final = (
         201,
         {_JSON: schemas.MediaOut},
         {"multipart/form-data": schemas.MediaUpload},
-        problems=(413, 415, 422),
+        problems=(400, 413, 415, 422),
     ),
     Endpoint(
         "POST",
@@ -155,7 +157,7 @@ ENDPOINTS: Final = (
         "WAHA's webhook: session.status and message.ack (X-Webhook-Hmac when a key is set)",
         200,
         {_JSON: schemas.WebhookOut},
-        {_JSON: {"type": "object", "description": "WAHA's webhook envelope"}},
+        {_JSON: schemas.WebhookIn},
         problems=(400, 401, 413),
         public=True,
     ),
@@ -183,15 +185,28 @@ ENDPOINTS: Final = (
         "/openapi.json",
         handlers.openapi,
         "openapi",
-        "This document",
+        "This document (it holds no secret: no token needed)",
         200,
         {_JSON: {"type": "object"}},
+        public=True,
+    ),
+    Endpoint(
+        "GET",
+        "/docs",
+        docs.docs_page,
+        "docs",
+        "This document, rendered (Swagger UI, served by this service)",
+        200,
+        {"text/html": _TEXT},
+        public=True,
     ),
 )
-PUBLIC_ROUTES: Final = frozenset(e.name for e in ENDPOINTS if e.public)
+# The reference page's files (docs.add_assets) are public too; they are not operations.
+PUBLIC_ROUTES: Final = frozenset({e.name for e in ENDPOINTS if e.public} | {docs.ASSETS_ROUTE})
 
 
 def add_routes(app: web.Application) -> None:
     """Register every endpoint on `app`, named so that auth can tell the public ones."""
     for endpoint in ENDPOINTS:
         app.router.add_route(endpoint.method, endpoint.path, endpoint.handler, name=endpoint.name)
+    docs.add_assets(app)

@@ -11,6 +11,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, FiniteFloat, 
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
+from adapters.contacts_file import encoding_problem
+from app.scheduling import MAX_NAME_LENGTH
 from domain.lifecycle import CampaignStatus
 from domain.pacing import DEFAULT_MAX_SECONDS, DEFAULT_MIN_SECONDS, CampaignOptions
 
@@ -33,17 +35,6 @@ _VARIABLE_NAMES_SCHEMA: Final[JsonDict] = {
 }
 
 
-def _shown(name: str) -> str:
-    return repr(name if len(name) <= MAX_VARIABLE_NAME else name[:MAX_VARIABLE_NAME] + "...")
-
-
-def variable_name_problem(name: str) -> str | None:
-    """Return why `name` cannot be a template variable, or None if it can."""
-    if VARIABLE_NAME.fullmatch(name):
-        return None
-    return f"{_shown(name)} is not a variable name: {VARIABLE_NAME_RULE}"
-
-
 def _variable_name(name: str) -> str:
     if not VARIABLE_NAME.fullmatch(name):
         raise PydanticCustomError("variable_name", "not a variable name: " + VARIABLE_NAME_RULE)
@@ -52,6 +43,14 @@ def _variable_name(name: str) -> str:
 
 # Keys checked one by one, so that a problem names its key: message.defaults.<name>.
 VariableName = Annotated[str, AfterValidator(_variable_name)]
+
+
+# The rules app.scheduling applies, stated in the schema rather than enforced here, so that
+# one request gets every problem at once, in the application's words.
+_NOT_BLANK: Final[JsonDict] = {"minLength": 1, "pattern": r"\S"}
+SESSION_NAME_PATTERN: Final = "^[A-Za-z0-9_-]{1,64}$"
+# What the webhook reader takes as an event name: text without control characters.
+WEBHOOK_EVENT_PATTERN: Final = r"^[^\u0000-\u001f\u007f-\u009f\ud800-\udfff]+$"
 
 
 class _Input(BaseModel):
@@ -65,7 +64,12 @@ class _Input(BaseModel):
 class MessageIn(_Input):
     """The message: a text, or an image (uploaded with POST /media) captioned by the text."""
 
-    text: str = Field(description="Template with {field}s filled from each contact's variables.")
+    text: str = Field(
+        description=(
+            "Template with {field}s filled from each contact's variables; not empty or blank."
+        ),
+        json_schema_extra=_NOT_BLANK,
+    )
     media_id: str | None = Field(default=None, description="An id returned by POST /media.")
     defaults: dict[VariableName, str] = Field(
         default_factory=dict,
@@ -107,8 +111,15 @@ class OptionsIn(_Input):
 class CampaignFields(_Input):
     """A campaign without its contacts: the `campaign` field of the multipart form."""
 
-    name: str
-    session: str = "default"
+    name: str = Field(
+        description=f"Not empty or blank; at most {MAX_NAME_LENGTH} characters.",
+        json_schema_extra={**_NOT_BLANK, "maxLength": MAX_NAME_LENGTH},
+    )
+    session: str = Field(
+        default="default",
+        description="The WAHA session that sends: letters, digits, - and _ (1 to 64).",
+        json_schema_extra={"pattern": SESSION_NAME_PATTERN},
+    )
     message: MessageIn
     scheduled_for: datetime | None = Field(
         default=None,
@@ -118,6 +129,30 @@ class CampaignFields(_Input):
     )
     pacing: PacingIn = Field(default_factory=PacingIn)
     options: OptionsIn = Field(default_factory=OptionsIn)
+    phone_column: str | None = Field(
+        default=None,
+        max_length=200,
+        description=(
+            "With a contacts file: the column that holds the phones (default `phone`), "
+            "matched as every column name is, ignoring case, spaces, hyphens and dots."
+        ),
+    )
+    encoding: str | None = Field(
+        default=None,
+        max_length=64,
+        description=(
+            "With a contacts CSV that is not UTF-8: its encoding, a Python codec name such as "
+            "cp1252 or latin-1. Unused with XLSX or with contacts in JSON."
+        ),
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        problem = None if value is None else encoding_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @field_validator("scheduled_for", mode="before")
     @classmethod
@@ -131,29 +166,68 @@ class CampaignFields(_Input):
 class CampaignIn(CampaignFields):
     """A campaign to schedule, as a JSON body."""
 
-    contacts: list[ContactIn]
+    contacts: list[ContactIn] = Field(
+        description="At least one; rows that reach a chat already listed are dropped.",
+        json_schema_extra={"minItems": 1},
+    )
 
 
-class CampaignUpload(BaseModel):
-    """A campaign to schedule, as multipart/form-data with its contacts as a CSV file."""
+class CampaignUpload(_Input):
+    """A campaign to schedule, as multipart/form-data with its contacts as a file."""
 
-    campaign: str = Field(
-        description="JSON: every field of CampaignIn but contacts (name, session, message, ...).",
-        json_schema_extra={"contentMediaType": "application/json"},
+    campaign: CampaignFields = Field(
+        description=(
+            "JSON: every field of CampaignIn but contacts (name, session, message, ..., "
+            "phone_column, encoding)."
+        ),
     )
     contacts: bytes = Field(
         description=(
-            "CSV, UTF-8, with a header row: a `phone` column, an optional `name` column; every "
-            "other column is a template variable (an empty cell leaves it to the defaults). "
-            "Problems name data rows from 0 as contacts[i]."
+            "CSV (`,` `;` or tab; UTF-8, or the campaign's `encoding`) or XLSX (its first "
+            "sheet), told apart by content. The first row is the header; its names are matched "
+            "ignoring case, and spaces, hyphens and dots become `_` (`First Name` is "
+            "first_name). The phone column is `phone` or the campaign's `phone_column`; `name` "
+            "is the contact's name; every other column whose name can be a variable is one "
+            "(an empty cell leaves it to the defaults). Other columns, and later columns of a "
+            "repeated name, are ignored and listed in the answer's `warnings`. Empty rows are "
+            "skipped; problems name data rows from 0 as contacts[i]."
         ),
     )
 
 
-class MediaUpload(BaseModel):
+class MediaUpload(_Input):
     """An image to store, as multipart/form-data."""
 
     file: bytes = Field(description="PNG, JPEG, GIF or WebP; the type is read from the bytes.")
+
+
+class WebhookIn(BaseModel):
+    """WAHA's webhook envelope; session.status and message.ack are acted on, others ignored."""
+
+    # WAHA adds fields over its versions, and events this service ignores are taken whatever
+    # they carry: only `event` is checked for every envelope, so only it has a type here.
+    model_config = ConfigDict(extra="allow")
+
+    event: str = Field(
+        description="WAHA's event name, e.g. session.status or message.ack.",
+        json_schema_extra={"pattern": WEBHOOK_EVENT_PATTERN},
+    )
+    session: Any = Field(default=None, description="Text: the WAHA session it is about.")
+    id: Any = Field(
+        default=None,
+        description=(
+            "Text: the envelope's id; a repeat is answered duplicate. Without one, the sha256 "
+            "of the raw body stands for it."
+        ),
+    )
+    timestamp: Any = Field(
+        default=None,
+        description="Milliseconds since 1970-01-01 UTC; over an hour old is answered stale.",
+    )
+    payload: Any = Field(
+        default=None,
+        description="An object: what the event carries, in WAHA's shape for the event.",
+    )
 
 
 class CancelIn(_Input):
@@ -175,18 +249,73 @@ class CampaignsQuery(BaseModel):
     )
 
 
-class HistoryQuery(BaseModel):
+def _old_cursor() -> Any:
+    return Field(
+        default=None,
+        ge=0,
+        le=MAX_POSITION,
+        description="The older name of cursor, still taken; cursor wins when both are given.",
+        json_schema_extra={"deprecated": True},
+    )
+
+
+class _Page(BaseModel):
+    """A page of a list: at most `limit` items after `cursor`, the previous page's next_cursor."""
+
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
+    cursor: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_POSITION,
+        description="The next_cursor of the previous page; absent (or 0) is the start.",
+    )
+
+    def start(self, old: int | None) -> int:
+        """Return where the page starts: the cursor, else its older name, else the start."""
+        if self.cursor is not None:
+            return self.cursor
+        return old or 0
+
+
+class HistoryQuery(_Page):
     """Page of a campaign's events."""
 
-    after_version: int = Field(default=0, ge=0, le=MAX_POSITION)
-    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
+    after_version: int | None = _old_cursor()
+
+    @property
+    def after(self) -> int:
+        """The version the page starts after."""
+        return self.start(self.after_version)
 
 
-class StoredEventsQuery(BaseModel):
+OutcomeFilter = Literal["sent", "failed", "skipped", "in_doubt", "pending"]
+DeliveryFilter = Literal["error", "pending", "server", "delivered", "read", "played"]
+
+
+class ContactsQuery(BaseModel):
+    """Page and filters of a campaign's contacts; outcome and delivery may repeat or use commas."""
+
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE, description="Ignored for CSV: it is whole.")
+    cursor: int | None = Field(
+        default=None, ge=0, le=MAX_POSITION, description="The next_cursor of the previous page."
+    )
+    outcome: list[OutcomeFilter] | None = Field(
+        default=None, description="Only contacts with one of these outcomes (pending: none yet)."
+    )
+    delivery: list[DeliveryFilter] | None = Field(
+        default=None, description="Only contacts whose highest ack is one of these states."
+    )
+
+
+class StoredEventsQuery(_Page):
     """Page of the whole store's events."""
 
-    after: int = Field(default=0, ge=0, le=MAX_POSITION, description="A position; 0 is the start.")
-    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
+    after: int | None = _old_cursor()
+
+    @property
+    def position(self) -> int:
+        """The position the page starts after."""
+        return self.start(self.after)
 
 
 # -- responses ----------------------------------------------------------------------------------
@@ -238,9 +367,12 @@ class DuplicateOut(BaseModel):
 
 
 class CampaignCreatedOut(CampaignOut):
-    """The new campaign, and the rows dropped as duplicates."""
+    """The new campaign, the rows dropped as duplicates, and what the contacts file ignored."""
 
     duplicates: list[DuplicateOut]
+    warnings: list[str] = Field(
+        description="Columns of the contacts file that were ignored, and why; empty for JSON."
+    )
 
 
 class CampaignPage(BaseModel):
@@ -263,8 +395,9 @@ class HistoryPage(BaseModel):
     """One page of a campaign's events, in version order."""
 
     items: list[HistoryEntryOut]
+    next_cursor: int | None = Field(description="Pass as cursor for the next page; null at end.")
     next_after_version: int | None = Field(
-        description="Pass as after_version for the next page; null when none is recorded yet."
+        description="The older name of next_cursor (the same value), for existing clients."
     )
 
 
@@ -283,8 +416,9 @@ class StoredEventsPage(BaseModel):
     """One page of the store's events, in commit order."""
 
     items: list[StoredEventOut]
+    next_cursor: int | None = Field(description="Pass as cursor for the next page; null at end.")
     next_after: int | None = Field(
-        description="Pass as after for the next page; null when none is recorded yet."
+        description="The older name of next_cursor (the same value), for existing clients."
     )
 
 
@@ -302,10 +436,13 @@ class ContactReportOut(BaseModel):
     delivery: str | None = Field(description="From WAHA's acks: e.g. server, delivered, read.")
 
 
-class ContactReportList(BaseModel):
-    """Every contact of a campaign, in audience order."""
+class ContactReportPage(BaseModel):
+    """One page of a campaign's contacts, in audience order."""
 
     items: list[ContactReportOut]
+    next_cursor: int | None = Field(
+        description="Pass as cursor for the next page (the last index here); null at the end."
+    )
 
 
 class MediaOut(BaseModel):
@@ -349,4 +486,7 @@ class Problem(BaseModel):
     errors: list[FieldProblem] | None = Field(default=None, description="For invalid input.")
     campaign_status: CampaignStatus | None = Field(
         default=None, description="For 409: the state the campaign is in."
+    )
+    max_bytes: int | None = Field(
+        default=None, description="For 413: the largest body taken (CAMPAIGNS_MAX_UPLOAD_BYTES)."
     )

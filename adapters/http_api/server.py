@@ -12,12 +12,12 @@ from aiohttp import web
 
 from adapters.http_api.auth import bearer_auth
 from adapters.http_api.context import ApiContext, RuntimeFactory
-from adapters.http_api.errors import problem_middleware
+from adapters.http_api.errors import UPLOAD_LIMIT, problem_middleware
 from adapters.http_api.keys import CONTEXT, OPENAPI, RUNTIME
 from adapters.http_api.openapi import openapi_document
 from adapters.http_api.routes import ENDPOINTS, PUBLIC_ROUTES, add_routes
 from adapters.http_api.uploads import MULTIPART_OVERHEAD
-from adapters.http_api.webhooks import SEEN_WEBHOOKS, SeenWebhooks
+from adapters.http_api.webhooks import PRUNING, WebhookPruning
 
 log = logging.getLogger("waha_campaigns.http")
 
@@ -35,7 +35,7 @@ DEFERRED = web.AppKey("deferred", _Deferred)
 
 
 async def start_running(app: web.Application) -> None:
-    """Start the supervisor (its recovery, then its loop) and the view cache's watcher.
+    """Start the supervisor (its recovery, then its loop), the log follower and the watcher.
 
     Call it once the app listens (after `site.start()`), so that a service that cannot bind
     its port never recovers, schedules or sends anything. Does nothing for an app made with
@@ -46,8 +46,9 @@ async def start_running(app: web.Application) -> None:
         return
     deferred.started = True
     context = app[CONTEXT]
-    # The watcher runs with the supervisor: both loop on the context's sleeper.
+    # The watcher and the follower run with the supervisor: all loop on the context's sleeper.
     deferred.tasks.append(asyncio.create_task(context.view_cache.watch_store(context.sleeper)))
+    deferred.tasks.append(asyncio.create_task(context.follower.follow(context.sleeper)))
     await app[RUNTIME].supervisor.start()
 
 
@@ -85,7 +86,8 @@ def make_app(
         ],
     )
     app[CONTEXT] = context
-    app[SEEN_WEBHOOKS] = SeenWebhooks()
+    app[UPLOAD_LIMIT] = settings.campaigns_max_upload_bytes
+    app[PRUNING] = WebhookPruning()
     app[OPENAPI] = openapi_document(ENDPOINTS)
     app[DEFERRED] = deferred = _Deferred(start_supervisor)
     add_routes(app)

@@ -5,10 +5,19 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Final, TypeVar
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.multipart import BadContentDispositionHeader
 from pydantic import BaseModel, ValidationError
 
-from adapters.http_api.errors import ProblemError, invalid_input, validation_problem
+from adapters.http_api.errors import (
+    UPLOAD_LIMIT,
+    ProblemError,
+    bad_request,
+    invalid_input,
+    too_large,
+    validation_problem,
+)
 from app.blocking import off_loop
 
 M = TypeVar("M", bound=BaseModel)
@@ -17,16 +26,11 @@ _CHUNK: Final = 64 * 1024
 MULTIPART_OVERHEAD: Final = 64 * 1024
 # Bodies up to this size validate in microseconds; larger ones are validated in a thread.
 INLINE_JSON_BYTES: Final = 64 * 1024
-
-
-def too_large(limit: int) -> ProblemError:
-    """Return the 413 problem for a body over the limit."""
-    return ProblemError(
-        413,
-        "Request entity too large",
-        f"the body is over {limit} bytes (CAMPAIGNS_MAX_UPLOAD_BYTES)",
-        kind="too-large",
-    )
+_MALFORMED_FORM: Final = (
+    "the multipart/form-data body is malformed or cut short: each part needs a "
+    "Content-Disposition header, a blank line, its bytes, then a boundary, and the body ends "
+    "with the closing boundary"
+)
 
 
 def unsupported(expected: str) -> ProblemError:
@@ -51,11 +55,24 @@ async def validate_json(model: type[M], raw: bytes | str) -> M:
     return await off_loop(_validated, model, raw)
 
 
+async def read_body(request: web.Request) -> bytes:
+    """Return the whole body, at most CAMPAIGNS_MAX_UPLOAD_BYTES (413 beyond, as any body).
+
+    aiohttp's client_max_size stops a body a little over the limit (it leaves room for a
+    multipart envelope); this is the limit itself.
+    """
+    limit = request.app[UPLOAD_LIMIT]
+    raw = await request.read()
+    if len(raw) > limit:
+        raise too_large(limit)
+    return raw
+
+
 async def read_json(request: web.Request, model: type[M]) -> M:
-    """Return the JSON body as `model`; the app's client_max_size bounds it (413 beyond)."""
+    """Return the JSON body as `model`: 415 for another type, 413 over the upload limit."""
     if request.content_type != "application/json":
         raise unsupported("application/json")
-    return await validate_json(model, await request.read())
+    return await validate_json(model, await read_body(request))
 
 
 async def _read_part(part: BodyPartReader, budget: int, limit: int) -> bytes:
@@ -67,21 +84,17 @@ async def _read_part(part: BodyPartReader, budget: int, limit: int) -> bytes:
     return bytes(chunks)
 
 
-async def read_form(request: web.Request, fields: Collection[str], limit: int) -> dict[str, bytes]:
-    """Return the named fields of a multipart/form-data body, reading at most `limit` bytes.
-
-    aiohttp's client_max_size does not cover a streamed multipart body, so parts are read
-    in chunks against the limit, and a declared length over it is refused before reading.
-    """
-    if request.content_type != "multipart/form-data":
-        raise unsupported("multipart/form-data")
-    if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
-        raise too_large(limit)
-    reader = await request.multipart()
+async def _read_fields(
+    reader: MultipartReader, fields: Collection[str], limit: int
+) -> dict[str, bytes]:
     found: dict[str, bytes] = {}
     used = 0
     while (part := await reader.next()) is not None:
         name = part.name if isinstance(part, BodyPartReader) else None
+        if isinstance(part, BodyPartReader) and name is None:
+            # RFC 7578: every part names its field. aiohttp warns of an unreadable
+            # Content-Disposition and reads on; where warnings are errors, it raises instead.
+            raise bad_request(_MALFORMED_FORM, "bad-multipart")
         if not isinstance(part, BodyPartReader) or name is None or name not in fields:
             raise invalid_input(
                 "the form has an unexpected field",
@@ -95,3 +108,30 @@ async def read_form(request: web.Request, fields: Collection[str], limit: int) -
         used += len(data)
         found[name] = data
     return found
+
+
+async def read_form(request: web.Request, fields: Collection[str], limit: int) -> dict[str, bytes]:
+    """Return the named fields of a multipart/form-data body, reading at most `limit` bytes.
+
+    aiohttp's client_max_size does not cover a streamed multipart body, so parts are read
+    in chunks against the limit, and a declared length over it is refused before reading.
+    A body aiohttp cannot split into parts (no boundary, a part cut short, a header line it
+    cannot parse) is a 400, never a 500.
+    """
+    if request.content_type != "multipart/form-data":
+        raise unsupported("multipart/form-data")
+    if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
+        raise too_large(limit)
+    try:
+        reader = await request.multipart()
+    except ValueError:  # aiohttp: "boundary missed", a boundary over 70 characters, ...
+        raise bad_request(
+            "multipart/form-data needs a boundary parameter of 1 to 70 characters",
+            "bad-multipart",
+        ) from None
+    try:
+        return await _read_fields(reader, fields, limit)
+    except (ValueError, HttpProcessingError, BadContentDispositionHeader):
+        # aiohttp's parser says "Reading after EOF", "Could not find starting boundary", or
+        # names a part's header line it cannot read: all mean a body that is not a form.
+        raise bad_request(_MALFORMED_FORM, "bad-multipart") from None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
@@ -11,12 +12,14 @@ from aiohttp import web
 from adapters.http_api.context import ApiContext, ApiRuntime
 from adapters.http_api.errors import ProblemError
 from adapters.http_api.keys import CONTEXT, RUNTIME
+from adapters.http_api.uploads import read_body
 from adapters.waha.wire import (
     WEBHOOK_HMAC_HEADER,
     IgnoredWebhook,
     MalformedWebhookError,
     MessageAckWebhook,
     MessageAnyWebhook,
+    MessageWebhook,
     SessionStatusWebhook,
     WahaWebhook,
     parse_webhook,
@@ -24,39 +27,42 @@ from adapters.waha.wire import (
 )
 from app.blocking import off_loop
 
-# WAHA retries a webhook for minutes, not days: this many ids covers far more than that.
-SEEN_WEBHOOK_IDS: Final = 10_000
 # WAHA retries a failed webhook with back-off for a while; older than this, it tells of a past
-# that later webhooks and the supervisor's own polls have overtaken (and the LRU forgotten).
+# that later webhooks and the supervisor's own polls have overtaken. Webhooks acted on are
+# remembered this long (in the store: across restarts, by every process on it).
 STALE_AFTER: Final = timedelta(hours=1)
 # Clocks disagree a little; a webhook further ahead than this is not from a WAHA in step.
 FUTURE_TOLERANCE: Final = timedelta(minutes=5)
+# How often the remembered webhooks older than STALE_AFTER are deleted.
+PRUNE_EVERY: Final = timedelta(minutes=10)
 WebhookResult = Literal["recorded", "duplicate", "ignored", "stale"]
 
 
-class SeenWebhooks:
-    """The envelope ids seen last, oldest forgotten first (a bounded LRU)."""
+@dataclass
+class WebhookPruning:
+    """When the seen webhooks were last pruned by this process."""
 
-    def __init__(self, capacity: int = SEEN_WEBHOOK_IDS) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._capacity = capacity
+    last: datetime | None = None
 
-    def first_time(self, event_id: str) -> bool:
-        """Remember `event_id`; return whether it is new."""
-        if event_id in self._ids:
-            self._ids.move_to_end(event_id)
+    def due(self, now: datetime) -> bool:
+        """Return whether to prune now; if so, count it as done."""
+        if self.last is not None and now - self.last < PRUNE_EVERY:
             return False
-        self._ids[event_id] = None
-        if len(self._ids) > self._capacity:
-            self._ids.popitem(last=False)
+        self.last = now
         return True
 
-    def forget(self, event_id: str) -> None:
-        """Forget `event_id`, so that WAHA's retry of a webhook that failed here is handled."""
-        self._ids.pop(event_id, None)
+
+PRUNING = web.AppKey("webhook_pruning", WebhookPruning)
 
 
-SEEN_WEBHOOKS = web.AppKey("seen_webhooks", SeenWebhooks)
+def webhook_key(event_id: str | None, raw_body: bytes) -> str:
+    """Return what identifies a webhook: its envelope id, else the sha256 of its raw body.
+
+    The old envelope has no id: the same (signed) body sent again is the same webhook.
+    """
+    if event_id is not None:
+        return "id:" + event_id
+    return "sha256:" + hashlib.sha256(raw_body).hexdigest()
 
 
 # WAHA's event names (OAS 2026.7.1); any other name is counted as "other".
@@ -104,6 +110,8 @@ def _event_name(webhook: WahaWebhook) -> str:
             return "message.ack"
         case MessageAnyWebhook():
             return "message.any"
+        case MessageWebhook():
+            return "message"
         case IgnoredWebhook():
             # The body names the event; unbounded label values would let anyone who may post
             # webhooks grow the metrics without end, so only WAHA's own names are kept.
@@ -139,12 +147,12 @@ async def receive_waha_webhook(request: web.Request) -> web.Response:
     """POST /webhooks/waha: act on session.status and message.ack; ignore other events.
 
     A webhook WAHA stamped over an hour ago (or over five minutes ahead) is answered
-    `stale` and not acted on; a repeated envelope id is answered `duplicate`.
+    `stale` and not acted on; a repeat of one acted on within the hour (the same envelope id,
+    or without one the same body) is answered `duplicate`, even after a restart.
     """
-    runtime = request.app[RUNTIME]
     context = request.app[CONTEXT]
     counter = context.metrics.webhooks
-    raw = await request.read()
+    raw = await read_body(request)
     key = context.settings.waha_webhook_hmac_key
     if key is not None and not verify_webhook_signature(
         raw, request.headers.get(WEBHOOK_HMAC_HEADER), key
@@ -162,20 +170,30 @@ async def receive_waha_webhook(request: web.Request) -> web.Response:
     except MalformedWebhookError as error:
         counter.labels("unknown", "malformed").inc()
         raise ProblemError(400, "Bad request", str(error), kind="malformed-webhook") from None
-    seen = request.app[SEEN_WEBHOOKS]
-    event_id = webhook.event_id
-    result: WebhookResult
-    if is_stale(_event_time(webhook), now):
-        # 200, not an error: WAHA would only retry it, and it is no fresher the next time.
-        result = "stale"
-    elif event_id is not None and not seen.first_time(event_id):
-        result = "duplicate"
-    else:
-        try:
-            result = await _act(context, runtime, webhook)
-        except BaseException:
-            if event_id is not None:
-                seen.forget(event_id)
-            raise
+    result = await _once(request, webhook, webhook_key(webhook.event_id, raw), now)
     counter.labels(_event_name(webhook), result).inc()
     return web.json_response({"status": result})
+
+
+async def _once(
+    request: web.Request, webhook: WahaWebhook, key: str, now: datetime
+) -> WebhookResult:
+    """Act on `webhook` unless it is stale, ignored, or a repeat of one acted on."""
+    runtime = request.app[RUNTIME]
+    context = request.app[CONTEXT]
+    seen = context.seen_webhooks
+    if is_stale(_event_time(webhook), now):
+        # 200, not an error: WAHA would only retry it, and it is no fresher the next time.
+        return "stale"
+    if not isinstance(webhook, SessionStatusWebhook | MessageAckWebhook):
+        return "ignored"  # nothing is acted on, so nothing is remembered either
+    if request.app[PRUNING].due(now):
+        await off_loop(seen.prune, now - STALE_AFTER)
+    if not await off_loop(seen.first_time, key, now):
+        return "duplicate"
+    try:
+        return await _act(context, runtime, webhook)
+    except BaseException:
+        # Not awaited: a cancelled request must still let WAHA's retry be acted on.
+        seen.forget(key)
+        raise

@@ -9,10 +9,13 @@ from typing import Any, Final
 
 from adapters.waha.requests import WahaRequest, first_second_to_reconcile
 from app.ports import (
+    UNTIL_FURTHER_NOTICE,
+    AccountLimits,
     AccountRestrictedError,
     GatewayError,
     GatewayRejectedError,
     GatewayRequestFailedError,
+    MessageIdsUnsupportedError,
     RateLimitedError,
     SendOutcomeUnknownError,
     SendReceipt,
@@ -30,9 +33,17 @@ _BASE64_RUN: Final = re.compile(r"[A-Za-z0-9+/=_-]{32,}")
 _UNUSABLE_CHARACTERS: Final = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _ERROR_463: Final = re.compile(r"\b463\b")
 _RATE_OVERLIMIT: Final = "rate-overlimit"
+# NestJS's 404 for a route it does not have: `Cannot GET /api/…` (recorded from 2024.10.8).
+_NO_SUCH_ROUTE: Final = re.compile(r"^Cannot [A-Z]+ /")
+# A route's own 404 for a message it does not hold. WAHA's text is undocumented ("Message not
+# found" is NestJS's shape with its chats controller's words), so a text that starts with
+# "Message" and says "not found" counts; a session's 404 ("Session 'message-bot' not found",
+# "We didn't find a session…") must not, or a lost send would look never sent.
+_MESSAGE_NOT_FOUND: Final = re.compile(r"^message\b.*\bnot found\b", re.IGNORECASE)
 _WHATSAPP_RATE_LIMIT_CODE: Final = 429
 _SERIALIZED_ID_PARTS: Final = 3
 _HTTP_SUCCESS: Final = range(200, 300)
+_HTTP_NOT_FOUND: Final = 404
 _HTTP_UNPROCESSABLE: Final = 422
 _HTTP_TOO_MANY_REQUESTS: Final = 429
 _HTTP_SERVER_ERROR: Final = 500
@@ -132,6 +143,27 @@ def _server_error(
     return GatewayRequestFailedError(message, status=status, reason=reason)
 
 
+def _says_no_such_route(document: Json) -> bool:
+    message = document.get("message") if isinstance(document, dict) else None
+    return isinstance(message, str) and _NO_SUCH_ROUTE.match(message) is not None
+
+
+def is_message_not_found(status: int, body: bytes) -> bool:
+    """Return whether a message-by-id answer says WAHA holds no such message (a real 404).
+
+    Not an older WAHA's `Cannot GET …` (it has no such route), nor a session's 404.
+    """
+    if status != _HTTP_NOT_FOUND:
+        return False
+    document = decode(body)
+    message = document.get("message") if isinstance(document, dict) else None
+    return (
+        isinstance(message, str)
+        and not _says_no_such_route(document)
+        and _MESSAGE_NOT_FOUND.match(message) is not None
+    )
+
+
 def error_for_reply(request: WahaRequest, status: int, body: bytes) -> GatewayError | None:
     """Return the port error WAHA's answer means, or None when it is a success (2xx)."""
     if status in _HTTP_SUCCESS:
@@ -139,6 +171,8 @@ def error_for_reply(request: WahaRequest, status: int, body: bytes) -> GatewayEr
     document = decode(body)
     reason = _reason(document, body)
     message = f"WAHA {request.operation} answered HTTP {status}: {reason}"
+    if status == _HTTP_NOT_FOUND and request.needs_message_ids and _says_no_such_route(document):
+        return MessageIdsUnsupportedError(message, status=status, reason=reason)
     if status >= _HTTP_SERVER_ERROR:
         return _server_error(request, document, message, status, reason)
     if status == _HTTP_TOO_MANY_REQUESTS:  # WAHA sends none, but a proxy in front of it may
@@ -182,6 +216,30 @@ def describe_session(me: Json) -> str:
     return shorten("; ".join(notes))
 
 
+def _limit_end(value: Json) -> datetime:
+    # A limit in force without a readable end holds until WAHA says otherwise.
+    end = seconds_to_datetime(value)
+    return UNTIL_FURTHER_NOTICE if end is None else end
+
+
+def account_limits(me: Json) -> AccountLimits | None:
+    """Return the account limits in `me`, or None when it reports none (older releases).
+
+    Never raises: `me` may come from a webhook, and a limit it cannot read is not in force.
+    """
+    if not isinstance(me, dict):
+        return None
+    timelock, capping = me.get("reachoutTimelock"), me.get("messageCapping")
+    if not isinstance(timelock, dict) and not isinstance(capping, dict):
+        return None
+    locked_until = capped_until = None
+    if isinstance(timelock, dict) and timelock.get("isActive") is True:
+        locked_until = _limit_end(timelock.get("timeEnforcementEnds"))
+    if isinstance(capping, dict) and capping.get("cappingStatus") == "CAPPED":
+        capped_until = _limit_end(capping.get("cycleEnd"))
+    return AccountLimits(reachout_timelock_until=locked_until, capped_until=capped_until)
+
+
 def parse_session_status(session: str, body: bytes, *, observed_at: datetime) -> SessionStatusFact:
     """Return the status fact in a `GET /api/sessions/{session}` answer; unknown values kept."""
     document = decode(body)
@@ -194,7 +252,18 @@ def parse_session_status(session: str, body: bytes, *, observed_at: datetime) ->
         observed_at=observed_at,
         source="poll",
         detail=describe_session(document.get("me")),
+        limits=account_limits(document.get("me")),
     )
+
+
+def parse_new_message_id(body: bytes) -> str:
+    """Return the id in a `GET /api/{session}/new-message-id` answer (`{"id": …}`)."""
+    document = decode(body)
+    found = usable_text(document.get("id")) if isinstance(document, dict) else None
+    # It goes into a URL path and a JSON body later: no separators, no spaces.
+    if found is None or any(character in found for character in "/_ "):
+        raise _unreadable("new-message-id", "no message id we can use")
+    return found
 
 
 def split_serialized_id(value: Json) -> tuple[str, str] | None:
@@ -262,6 +331,23 @@ def seconds_to_datetime(value: Json) -> datetime | None:
         return datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def parse_found_message(body: bytes) -> SentMessage | None:
+    """Return the message in a message-by-id answer (WAMessage): ours, or None if not ours."""
+    document = decode(body)
+    if not isinstance(document, dict) or not isinstance(document.get("fromMe"), bool):
+        raise _unreadable("chats.message", "no message")
+    if not document["fromMe"]:
+        return None  # someone else's message under that id: not one we sent
+    message_id = raw_message_id(document)
+    sent_at = seconds_to_datetime(document.get("timestamp"))
+    split = split_serialized_id(document.get("id"))
+    chat = usable_text(document.get("to")) or (None if split is None else usable_text(split[0]))
+    if message_id is None or sent_at is None or chat is None:
+        raise _unreadable("chats.message", "a message without an id, a time or a chat")
+    text = document.get("body")
+    return SentMessage(message_id, chat, sent_at, text if isinstance(text, str) else None)
 
 
 def parse_own_messages(chat: str, body: bytes, *, since: datetime) -> list[SentMessage]:

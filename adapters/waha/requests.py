@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 from urllib.parse import quote
 
-from app.ports import ImagePayload
+from app.ports import ImagePayload, MediaKind, MediaPayload
 
 RECENT_MESSAGES_LIMIT: Final = 100
 # WAHA stamps messages in whole seconds (truncated), and its clock and ours may drift apart a
@@ -25,7 +25,9 @@ class WahaRequest:
     """One HTTP request to WAHA, described before any I/O happens.
 
     `operation` names it in logs and errors; `may_message` is True when an answer lost in
-    transit may mean WhatsApp got a message (the sends), so the outcome is unknown.
+    transit may mean WhatsApp got a message (the sends), so the outcome is unknown;
+    `needs_message_ids` when the route came with client-supplied ids (WAHA 2026.4.3), so an
+    older WAHA answers it 404 `Cannot GET …`.
     """
 
     method: Literal["GET", "POST"]
@@ -34,6 +36,7 @@ class WahaRequest:
     query: tuple[tuple[str, str], ...] = ()
     body: Mapping[str, Any] | None = None
     may_message: bool = False
+    needs_message_ids: bool = False
 
 
 def _segment(value: str) -> str:
@@ -45,25 +48,88 @@ def session_status_request(session: str) -> WahaRequest:
     return WahaRequest("GET", f"/api/sessions/{_segment(session)}", "sessions.get")
 
 
-def send_text_request(session: str, chat: str, text: str) -> WahaRequest:
-    """Return the request that sends a text message: POST /api/sendText."""
+def send_text_request(
+    session: str, chat: str, text: str, *, message_id: str | None = None
+) -> WahaRequest:
+    """Return the request that sends a text message: POST /api/sendText.
+
+    `message_id` goes as `id`, the raw id WAHA 2026.4.3+ gives the message (older ones
+    ignore it).
+    """
     body = {"session": session, "chatId": chat, "text": text}
+    if message_id is not None:
+        body["id"] = message_id
     return WahaRequest("POST", "/api/sendText", "sendText", body=body, may_message=True)
+
+
+@dataclass(frozen=True)
+class _MediaEndpoint:
+    path: str
+    operation: str
+    captioned: bool  # OAS gives the request a `caption` (sendVoice has none)
+    # OAS requires `convert` (ffmpeg into WhatsApp's format) unless None; it is asked for only
+    # when the file is not already in the format named here.
+    native_mimetype: str | None = None
+
+
+_MEDIA_ENDPOINTS: Final = {
+    MediaKind.IMAGE: _MediaEndpoint("/api/sendImage", "sendImage", captioned=True),
+    MediaKind.DOCUMENT: _MediaEndpoint("/api/sendFile", "sendFile", captioned=True),
+    MediaKind.VIDEO: _MediaEndpoint(
+        "/api/sendVideo", "sendVideo", captioned=True, native_mimetype="video/mp4"
+    ),
+    MediaKind.VOICE: _MediaEndpoint(
+        "/api/sendVoice", "sendVoice", captioned=False, native_mimetype="audio/ogg"
+    ),
+}
+
+
+def send_media_request(session: str, chat: str, media: MediaPayload, caption: str) -> WahaRequest:
+    """Return the request that sends a media file inline as base64, by its kind.
+
+    sendImage, sendFile, sendVideo or sendVoice. None has an `id` in OAS 2026.7.1 (and WAHA in
+    strict mode refuses unknown fields), so none is sent. A voice note has no caption: a
+    non-empty one raises ValueError rather than being dropped.
+    """
+    endpoint = _MEDIA_ENDPOINTS[media.kind]
+    body: dict[str, Any] = {
+        "session": session,
+        "chatId": chat,
+        "file": {
+            "mimetype": media.mimetype,
+            "filename": media.filename,
+            "data": base64.b64encode(media.data).decode("ascii"),
+        },
+    }
+    if endpoint.captioned:
+        body["caption"] = caption
+    elif caption:
+        raise ValueError(f"a {media.kind} message has no caption in WAHA: send the text apart")
+    if endpoint.native_mimetype is not None:
+        body["convert"] = not media.mimetype.startswith(endpoint.native_mimetype)
+    return WahaRequest("POST", endpoint.path, endpoint.operation, body=body, may_message=True)
 
 
 def send_image_request(session: str, chat: str, image: ImagePayload, caption: str) -> WahaRequest:
     """Return the request that sends an image with its bytes inline: POST /api/sendImage."""
-    body = {
-        "session": session,
-        "chatId": chat,
-        "file": {
-            "mimetype": image.mimetype,
-            "filename": image.filename,
-            "data": base64.b64encode(image.data).decode("ascii"),
-        },
-        "caption": caption,
-    }
-    return WahaRequest("POST", "/api/sendImage", "sendImage", body=body, may_message=True)
+    as_image = MediaPayload(image.data, image.mimetype, image.filename, MediaKind.IMAGE)
+    return send_media_request(session, chat, as_image, caption)
+
+
+def new_message_id_request(session: str) -> WahaRequest:
+    """Return the request for a fresh raw message id: GET /api/{session}/new-message-id."""
+    path = f"/api/{_segment(session)}/new-message-id"
+    return WahaRequest("GET", path, "new-message-id", needs_message_ids=True)
+
+
+def find_message_request(session: str, message_id: str) -> WahaRequest:
+    """Return the request for a message by raw id: GET /api/{s}/chats/all/messages/{id}.
+
+    Chat `all` with the raw id is how NOWEB and GOWS look a message up (waha-api.md §8).
+    """
+    path = f"/api/{_segment(session)}/chats/all/messages/{_segment(message_id)}"
+    query = (("downloadMedia", "false"),)
+    return WahaRequest("GET", path, "chats.message", query=query, needs_message_ids=True)
 
 
 def check_exists_request(session: str, phone: str) -> WahaRequest:

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,11 +20,12 @@ from pydantic import SecretStr
 
 from adapters.waha.replies import (
     Json,
+    account_limits,
     describe_session,
     split_serialized_id,
     usable_text,
 )
-from app.ports import DeliveryFact, SessionStatusFact
+from app.ports import DeliveryFact, InboundMessageFact, SessionStatusFact
 
 WEBHOOK_HMAC_HEADER: Final = "X-Webhook-Hmac"
 ACK_NAMES: Final[Mapping[int, str]] = {
@@ -35,6 +37,9 @@ ACK_NAMES: Final[Mapping[int, str]] = {
     4: "PLAYED",
 }
 _MILLISECONDS: Final = 1000
+# A message's text may hold any character but these: lone surrogates cannot be stored as UTF-8,
+# and NUL not in PostgreSQL text. Each becomes U+FFFD, so what came is kept, only readable.
+_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
 
 
 class MalformedWebhookError(ValueError):
@@ -77,6 +82,15 @@ class MessageAnyWebhook:
 
 
 @dataclass(frozen=True)
+class MessageWebhook:
+    """A `message` webhook: someone wrote to the account (never one of our own messages)."""
+
+    fact: InboundMessageFact
+    event_id: str | None
+    event_time: datetime | None
+
+
+@dataclass(frozen=True)
 class IgnoredWebhook:
     """A webhook event this application does not act on."""
 
@@ -84,7 +98,9 @@ class IgnoredWebhook:
     event_id: str | None
 
 
-WahaWebhook = SessionStatusWebhook | MessageAckWebhook | MessageAnyWebhook | IgnoredWebhook
+WahaWebhook = (
+    SessionStatusWebhook | MessageAckWebhook | MessageAnyWebhook | MessageWebhook | IgnoredWebhook
+)
 
 
 # Signatures ---------------------------------------------------------------------------------
@@ -151,6 +167,7 @@ def _session_status(envelope: _Envelope) -> WahaWebhook:
         observed_at=envelope.received_at,
         source="webhook",
         detail=describe_session(envelope.document.get("me")),
+        limits=account_limits(envelope.document.get("me")),
     )
     return SessionStatusWebhook(fact, envelope.event_id, envelope.event_time)
 
@@ -212,10 +229,31 @@ def _message_any(envelope: _Envelope) -> WahaWebhook:
     )
 
 
+def _readable_body(value: Json) -> str:
+    # A media message without a caption has no text: that is "", not a malformed webhook.
+    return _UNSTORABLE.sub("\ufffd", value) if isinstance(value, str) else ""
+
+
+def _message(envelope: _Envelope) -> WahaWebhook:
+    message_id, chat, from_me = _message_ids(envelope)
+    if from_me:
+        # `message` is for what others send; one of ours here is not an inbound message.
+        return IgnoredWebhook(envelope.event, envelope.event_id)
+    fact = InboundMessageFact(
+        session=envelope.session,
+        chat_id=chat,
+        body=_readable_body(envelope.payload.get("body")),
+        message_id=message_id,
+        observed_at=envelope.received_at,
+    )
+    return MessageWebhook(fact, envelope.event_id, envelope.event_time)
+
+
 _PARSERS: Final[Mapping[str, Callable[[_Envelope], WahaWebhook]]] = {
     "session.status": _session_status,
     "message.ack": _message_ack,
     "message.any": _message_any,
+    "message": _message,
 }
 
 

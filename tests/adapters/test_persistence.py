@@ -16,6 +16,7 @@ from adapters.persistence import (
     redacted,
 )
 from app.campaigns import CampaignsApp
+from app.settings import DEFAULT_DATABASE_URL
 from domain.campaign import AttemptOutcome, PauseReason
 from tests import histories
 from tests.builders import scheduled
@@ -47,19 +48,30 @@ def test_a_relative_sqlite_path_stays_relative_to_the_working_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
 
     env = persistence_environment("sqlite:///data/campaigns.sqlite3")
 
     assert env["SQLITE_DBNAME"] == "data/campaigns.sqlite3"
-    assert (tmp_path / "data").is_dir()
 
 
-def test_a_sqlite_url_creates_the_missing_folders(tmp_path: Path) -> None:
-    path = tmp_path / "a" / "b" / "campaigns.sqlite3"
+def test_a_sqlite_path_in_a_missing_folder_is_refused_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "typo" / "campaigns.sqlite3"
 
-    persistence_environment(f"sqlite:///{path}")
+    with pytest.raises(DatabaseUrlError, match=f"the folder {tmp_path / 'typo'} of the SQLite"):
+        persistence_environment(f"sqlite:///{path}")
 
-    assert path.parent.is_dir()
+    assert not path.parent.exists()
+
+
+def test_the_default_folder_is_made_when_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    persistence_environment(DEFAULT_DATABASE_URL)
+
+    assert (tmp_path / "var").is_dir()
 
 
 def test_without_creating_folders_a_missing_sqlite_file_is_refused(tmp_path: Path) -> None:

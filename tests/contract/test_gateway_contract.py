@@ -19,24 +19,48 @@ import pytest
 from pytest_aiohttp import AiohttpServer
 
 from adapters.waha.client import AiohttpWahaGateway
-from adapters.waha.simulator import (
+from adapters.waha.wire import RECENT_MESSAGES_LIMIT
+from adapters.waha_simulator import (
     SIMULATOR_KEY,
     SimulatorConfig,
     WahaSimulator,
     make_simulator_app,
 )
-from adapters.waha.wire import RECENT_MESSAGES_LIMIT
-from app.ports import GatewayRejectedError, ImagePayload, WahaGateway
+from app.ports import (
+    UNTIL_FURTHER_NOTICE,
+    AccountLimits,
+    GatewayRejectedError,
+    ImagePayload,
+    MediaKind,
+    MediaPayload,
+    MessageIdsUnsupportedError,
+    WahaGateway,
+)
+from domain.contacts import ChatId
+from domain.session import SessionName
 from tests.fakes.gateway import FakeWahaGateway
 from tests.fakes.system import InstantSleeper, ManualClock
 
-SESSION = "default"
-OTHER_SESSION = "second"
+SESSION = SessionName("default")
+OTHER_SESSION = SessionName("second")
 PHONE = "5511987654321"
-CHAT = f"{PHONE}@c.us"
-OTHER_CHAT = "5511912345678@c.us"
+CHAT = ChatId(f"{PHONE}@c.us")
+OTHER_CHAT = ChatId("5511912345678@c.us")
 PNG = b"\x89PNG\r\n\x1a\n not really"
 IMAGE = ImagePayload(PNG, "image/png", "offer.png")
+OUR_ID = "3EB0C0FFEE0123456789AB"
+MEDIA = {
+    MediaKind.IMAGE: MediaPayload(PNG, "image/png", "offer.png", MediaKind.IMAGE),
+    MediaKind.DOCUMENT: MediaPayload(
+        b"%PDF-1.4", "application/pdf", "offer.pdf", MediaKind.DOCUMENT
+    ),
+    MediaKind.VIDEO: MediaPayload(
+        b"\x00\x00\x00\x18ftypmp42", "video/mp4", "a.mp4", MediaKind.VIDEO
+    ),
+    MediaKind.VOICE: MediaPayload(b"OggS", "audio/ogg; codecs=opus", "a.ogg", MediaKind.VOICE),
+}
+# Unix seconds for 2026-12-01 00:00:00 UTC, when a limit ends.
+LIMIT_ENDS = 1_796_083_200
 # 0.7 s into a second: WAHA's whole-second stamps fall before it.
 START = datetime(2026, 11, 28, 12, 0, 0, 700_000, tzinfo=UTC)
 
@@ -49,6 +73,7 @@ class Accepted:
     chat_id: str
     text: str
     image_sha256: str | None
+    kind: str = "text"
 
 
 class World(Protocol):
@@ -64,6 +89,11 @@ class World(Protocol):
     def mark_not_on_whatsapp(self, phone: str) -> None: ...
 
     def accepted(self) -> list[Accepted]: ...
+
+    def support_message_ids(self, supported: bool) -> None: ...
+
+    def limit(self, session: str, *, timelock_ends: int | None, capped_until: int | None) -> None:
+        """Make WAHA report a reachout timelock and/or a CAPPED quota ending then (None: not)."""
 
 
 class WahaGatewayContract:
@@ -118,7 +148,7 @@ class WahaGatewayContract:
 
         assert (receipt.chat_id, bool(receipt.message_id)) == (CHAT, True)
         digest = hashlib.sha256(PNG).hexdigest()
-        assert world.accepted() == [Accepted(SESSION, CHAT, "Our offer", digest)]
+        assert world.accepted() == [Accepted(SESSION, CHAT, "Our offer", digest, "image")]
 
     @pytest.mark.parametrize("status", ["STARTING", "SCAN_QR_CODE", "FAILED", "HIBERNATING"])
     async def test_a_send_while_not_working_is_a_422_naming_the_status(
@@ -257,6 +287,161 @@ class WahaGatewayContract:
 
         assert (raised.value.status, raised.value.session_status) == (422, "STARTING")
 
+    # Client-supplied message ids (WAHA 2026.4.3+)
+
+    async def test_each_new_message_id_is_fresh(self, world: World) -> None:
+        first = await world.gateway.new_message_id(SESSION)
+        second = await world.gateway.new_message_id(SESSION)
+
+        assert first
+        assert first != second
+
+    async def test_a_new_message_id_while_not_working_is_a_422(self, world: World) -> None:
+        world.set_status(SESSION, "STARTING")
+
+        with pytest.raises(GatewayRejectedError) as raised:
+            await world.gateway.new_message_id(SESSION)
+
+        assert (raised.value.status, raised.value.session_status) == (422, "STARTING")
+        assert not isinstance(raised.value, MessageIdsUnsupportedError)
+
+    async def test_a_text_sent_with_our_id_carries_it(self, world: World) -> None:
+        given = await world.gateway.new_message_id(SESSION)
+
+        receipt = await world.gateway.send_text(SESSION, CHAT, "Hello Ana", message_id=given)
+
+        assert receipt.message_id == given
+        assert world.accepted() == [Accepted(SESSION, CHAT, "Hello Ana", None)]
+
+    async def test_a_message_is_found_by_the_id_we_gave_it(self, world: World) -> None:
+        world.clock.advance(0.005)
+        await world.gateway.send_text(SESSION, CHAT, "Hello Ana", message_id=OUR_ID)
+
+        found = await world.gateway.find_message(SESSION, OUR_ID)
+
+        assert found is not None
+        assert (found.message_id, found.chat_id, found.body) == (OUR_ID, CHAT, "Hello Ana")
+        assert found.timestamp == START.replace(microsecond=0)  # whole seconds, as WAHA
+
+    async def test_a_message_is_found_by_the_id_waha_gave_it(self, world: World) -> None:
+        receipt = await world.gateway.send_image(SESSION, CHAT, IMAGE, "Our offer")
+        assert receipt.message_id is not None
+
+        found = await world.gateway.find_message(SESSION, receipt.message_id)
+
+        assert found is not None
+        assert (found.message_id, found.body) == (receipt.message_id, "Our offer")
+
+    async def test_an_id_never_sent_is_not_found(self, world: World) -> None:
+        await world.gateway.send_text(SESSION, CHAT, "Hello Ana", message_id=OUR_ID)
+
+        assert await world.gateway.find_message(SESSION, "3EB0NEVERSENT00000000") is None
+        assert await world.gateway.find_message(OTHER_SESSION, OUR_ID) is None
+
+    async def test_finding_a_message_while_not_working_is_a_422(self, world: World) -> None:
+        world.set_status(SESSION, "STARTING")
+
+        with pytest.raises(GatewayRejectedError) as raised:
+            await world.gateway.find_message(SESSION, OUR_ID)
+
+        assert (raised.value.status, raised.value.session_status) == (422, "STARTING")
+
+    async def test_media_sends_carry_wahas_own_id_not_ours(self, world: World) -> None:
+        receipt = await world.gateway.send_media(
+            SESSION, CHAT, MEDIA[MediaKind.DOCUMENT], "the offer", message_id=OUR_ID
+        )
+
+        assert receipt.message_id
+        assert receipt.message_id != OUR_ID
+
+    # An older WAHA, which knows no client-supplied ids
+
+    async def test_an_older_waha_gives_no_new_message_id(self, world: World) -> None:
+        world.support_message_ids(False)
+
+        with pytest.raises(MessageIdsUnsupportedError) as raised:
+            await world.gateway.new_message_id(SESSION)
+
+        assert raised.value.status == 404
+        assert isinstance(raised.value, GatewayRejectedError)
+
+    async def test_an_older_waha_finds_no_message_by_id(self, world: World) -> None:
+        world.support_message_ids(False)
+        await world.gateway.send_text(SESSION, CHAT, "Hello Ana")
+
+        with pytest.raises(MessageIdsUnsupportedError):
+            await world.gateway.find_message(SESSION, OUR_ID)
+
+    async def test_an_older_waha_ignores_our_id_and_says_so_in_the_receipt(
+        self, world: World
+    ) -> None:
+        world.support_message_ids(False)
+
+        receipt = await world.gateway.send_text(SESSION, CHAT, "Hello Ana", message_id=OUR_ID)
+
+        assert receipt.message_id
+        assert receipt.message_id != OUR_ID
+        assert world.accepted() == [Accepted(SESSION, CHAT, "Hello Ana", None)]
+
+    # Media of every kind
+
+    @pytest.mark.parametrize("kind", list(MediaKind))
+    async def test_each_media_kind_is_sent_with_its_bytes(
+        self, world: World, kind: MediaKind
+    ) -> None:
+        media = MEDIA[kind]
+        caption = "" if kind is MediaKind.VOICE else "Our offer"
+
+        receipt = await world.gateway.send_media(SESSION, CHAT, media, caption)
+
+        assert (receipt.chat_id, bool(receipt.message_id)) == (CHAT, True)
+        digest = hashlib.sha256(media.data).hexdigest()
+        assert world.accepted() == [Accepted(SESSION, CHAT, caption, digest, kind.value)]
+
+    async def test_a_voice_note_with_a_caption_is_refused_before_sending(
+        self, world: World
+    ) -> None:
+        with pytest.raises(ValueError, match="caption"):
+            await world.gateway.send_media(SESSION, CHAT, MEDIA[MediaKind.VOICE], "listen")
+
+        assert world.accepted() == []
+
+    @pytest.mark.parametrize("kind", [MediaKind.DOCUMENT, MediaKind.VIDEO])
+    async def test_media_sent_while_not_working_is_a_422_naming_the_status(
+        self, world: World, kind: MediaKind
+    ) -> None:
+        world.set_status(SESSION, "STARTING")
+
+        with pytest.raises(GatewayRejectedError) as raised:
+            await world.gateway.send_media(SESSION, CHAT, MEDIA[kind], "")
+
+        assert (raised.value.status, raised.value.session_status) == (422, "STARTING")
+        assert world.accepted() == []
+
+    # WhatsApp's limits on the account
+
+    async def test_a_session_whose_limits_waha_does_not_report_has_none(self, world: World) -> None:
+        assert (await world.gateway.session_status(SESSION)).limits is None
+
+    async def test_an_active_reachout_timelock_is_reported_until_it_ends(
+        self, world: World
+    ) -> None:
+        world.limit(SESSION, timelock_ends=LIMIT_ENDS, capped_until=None)
+
+        limits = (await world.gateway.session_status(SESSION)).limits
+
+        ends = datetime.fromtimestamp(LIMIT_ENDS, UTC)
+        assert limits == AccountLimits(reachout_timelock_until=ends, capped_until=None)
+
+    async def test_a_capped_account_is_reported_until_the_cycle_ends(self, world: World) -> None:
+        world.limit(SESSION, timelock_ends=None, capped_until=LIMIT_ENDS)
+
+        limits = (await world.gateway.session_status(SESSION)).limits
+
+        ends = datetime.fromtimestamp(LIMIT_ENDS, UTC)
+        assert limits == AccountLimits(reachout_timelock_until=None, capped_until=ends)
+        assert limits.capped_until != UNTIL_FURTHER_NOTICE
+
     # The typing courtesy
 
     async def test_the_courtesy_calls_succeed_and_send_nothing(self, world: World) -> None:
@@ -305,9 +490,19 @@ class FakeWorld:
                 sent.chat_id,
                 sent.text,
                 None if sent.image is None else hashlib.sha256(sent.image.data).hexdigest(),
+                "text" if sent.image is None else sent.image.kind.value,
             )
             for sent in self.fake.sent
         ]
+
+    def support_message_ids(self, supported: bool) -> None:
+        self.fake.message_ids_supported = supported
+
+    def limit(self, session: str, *, timelock_ends: int | None, capped_until: int | None) -> None:
+        def moment(seconds: int | None) -> datetime | None:
+            return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+        self.fake.limits = AccountLimits(moment(timelock_ends), moment(capped_until))
 
 
 class TestFakeWahaGateway(WahaGatewayContract):
@@ -338,14 +533,20 @@ class SimulatedWorld:
 
     def accepted(self) -> list[Accepted]:
         return [
-            Accepted(
-                entry.session,
-                entry.chat_id,
-                (entry.text if entry.kind == "text" else entry.caption) or "",
-                entry.media_sha256,
-            )
+            Accepted(entry.session, entry.chat_id, entry.body, entry.media_sha256, entry.kind)
             for entry in self.simulator.ledger()
         ]
+
+    def support_message_ids(self, supported: bool) -> None:
+        self.simulator.message_ids = supported
+
+    def limit(self, session: str, *, timelock_ends: int | None, capped_until: int | None) -> None:
+        changes: dict[str, dict[str, object] | None] = {}
+        if timelock_ends is not None:
+            changes["reachoutTimelock"] = {"isActive": True, "timeEnforcementEnds": timelock_ends}
+        if capped_until is not None:
+            changes["messageCapping"] = {"cappingStatus": "CAPPED", "cycleEnd": capped_until}
+        self.simulator.set_limits(session, changes)
 
 
 class TestAiohttpWahaGatewayOnTheSimulator(WahaGatewayContract):

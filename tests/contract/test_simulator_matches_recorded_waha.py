@@ -21,7 +21,7 @@ from aiohttp import web
 from multidict import CIMultiDictProxy
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
-from adapters.waha.simulator import (
+from adapters.waha_simulator import (
     SIMULATOR_KEY,
     SimulatorConfig,
     WahaSimulator,
@@ -29,6 +29,8 @@ from adapters.waha.simulator import (
 )
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "waha" / "captured-2024.10.8"
+# The same release asked for what 2026.4.3 added (client-supplied message ids): it has none.
+ID_SAMPLES = SAMPLES.parent / "captured-2024.10.8-message-ids"
 RECORDED_KEY = "test-key-123"
 # Values a client branches on: these must match literally, not just in type.
 LITERAL_KEYS = frozenset(
@@ -41,8 +43,8 @@ needs_samples = pytest.mark.skipif(
 )
 
 
-def recorded(stem: str) -> Any:
-    return json.loads((SAMPLES / f"{stem}.json").read_text())
+def recorded(stem: str, samples: Path = SAMPLES) -> Any:
+    return json.loads((samples / f"{stem}.json").read_text())
 
 
 # The states the real WAHA was in while it was recorded (Core 2024.10.8: only 'default').
@@ -105,6 +107,13 @@ REPLAYED: dict[str, State] = {
     "09g_list_sessions_bad_all": State(default_starting),
 }
 
+# Replayed with message ids off (`--no-message-ids`), as that release answered.
+REPLAYED_WITHOUT_MESSAGE_IDS: dict[str, State] = {
+    "10a_sendText_with_client_id_while_starting": State(default_starting),
+    "10b_get_message_by_id_unsupported": State(default_starting),
+    "10c_new_message_id_unsupported": State(default_starting),
+}
+
 # Samples that are not one request and its answer, checked by the tests named here.
 TIMELINE_TEST = "test_a_started_session_reads_like_the_recorded_timeline"
 WEBHOOK_TEST = "test_session_status_webhook_carries_the_recorded_envelope"
@@ -129,9 +138,9 @@ NOT_SIMULATED: dict[str, str] = {
 }
 
 
-def sample_stems() -> list[str]:
+def sample_stems(samples: Path = SAMPLES) -> list[str]:
     suffixes = {".json", ".jsonl"}
-    return sorted(path.stem for path in SAMPLES.iterdir() if path.suffix in suffixes)
+    return sorted(path.stem for path in samples.iterdir() if path.suffix in suffixes)
 
 
 def json_type(value: Any) -> str:
@@ -182,19 +191,32 @@ def test_every_sample_is_replayed_or_excused() -> None:
     assert set(REPLAYED).isdisjoint(NOT_SIMULATED)
 
 
-async def replay(aiohttp_client: AiohttpClient, stem: str) -> tuple[int, str, Any]:
-    state = REPLAYED[stem]
+@needs_samples
+def test_every_message_id_sample_is_replayed() -> None:
+    assert set(sample_stems(ID_SAMPLES)) == set(REPLAYED_WITHOUT_MESSAGE_IDS)
+
+
+async def replay(
+    aiohttp_client: AiohttpClient,
+    stem: str,
+    *,
+    state: State | None = None,
+    samples: Path = SAMPLES,
+    message_ids: bool = True,
+) -> tuple[int, str, Any]:
+    state = state or REPLAYED[stem]
     config = SimulatorConfig(
         api_key=state.api_key,
         sessions=(),
         not_working_wait=0,  # the real one waited 5 s: the answer is the same, only later
         starting_seconds=None,
         only_default_session=True,
+        message_ids=message_ids,
     )
     app = make_simulator_app(config)
     state.prepare(app[SIMULATOR_KEY])
     client = await aiohttp_client(app)
-    request = recorded(stem)["request"]
+    request = recorded(stem, samples)["request"]
     async with client.request(
         request["method"], request["path"], headers=request["headers"], json=request["body"]
     ) as answer:
@@ -210,6 +232,26 @@ async def test_simulator_answers_like_the_recorded_waha(
     real = recorded(stem)["response"]
 
     status, content_type, body = await replay(aiohttp_client, stem)
+
+    assert status == real["status"]
+    assert_same_shape(body, real["body"])
+    assert content_type == real["headers"]["Content-Type"]
+
+
+@needs_samples
+@pytest.mark.parametrize("stem", sorted(REPLAYED_WITHOUT_MESSAGE_IDS))
+async def test_without_message_ids_the_simulator_answers_like_the_recorded_waha(
+    aiohttp_client: AiohttpClient, stem: str
+) -> None:
+    real = recorded(stem, ID_SAMPLES)["response"]
+
+    status, content_type, body = await replay(
+        aiohttp_client,
+        stem,
+        state=REPLAYED_WITHOUT_MESSAGE_IDS[stem],
+        samples=ID_SAMPLES,
+        message_ids=False,
+    )
 
     assert status == real["status"]
     assert_same_shape(body, real["body"])

@@ -8,24 +8,34 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from adapters.waha.wire import RECENT_MESSAGES_LIMIT, first_second_to_reconcile
 from app.ports import (
+    AccountLimits,
     GatewayError,
     GatewayRejectedError,
     ImagePayload,
+    MediaKind,
+    MediaPayload,
     MessageIdsUnsupportedError,
     SendReceipt,
     SentMessage,
     SessionStatusFact,
 )
 from domain.contacts import ChatId
+from domain.session import SessionName
 from tests.fakes.system import ManualClock
 
 WORKING = "WORKING"
 STOPPED = "STOPPED"
+_MEDIA_OPERATIONS = {
+    MediaKind.IMAGE: "sendImage",
+    MediaKind.DOCUMENT: "sendFile",
+    MediaKind.VIDEO: "sendVideo",
+    MediaKind.VOICE: "sendVoice",
+}
 
 
 @dataclass
@@ -37,7 +47,7 @@ class Sent:
     text: str
     message_id: str
     at: datetime
-    image: ImagePayload | None = None
+    image: MediaPayload | None = None  # the media sent, of any kind; None for a text
 
 
 @dataclass
@@ -46,7 +56,9 @@ class FakeWahaGateway:
 
     Like WAHA, everything but the status poll needs the session WORKING (`status`, not the
     script): a STOPPED or unknown session is a 404, any other status a 422 naming it. Like
-    WAHA, messages are listed with whole-second timestamps.
+    WAHA, messages are listed with whole-second timestamps. Like WAHA 2026.4.3+, sendText
+    takes the client's own message id; `message_ids_supported = False` answers as an older
+    WAHA does (no new-message-id, no message by id, an id given to sendText ignored).
     """
 
     clock: ManualClock
@@ -60,11 +72,11 @@ class FakeWahaGateway:
     lookup_error: GatewayError | None = None
     before_status: Callable[[int], None] | None = None
     unknown_sessions: set[str] = field(default_factory=set)
-    # Like WAHA 2026.4.3+ on NOWEB/GOWS: ids we choose are kept and can be looked up.
-    message_ids: bool = True
-    issued_ids: int = 0
+    message_ids_supported: bool = True
+    ids_given: int = 0
+    limits: AccountLimits | None = None  # what WAHA reports in `me`; None: nothing
 
-    async def session_status(self, session: str) -> SessionStatusFact:
+    async def session_status(self, session: SessionName) -> SessionStatusFact:
         self.status_checks += 1
         if self.before_status is not None:
             self.before_status(self.status_checks)
@@ -73,9 +85,9 @@ class FakeWahaGateway:
         scripted = self.statuses.popleft() if self.statuses else self.status
         if isinstance(scripted, GatewayError):
             raise scripted
-        return SessionStatusFact(session, scripted, self.clock.now(), "poll")
+        return SessionStatusFact(session, scripted, self.clock.now(), "poll", limits=self.limits)
 
-    async def check_exists(self, session: str, phone: str) -> ChatId | None:
+    async def check_exists(self, session: SessionName, phone: str) -> ChatId | None:
         # WAHA is asked with the digits alone, and answers with its own chat id for them.
         digits = _digits(phone)
         if not digits:
@@ -85,33 +97,37 @@ class FakeWahaGateway:
             return None
         return ChatId(f"{digits}@c.us")
 
+    async def new_message_id(self, session: SessionName) -> str:
+        self._require_message_ids("new-message-id", f"/api/{session}/new-message-id")
+        self._require_working("new-message-id", session)
+        self.ids_given += 1
+        return f"3EB0FA4E{self.ids_given:014X}"
+
     async def send_text(
-        self, session: str, chat_id: str, text: str, *, message_id: str | None = None
+        self, session: SessionName, chat_id: ChatId, text: str, *, message_id: str | None = None
     ) -> SendReceipt:
-        return self._send("sendText", session, chat_id, text, None, message_id)
-
-    async def new_message_id(self, session: str) -> str:
-        if not self.message_ids:
-            raise MessageIdsUnsupportedError(
-                "WAHA new-message-id answered HTTP 404: Cannot GET", status=404
-            )
-        self.issued_ids += 1
-        return f"BAE5{self.issued_ids:012X}"
-
-    async def find_message(self, session: str, message_id: str) -> SentMessage | None:
-        if not self.message_ids:
-            raise MessageIdsUnsupportedError("WAHA chats.message answered HTTP 404", status=404)
-        if self.lookup_error is not None:
-            raise self.lookup_error
-        for s in self.sent:
-            if s.session == session and s.message_id == message_id:
-                return SentMessage(s.message_id, s.chat_id, s.at.replace(microsecond=0), s.text)
-        return None
+        own_id = message_id if self.message_ids_supported else None
+        return self._send("sendText", session, chat_id, text, None, own_id)
 
     async def send_image(
-        self, session: str, chat_id: str, image: ImagePayload, caption: str
+        self, session: SessionName, chat_id: ChatId, image: ImagePayload, caption: str
     ) -> SendReceipt:
-        return self._send("sendImage", session, chat_id, caption, image)
+        as_image = replace(image, kind=MediaKind.IMAGE)  # sendImage, whatever the kind says
+        return self._send("sendImage", session, chat_id, caption, as_image, None)
+
+    async def send_media(
+        self,
+        session: SessionName,
+        chat_id: ChatId,
+        media: MediaPayload,
+        caption: str,
+        *,
+        message_id: str | None = None,
+    ) -> SendReceipt:
+        # WAHA's media requests have no id: the one given is not sent, so never honoured.
+        if media.kind is MediaKind.VOICE and caption:
+            raise ValueError("a voice message has no caption in WAHA: send the text apart")
+        return self._send(_MEDIA_OPERATIONS[media.kind], session, chat_id, caption, media, None)
 
     def _send(
         self,
@@ -119,24 +135,34 @@ class FakeWahaGateway:
         session: str,
         chat_id: str,
         text: str,
-        image: ImagePayload | None,
-        chosen_id: str | None = None,
+        media: MediaPayload | None,
+        own_id: str | None,
     ) -> SendReceipt:
         scripted = self.send_results.popleft() if self.send_results else None
         if isinstance(scripted, GatewayError):
             raise scripted
         self._require_working(operation, session)
-        message_id = f"3EB0{len(self.sent):08d}"
-        if chosen_id is not None and self.message_ids and image is None:
-            message_id = chosen_id
-        self.sent.append(Sent(session, chat_id, text, message_id, self.clock.now(), image))
+        message_id = own_id or f"3EB0{len(self.sent):08d}"
+        self.sent.append(Sent(session, chat_id, text, message_id, self.clock.now(), media))
         if scripted is not None:
             # Accepted, then the answer is lost: the caller sees an error after the fact.
             scripted()
         return SendReceipt(message_id=message_id, chat_id=chat_id)
 
+    async def find_message(self, session: SessionName, message_id: str) -> SentMessage | None:
+        path = f"/api/{session}/chats/all/messages/{message_id}"
+        self._require_message_ids("chats.message", path)
+        if self.lookup_error is not None:
+            raise self.lookup_error
+        self._require_working("chats.message", session)
+        ours = [s for s in self.sent if s.session == session and s.message_id == message_id]
+        if not ours:
+            return None
+        found = ours[-1]  # WAHA keeps no two under one id: the newest stands
+        return SentMessage(found.message_id, found.chat_id, _whole_second(found.at), found.text)
+
     async def recent_own_messages(
-        self, session: str, chat_id: str, since: datetime
+        self, session: SessionName, chat_id: ChatId, since: datetime
     ) -> list[SentMessage]:
         if self.lookup_error is not None:
             raise self.lookup_error
@@ -151,24 +177,32 @@ class FakeWahaGateway:
         ]
         newest_first = sorted(ours, key=lambda s: s.at, reverse=True)
         return [
-            SentMessage(s.message_id, s.chat_id, s.at.replace(microsecond=0), s.text)
+            SentMessage(s.message_id, s.chat_id, _whole_second(s.at), s.text)
             for s in newest_first[:RECENT_MESSAGES_LIMIT]
         ]
 
-    async def send_seen(self, session: str, chat_id: str) -> None:
+    async def send_seen(self, session: SessionName, chat_id: ChatId) -> None:
         self._require_working("sendSeen", session)
         self.courtesy.append(("seen", chat_id))
 
-    async def start_typing(self, session: str, chat_id: str) -> None:
+    async def start_typing(self, session: SessionName, chat_id: ChatId) -> None:
         self._require_working("startTyping", session)
         self.courtesy.append(("start_typing", chat_id))
 
-    async def stop_typing(self, session: str, chat_id: str) -> None:
+    async def stop_typing(self, session: SessionName, chat_id: ChatId) -> None:
         self._require_working("stopTyping", session)
         self.courtesy.append(("stop_typing", chat_id))
 
     def chats_messaged(self) -> list[str]:
         return [s.chat_id for s in self.sent]
+
+    def _require_message_ids(self, operation: str, path: str) -> None:
+        """Refuse as a WAHA older than client-supplied ids does: it has no such route."""
+        if not self.message_ids_supported:
+            reason = f"Cannot GET {path}"
+            raise MessageIdsUnsupportedError(
+                f"WAHA {operation} answered HTTP 404: {reason}", status=404, reason=reason
+            )
 
     def _require_working(self, operation: str, session: str) -> None:
         """Refuse as WAHA does when the session cannot do the work (after its wait)."""
@@ -182,6 +216,10 @@ class FakeWahaGateway:
                 f" (status {self.status}, expected {WORKING})",
                 session_status=self.status,
             )
+
+
+def _whole_second(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)  # WAHA stamps messages in whole seconds
 
 
 def _digits(phone: str) -> str:

@@ -49,3 +49,33 @@ class SeededRandom:
         value = self._fractions[min(self._next, len(self._fractions) - 1)]
         self._next += 1
         return value
+
+
+class ParkingSleeper(InstantSleeper):
+    """Instant for short waits; parks long ones until released (or the waiter is cancelled).
+
+    A lane watching a session that went down waits seconds between polls; parked, it waits
+    for the test to `release()` it instead of polling in a tight loop on a racing clock.
+    """
+
+    def __init__(self, clock: ManualClock | None = None, *, park_at: float = 1.0) -> None:
+        super().__init__(clock)
+        self.park_at = park_at
+        self._released = asyncio.Event()
+        self.parked = 0
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds < self.park_at:
+            await super().sleep(seconds)
+            return
+        self.parked += 1
+        try:
+            await self._released.wait()
+        finally:
+            self.parked -= 1
+        self._released.clear()
+        await super().sleep(seconds)
+
+    def release(self) -> None:
+        """Let every parked wait end now (as if its time had passed)."""
+        self._released.set()

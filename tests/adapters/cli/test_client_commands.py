@@ -11,6 +11,7 @@ import pytest
 
 from tests.adapters.cli.conftest import Service, cli
 from tests.adapters.cli.fake_service import TOKEN, a_view
+from tests.builders import xlsx
 
 CSV = "phone,name,city\n+4915110000000,Ana,Berlin\n+4915110000001,,\n+4915110000000,Ana again,\n"
 
@@ -105,8 +106,8 @@ async def test_a_csv_without_a_phone_column_is_one_clear_line(
 
     assert code == 2
     assert capsys.readouterr().err == (
-        f"waha-campaigns: {path} has no phone column (its columns: name, tel); "
-        "name one column 'phone'\n"
+        f"waha-campaigns: {path}: the header row has no phone column (its columns: name, tel); "
+        "name one 'phone', or pick it with --phone-column\n"
     )
     assert service.fake.received == []
 
@@ -132,11 +133,18 @@ async def test_a_line_break_other_than_cr_or_lf_stays_inside_its_cell(
     [
         (
             "phone,name\n+4915110000000,Ana\n+4915110000001,Smith, Bob\n",
-            " line 3 has 3 cells but the header row has 2: quote a cell that holds a ','",
+            ": line 3 has 3 cells but the header row has 2: quote a cell that holds a ','",
         ),
-        ('phone,name\n+4915110000000,"Ana" Lee\n', " line 2: ',' expected after '\"'"),
-        ("phone,name,Name\n+4915110000000,Ana,Ana\n", ": the header row names 'name' twice"),
-        ("phone,,city\n+4915110000000,,Berlin\n", ": column 2 of the header row has no name"),
+        ('phone,name\n+4915110000000,"Ana" Lee\n', ": line 2: ',' expected after '\"'"),
+        ("phone,name\n", ": the file has a header row but no contacts"),
+        (
+            "phone,name\n+4915110000000,Jos\udce9\n",
+            (
+                ": the file is not UTF-8 text (line 2 has the byte 0xe9): save it as "
+                '"CSV UTF-8" from the spreadsheet, or give its encoding with --encoding '
+                "(e.g. cp1252 or latin-1)"
+            ),
+        ),
     ],
 )
 async def test_a_csv_the_service_would_refuse_is_refused_naming_the_line(
@@ -147,13 +155,115 @@ async def test_a_csv_the_service_would_refuse_is_refused_naming_the_line(
     problem: str,
 ) -> None:
     path = tmp_path / "contacts.csv"
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
 
     code = await cli("create", str(path), "--text", "Hi", *service_args(service))
 
     assert code == 2
     assert capsys.readouterr().err == f"waha-campaigns: {path}{problem}\n"
     assert service.fake.received == []
+
+
+async def test_create_takes_contacts_as_an_option_and_spreadsheet_column_names(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "Phone;First Name;E-mail;first_name;;\n+4915110000000;Ana;ana@example.com;Bo;;x\n",
+        encoding="utf-8",
+    )
+
+    code = await cli(
+        "create", "--contacts", str(path), "--text", "Hi {first_name}", *service_args(service)
+    )
+
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert service.fake.received[0][2]["contacts"] == [
+        {"phone": "+4915110000000", "variables": {"first_name": "Ana", "e_mail": "ana@example.com"}}
+    ]
+    assert captured.err.splitlines() == [
+        (
+            f"{path}: column 4 'first_name' is ignored: column 2 'First Name' has the same name "
+            "(first_name) and is used"
+        ),
+        f"{path}: column 6 has no name in the header row and is ignored (line 2 has data in it)",
+    ]
+
+
+async def test_create_reads_an_xlsx_workbook_naming_its_phone_column(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "contacts.xlsx"
+    path.write_bytes(
+        xlsx(
+            ["Name", "Mobile", "Member since"],
+            ["Ana", 4915110000000, 2019],
+            ["Bo", 4915110000001.0, None],
+            ["Ana again", "+49 151 10000000", None],
+        )
+    )
+
+    code = await cli(
+        "create", str(path), "--phone-column", "mobile", "--text", "Hi", *service_args(service)
+    )
+
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    body = service.fake.received[0][2]
+    assert body["name"] == "contacts"
+    assert body["contacts"] == [
+        {"phone": "4915110000000", "name": "Ana", "variables": {"member_since": "2019"}},
+        {"phone": "4915110000001", "name": "Bo"},
+        {"phone": "+49 151 10000000", "name": "Ana again"},
+    ]
+    assert captured.err == f"dropped {path} row 4: same number as row 2\n"
+
+
+async def test_a_latin1_csv_is_read_with_its_encoding(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes("phone;name\n+4915110000000;Jos\u00e9\n".encode("cp1252"))
+
+    code = await cli(
+        "create", str(path), "--encoding", "cp1252", "--text", "Hi", *service_args(service)
+    )
+
+    assert code == 0, capsys.readouterr().err
+    assert service.fake.received[0][2]["contacts"] == [
+        {"phone": "+4915110000000", "name": "Jos\u00e9"}
+    ]
+
+
+async def test_an_unknown_encoding_is_one_clear_line(
+    service: Service, contacts_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = await cli(
+        "create", str(contacts_csv), "--encoding", "klingon", "--text", "Hi", *service_args(service)
+    )
+
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"waha-campaigns: {contacts_csv}: 'klingon' is not a text encoding Python knows "
+        "(e.g. cp1252, latin-1)\n"
+    )
+    assert service.fake.received == []
+
+
+def test_the_contacts_file_is_given_once(
+    contacts_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from adapters.cli import main
+
+    with pytest.raises(SystemExit) as twice:
+        main(["create", str(contacts_csv), "--contacts", str(contacts_csv), "--text", "Hi"])
+    assert twice.value.code == 2
+    assert "not allowed with argument FILE" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as never:
+        main(["create", "--text", "Hi"])
+    assert never.value.code == 2
+    assert "one of the arguments FILE --contacts is required" in capsys.readouterr().err
 
 
 async def test_a_missing_csv_is_an_input_error(

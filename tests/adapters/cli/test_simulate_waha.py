@@ -11,7 +11,7 @@ import pytest
 
 from adapters.cli import main
 from adapters.cli.simulate_waha import serve_simulator
-from adapters.waha.simulator import SimulatorConfig, make_simulator_app
+from adapters.waha_simulator import SimulatorConfig, make_simulator_app
 
 
 @pytest.fixture

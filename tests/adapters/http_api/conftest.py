@@ -19,10 +19,11 @@ from pytest_aiohttp import AiohttpClient
 from adapters.bootstrap import Services, build, http_app
 from adapters.http_api.context import ApiRuntime
 from adapters.http_api.keys import RUNTIME
+from app.lane_parts import LaneSettings
 from app.settings import Settings, load_settings
 from tests.builders import contacts
 from tests.fakes.gateway import FakeWahaGateway
-from tests.fakes.system import InstantSleeper, ManualClock, SeededRandom
+from tests.fakes.system import InstantSleeper, ManualClock, ParkingSleeper, SeededRandom
 
 TOKEN = "api-token-5b1e0c7f9a2d4e6f"
 WAHA_KEY = "waha-key-8c2f4e6a1b3d5f7a"
@@ -45,6 +46,19 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "campaigns_max_upload_bytes": MAX_UPLOAD,
     }
     return load_settings({}, **(values | overrides))
+
+
+# Lanes poll a session that went down, and wait for work when idle: an hour here, so that
+# with the ParkingSleeper they wait for the test instead of spinning on a racing clock.
+PARKED_SECONDS = 3600.0
+TEST_LANES = LaneSettings(
+    poll_backoff_seconds=(PARKED_SECONDS,), idle_seconds=PARKED_SECONDS, settle_delay_seconds=0
+)
+
+
+@pytest.fixture
+def sleeper(clock: ManualClock) -> ParkingSleeper:
+    return ParkingSleeper(clock, park_at=PARKED_SECONDS)
 
 
 @pytest.fixture
@@ -72,7 +86,7 @@ async def client(
 ) -> Client:
     # aiohttp_client last: set up after the services, it is torn down (app stopped) first.
     # The supervisor's watch loop would spin on InstantSleeper; runs are spawned without it.
-    app = http_app(services, gateway=gateway, start_supervisor=False)
+    app = http_app(services, gateway=gateway, lane_settings=TEST_LANES, start_supervisor=False)
     return await aiohttp_client(app, headers=AUTH)
 
 

@@ -202,10 +202,17 @@ async def test_an_empty_template_field_is_refused(client: Client) -> None:
     assert fields_of(problem) == {"message.text"}
 
 
-async def test_missing_template_variables_name_the_contacts(client: Client) -> None:
+async def test_a_template_field_no_contact_has_is_one_problem(client: Client) -> None:
     problem = await problem_of(client, campaign_body(message={"text": "Your code {code}"}))
 
-    assert fields_of(problem) == {"contacts[0].variables", "contacts[1].variables"}
+    assert problem["errors"] == [
+        {
+            "field": "message.text",
+            "value": "{code}",
+            "reason": "no contact has a code column or variable and there is no default "
+            "for it (the contacts have: name)",
+        }
+    ]
 
 
 async def test_template_defaults_fill_missing_variables(

@@ -12,6 +12,8 @@ from pytest_aiohttp import AiohttpClient
 from adapters.bootstrap import Services, http_app
 from app.ports import SendReceipt, WahaGateway
 from app.supervisor import SupervisorSettings
+from domain.contacts import ChatId
+from domain.session import SessionName
 from tests import histories
 from tests.adapters.http_api.conftest import AUTH, Client, assert_problem, create, finish_runs
 from tests.builders import a_campaign
@@ -127,22 +129,22 @@ async def test_cancelling_twice_names_the_state(client: Client, clock: ManualClo
     assert problem["campaign_status"] == "Cancelled"
 
 
-async def test_a_send_in_flight_asks_for_a_retry(
-    client: Client, services: Services, clock: ManualClock
+async def test_a_cancel_of_a_campaign_left_mid_send_settles_the_send_then_cancels(
+    client: Client, services: Services, clock: ManualClock, gateway: FakeWahaGateway
 ) -> None:
     campaign_id = running_campaign(services, clock)
+    # A process died between this intent and its send: nothing reached WAHA.
     histories.begin_attempt(
         services.campaigns, campaign_id, index=0, attempt_id="a-1", chat_id="4915110000000@c.us"
     )
 
     response = await client.post(f"/campaigns/{campaign_id}/cancel")
 
-    assert response.status == 409
-    assert response.headers["Retry-After"] == "1"
-    problem = await response.json()
-    assert problem["type"].endswith(":retry")
-    assert "try again" in problem["detail"]
-    assert "campaign_status" not in problem
+    view = await response.json()
+    assert (response.status, view["status"]) == (200, "Cancelled")
+    # The lane that obeyed settled the send first (not found: in doubt), and sent nothing.
+    assert (view["in_doubt"], view["in_flight"], view["cancelled"]["index"]) == (1, None, 1)
+    assert gateway.sent == []
 
 
 async def test_commands_on_an_unknown_campaign_are_not_found(client: Client) -> None:
@@ -171,10 +173,12 @@ class HeldSends:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    async def send_text(self, session: str, chat_id: str, text: str) -> SendReceipt:
+    async def send_text(
+        self, session: SessionName, chat_id: ChatId, text: str, *, message_id: str | None = None
+    ) -> SendReceipt:
         self.waiting.set()
         await self.release.wait()
-        return await self.inner.send_text(session, chat_id, text)
+        return await self.inner.send_text(session, chat_id, text, message_id=message_id)
 
 
 async def test_a_pause_during_a_send_is_accepted_and_lands_at_the_boundary(

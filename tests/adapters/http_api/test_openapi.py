@@ -46,12 +46,18 @@ async def test_the_document_covers_every_route(client: Client) -> None:
     assert "security" not in doc["paths"]["/campaigns"]["get"]
 
 
-async def test_the_csv_form_is_documented(client: Client) -> None:
+async def test_the_contacts_file_form_is_documented(client: Client) -> None:
     doc = await document(client)
 
     content = doc["paths"]["/campaigns"]["post"]["requestBody"]["content"]
     assert set(content) == {"application/json", "multipart/form-data"}
-    assert content["multipart/form-data"]["encoding"]["contacts"] == {"contentType": "text/csv"}
+    assert content["multipart/form-data"]["encoding"]["contacts"] == {
+        "contentType": "text/csv, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    }
+    fields = doc["components"]["schemas"]["CampaignIn"]["properties"]
+    assert {"phone_column", "encoding"} <= fields.keys()
+    created = doc["components"]["schemas"]["CampaignCreatedOut"]
+    assert "warnings" in created["required"]
 
 
 async def test_answers_match_their_documented_schemas(client: Client, clock: ManualClock) -> None:
@@ -81,3 +87,38 @@ async def test_problems_match_their_documented_schema(client: Client) -> None:
     response = await client.post("/campaigns", json={"contacts": []})
 
     check(doc, "/campaigns", "post", 422, await response.json())
+
+
+async def test_required_fields_and_non_empty_texts_are_marked(client: Client) -> None:
+    schemas = (await document(client))["components"]["schemas"]
+
+    campaign = schemas["CampaignIn"]
+    assert {"name", "message", "contacts"} <= set(campaign["required"])
+    assert campaign["properties"]["name"]["minLength"] == 1
+    assert campaign["properties"]["contacts"]["minItems"] == 1
+    assert "text" in schemas["MessageIn"]["required"]
+    assert schemas["MessageIn"]["properties"]["text"]["minLength"] == 1
+
+
+async def test_the_form_parts_are_named_and_typed(client: Client) -> None:
+    doc = await document(client)
+    schemas = doc["components"]["schemas"]
+
+    upload = schemas["CampaignUpload"]
+    assert set(upload["required"]) == {"campaign", "contacts"}
+    assert upload["properties"]["campaign"]["$ref"].endswith("/CampaignFields")
+    assert upload["properties"]["contacts"]["format"] == "binary"
+    assert upload["additionalProperties"] is False
+    media = schemas["MediaUpload"]
+    assert media["required"] == ["file"]
+    assert media["properties"]["file"]["format"] == "binary"
+    encoding = doc["paths"]["/media"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert encoding["encoding"]["file"]["contentType"].startswith("image/png")
+
+
+async def test_every_body_too_large_is_documented_with_its_limit(client: Client) -> None:
+    doc = await document(client)
+
+    for path, method in (("/campaigns", "post"), ("/media", "post"), ("/webhooks/waha", "post")):
+        assert "413" in doc["paths"][path][method]["responses"]
+    assert "max_bytes" in doc["components"]["schemas"]["Problem"]["properties"]

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import socket
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -24,6 +25,8 @@ from adapters.http_api.keys import RUNTIME
 from app.ports import SendReceipt, WahaGateway
 from app.settings import Settings
 from app.supervisor import Supervisor
+from domain.contacts import ChatId
+from domain.session import SessionName
 from tests.adapters.http_api.conftest import TOKEN, campaign_body, make_settings
 from tests.builders import scheduled
 from tests.fakes.gateway import FakeWahaGateway
@@ -95,24 +98,37 @@ def test_a_secret_in_a_bad_setting_is_not_echoed(
     assert "secret-123" not in capsys.readouterr().err
 
 
-def test_without_a_token_one_is_generated(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, campaigns_api_token=None)
+def test_without_a_token_one_is_made_once_and_kept_beside_the_store(tmp_path: Path) -> None:
+    database = tmp_path / "campaigns.sqlite3"
+    settings = make_settings(
+        tmp_path, campaigns_api_token=None, campaigns_database_url=f"sqlite:///{database}"
+    )
 
-    completed, generated = with_api_token(settings)
+    first, made = with_api_token(settings)
+    second, kept = with_api_token(settings)
 
-    assert generated is not None
-    assert len(generated) >= 40
-    assert completed.campaigns_api_token is not None
-    assert completed.campaigns_api_token.get_secret_value() == generated
+    token_file = tmp_path / "campaigns.sqlite3.api-token"
+    assert first.campaigns_api_token is not None
+    token = first.campaigns_api_token.get_secret_value()
+    assert len(token) >= 40
+    assert token_file.read_text().strip() == token
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert second.campaigns_api_token == first.campaigns_api_token
+    assert made is not None
+    assert kept is not None
+    assert "made now" in made
+    assert "kept" in kept
+    assert token not in made + kept
 
 
 def test_a_configured_token_is_kept(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
 
-    completed, generated = with_api_token(settings)
+    completed, kept = with_api_token(settings)
 
-    assert generated is None
+    assert kept is None
     assert completed is settings
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_make_app_refuses_to_run_without_a_token(tmp_path: Path, clock: ManualClock) -> None:
@@ -180,9 +196,10 @@ def root_logging() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("root_logging")
-def test_a_generated_token_is_printed_once_and_the_app_is_served(
+def test_a_generated_token_is_kept_in_a_file_named_and_the_app_is_served(
     environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    environment.chdir(tmp_path)
     environment.setenv("CAMPAIGNS_DATABASE_URL", "memory://")
     environment.setenv("CAMPAIGNS_MEDIA_DIR", str(tmp_path / "media"))
     served: list[web.Application] = []
@@ -200,10 +217,9 @@ def test_a_generated_token_is_printed_once_and_the_app_is_served(
     out = capsys.readouterr().out
     assert code == 0
     assert len(served) == 1
-    token_lines = [line for line in out.splitlines() if "API token" in line]
-    assert len(token_lines) == 1
-    token = token_lines[0].rsplit(" ", 1)[-1]
-    assert out.count(token) == 1
+    token = (tmp_path / "var" / "memory.api-token").read_text().strip()
+    assert token not in out
+    assert "the API token made now in var/memory.api-token (mode 0600" in out
     assert "listening on http://127.0.0.2:8181 (store memory://)" in out
 
 
@@ -267,11 +283,13 @@ class HeldFirstSend:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    async def send_text(self, session: str, chat_id: str, text: str) -> SendReceipt:
+    async def send_text(
+        self, session: SessionName, chat_id: ChatId, text: str, *, message_id: str | None = None
+    ) -> SendReceipt:
         if not self.waiting.is_set():
             self.waiting.set()
             await self.release.wait()
-        return await self.inner.send_text(session, chat_id, text)
+        return await self.inner.send_text(session, chat_id, text, message_id=message_id)
 
 
 async def test_a_stop_asks_runs_to_stop_before_requests_drain(
@@ -311,8 +329,8 @@ async def test_a_stop_asks_runs_to_stop_before_requests_drain(
         await in_slow_request.wait()
 
         stop.set()
-        run = app[RUNTIME].supervisor.runs[campaign_id]
-        asked_in_time = await eventually(lambda: run.control.shutdown_requested, within=2)
+        lanes = app[RUNTIME].supervisor.lanes
+        asked_in_time = await eventually(lambda: lanes.stop_requested("default"), within=2)
         held.release.set()
         finish_slow_request.set()
         (await slow_request).release()

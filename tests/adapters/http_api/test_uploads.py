@@ -31,9 +31,9 @@ def campaign_form(csv_text: str, **fields: Any) -> aiohttp.FormData:
     return form
 
 
-def image_form(data: bytes, filename: str = "photo.png") -> aiohttp.FormData:
+def image_form(data: bytes, filename: str = "photo.png", field: str = "file") -> aiohttp.FormData:
     form = aiohttp.FormData()
-    form.add_field("file", data, filename=filename, content_type="image/png")
+    form.add_field(field, data, filename=filename, content_type="image/png")
     return form
 
 
@@ -89,7 +89,11 @@ async def test_a_csv_without_a_phone_column_is_refused(client: Client) -> None:
     assert response.status == 422
     problem = await response.json()
     assert problem["errors"] == [
-        {"field": "contacts", "reason": "the header row needs a phone column"}
+        {
+            "field": "contacts",
+            "reason": "the header row has no phone column (its columns: number, name); "
+            "name one 'phone', or pick it with phone_column",
+        }
     ]
 
 
@@ -100,7 +104,7 @@ async def test_a_csv_row_longer_than_the_header_is_refused(client: Client) -> No
     assert "line 2" in (await response.json())["errors"][0]["reason"]
 
 
-async def test_a_csv_that_is_not_utf8_is_refused(client: Client) -> None:
+async def test_a_csv_that_is_not_utf8_is_refused_saying_how_to_fix_it(client: Client) -> None:
     form = aiohttp.FormData()
     form.add_field("campaign", json.dumps({"name": "x", "message": {"text": "Hi"}}))
     form.add_field(
@@ -110,7 +114,10 @@ async def test_a_csv_that_is_not_utf8_is_refused(client: Client) -> None:
     response = await client.post("/campaigns", data=form)
 
     assert response.status == 422
-    assert (await response.json())["errors"][0]["reason"] == "the file must be UTF-8 text"
+    (error,) = (await response.json())["errors"]
+    assert error["field"] == "contacts"
+    assert 'save it as "CSV UTF-8"' in error["reason"]
+    assert "give its encoding with encoding" in error["reason"]
 
 
 async def test_the_form_needs_both_fields(client: Client) -> None:
@@ -210,16 +217,21 @@ async def test_media_needs_its_file_field(client: Client) -> None:
     assert (await response.json())["errors"][0]["field"] == "image"
 
 
-async def test_a_csv_column_that_is_not_a_variable_name_is_refused(client: Client) -> None:
-    form = campaign_form("phone,name,promo code\n+4915110000000,Ana,A1\n")
+async def test_a_csv_column_named_as_people_write_it_is_a_variable(
+    client: Client, gateway: FakeWahaGateway
+) -> None:
+    form = campaign_form(
+        "phone,name,Promo Code\n+4915110000000,Ana,A1\n",
+        message={"text": "Hi {name}, use {promo_code}"},
+    )
 
     response = await client.post("/campaigns", data=form)
+    created = await response.json()
+    await finish_runs(client)
 
-    assert response.status == 422
-    errors = (await response.json())["errors"]
-    assert [e["field"] for e in errors] == ["contacts"]
-    assert "column 3" in errors[0]["reason"]
-    assert "'promo code' is not a variable name" in errors[0]["reason"]
+    assert response.status == 201, created
+    assert created["warnings"] == []
+    assert [s.text for s in gateway.sent] == ["Hi Ana, use A1"]
 
 
 async def test_concurrent_uploads_of_one_image_all_succeed(

@@ -39,11 +39,14 @@ from app.ports import (
     SentMessage,
     SessionStatusFact,
 )
+from domain.contacts import ChatId
+from domain.session import SessionName
 from tests.fakes.system import ManualClock
 
 BASE = "http://waha.test:3000"
 KEY = "waha-api-key-7f3a9c51e2"
-CHAT = "11111111111@c.us"
+SESSION = SessionName("default")
+CHAT = ChatId("11111111111@c.us")
 SAMPLES = Path(__file__).parents[2] / "samples" / "waha"
 
 
@@ -127,7 +130,7 @@ async def test_session_status_is_the_polled_status_at_the_clocks_time(
         mocked, "GET", "/api/sessions/default", *sample_answer("07b_get_default_with_config.json")
     )
 
-    fact = await gateway.session_status("default")
+    fact = await gateway.session_status(SESSION)
 
     assert fact == SessionStatusFact("default", "STARTING", clock.now(), "poll", "")
 
@@ -137,7 +140,7 @@ async def test_session_status_keeps_a_status_it_does_not_know(
 ) -> None:
     answer(mocked, "GET", "/api/sessions/default", 200, {"name": "default", "status": "NAPPING"})
 
-    assert (await gateway.session_status("default")).status == "NAPPING"
+    assert (await gateway.session_status(SESSION)).status == "NAPPING"
 
 
 async def test_send_text_posts_the_message_and_returns_the_raw_id(
@@ -145,7 +148,7 @@ async def test_send_text_posts_the_message_and_returns_the_raw_id(
 ) -> None:
     answer(mocked, "POST", "/api/sendText", *sample_answer("synthetic_sendText_201_noweb.json"))
 
-    receipt = await gateway.send_text("default", CHAT, "hi")
+    receipt = await gateway.send_text(SESSION, CHAT, "hi")
 
     assert receipt == SendReceipt("3EB0C0FFEE000001", CHAT)
     assert [(m, str(u), k["json"]) for m, u, k in sent(mocked)] == [
@@ -159,7 +162,7 @@ async def test_send_image_posts_the_bytes_as_base64(
     answer(mocked, "POST", "/api/sendImage", *sample_answer("synthetic_sendText_201_webjs.json"))
 
     receipt = await gateway.send_image(
-        "default", CHAT, ImagePayload(b"\x89PNG", "image/png", "a.png"), "look"
+        SESSION, CHAT, ImagePayload(b"\x89PNG", "image/png", "a.png"), "look"
     )
 
     assert receipt.message_id == "3EB0C0FFEE000002"
@@ -183,7 +186,7 @@ async def test_check_exists_returns_the_chat_id_waha_gives(
         *sample_answer("synthetic_check_exists_200_exists.json"),
     )
 
-    found = await gateway.check_exists("default", "+5511987654321")
+    found = await gateway.check_exists(SESSION, "+5511987654321")
 
     assert found == "551187654321@c.us"
     assert [str(u) for _, u, _ in sent(mocked)] == [
@@ -201,7 +204,7 @@ async def test_check_exists_returns_none_for_a_number_not_on_whatsapp(
         *sample_answer("synthetic_check_exists_200_absent.json"),
     )
 
-    assert await gateway.check_exists("default", "11111111111") is None
+    assert await gateway.check_exists(SESSION, "11111111111") is None
 
 
 async def test_recent_own_messages_lists_our_messages_in_the_chat_since_then(
@@ -211,7 +214,7 @@ async def test_recent_own_messages_lists_our_messages_in_the_chat_since_then(
     answer(mocked, "GET", path, *sample_answer("synthetic_chat_messages_200.json"))
 
     found = await gateway.recent_own_messages(
-        "default", CHAT, datetime.fromtimestamp(1795889400, UTC)
+        SESSION, CHAT, datetime.fromtimestamp(1795889400, UTC)
     )
 
     assert [m.message_id for m in found] == ["3EB0AAAA000002", "3EB0AAAA000001"]
@@ -233,7 +236,7 @@ async def test_courtesy_calls_post_the_session_and_chat(
 ) -> None:
     answer(mocked, "POST", path, 201)
 
-    await getattr(gateway, call)("default", CHAT)
+    await getattr(gateway, call)(SESSION, CHAT)
 
     assert [(str(u), k["json"]) for _, u, k in sent(mocked)] == [
         (BASE + path, {"session": "default", "chatId": CHAT})
@@ -246,8 +249,8 @@ async def test_every_request_carries_the_api_key(
     answer(mocked, "GET", "/api/sessions/default", 200, {"status": "WORKING"})
     answer(mocked, "POST", "/api/sendText", 201, {})
 
-    await gateway.session_status("default")
-    await gateway.send_text("default", CHAT, "hi")
+    await gateway.session_status(SESSION)
+    await gateway.send_text(SESSION, CHAT, "hi")
 
     assert [k["headers"]["X-Api-Key"] for _, _, k in sent(mocked)] == [KEY, KEY]
 
@@ -258,7 +261,7 @@ async def test_no_api_key_header_is_sent_without_a_key(
     gateway = AiohttpWahaGateway(http, base_url=BASE, api_key=None, clock=clock)
     answer(mocked, "GET", "/api/sessions/default", 200, {"status": "WORKING"})
 
-    await gateway.session_status("default")
+    await gateway.session_status(SESSION)
 
     assert ["X-Api-Key" in k["headers"] for _, _, k in sent(mocked)] == [False]
 
@@ -268,7 +271,7 @@ async def test_the_default_timeout_is_30_s_total_and_5_s_to_connect(
 ) -> None:
     answer(mocked, "GET", "/api/sessions/default", 200, {"status": "WORKING"})
 
-    await gateway.session_status("default")
+    await gateway.session_status(SESSION)
 
     assert (DEFAULT_TOTAL_TIMEOUT_S, DEFAULT_CONNECT_TIMEOUT_S) == (30.0, 5.0)
     assert [k["timeout"] for _, _, k in sent(mocked)] == [
@@ -284,7 +287,7 @@ async def test_a_given_timeout_replaces_the_default(
     gateway = AiohttpWahaGateway(http, base_url=BASE, api_key=None, clock=clock, timeout=timeout)
     answer(mocked, "GET", "/api/sessions/default", 200, {"status": "WORKING"})
 
-    await gateway.session_status("default")
+    await gateway.session_status(SESSION)
 
     assert [k["timeout"] for _, _, k in sent(mocked)] == [timeout]
 
@@ -294,7 +297,7 @@ async def test_redirects_are_not_followed_so_the_key_stays_with_waha(
 ) -> None:
     answer(mocked, "POST", "/api/sendText", 201, {})
 
-    await gateway.send_text("default", CHAT, "hi")
+    await gateway.send_text(SESSION, CHAT, "hi")
 
     assert [k["allow_redirects"] for _, _, k in sent(mocked)] == [False]
 
@@ -308,7 +311,7 @@ async def test_connection_refused_means_unavailable(
     fail(mocked, "POST", "/api/sendText", refused())
 
     with pytest.raises(GatewayUnavailableError):
-        await gateway.send_text("default", CHAT, "hi")
+        await gateway.send_text(SESSION, CHAT, "hi")
 
 
 async def test_a_connect_timeout_means_unavailable(
@@ -317,7 +320,7 @@ async def test_a_connect_timeout_means_unavailable(
     fail(mocked, "POST", "/api/sendText", aiohttp.ConnectionTimeoutError("connect timed out"))
 
     with pytest.raises(GatewayUnavailableError):
-        await gateway.send_text("default", CHAT, "hi")
+        await gateway.send_text(SESSION, CHAT, "hi")
 
 
 async def test_a_real_refused_connection_means_unavailable(
@@ -332,7 +335,7 @@ async def test_a_real_refused_connection_means_unavailable(
     )
 
     with pytest.raises(GatewayUnavailableError):
-        await gateway.send_text("default", CHAT, "hi")
+        await gateway.send_text(SESSION, CHAT, "hi")
 
 
 @pytest.mark.parametrize(
@@ -350,7 +353,7 @@ async def test_a_4xx_answer_is_a_rejection(
     answer(mocked, "POST", "/api/sendText", status, payload)
 
     with pytest.raises(GatewayRejectedError) as raised:
-        await gateway.send_text("default", CHAT, "hi")
+        await gateway.send_text(SESSION, CHAT, "hi")
 
     assert (type(raised.value), raised.value.status) == (GatewayRejectedError, status)
 
@@ -377,9 +380,9 @@ async def test_a_refused_send_carries_the_http_status_whatever_the_body(
     mocked.add(route(path), "POST", status=status, body=body, response_class=Aiohttp314Response)
 
     sends = {
-        "text": lambda: gateway.send_text("default", CHAT, "hi"),
+        "text": lambda: gateway.send_text(SESSION, CHAT, "hi"),
         "image": lambda: gateway.send_image(
-            "default", CHAT, ImagePayload(b"p", "image/png", "a"), ""
+            SESSION, CHAT, ImagePayload(b"p", "image/png", "a"), ""
         ),
     }
 
@@ -395,7 +398,7 @@ async def test_a_422_rejection_carries_the_session_status_waha_reported(
     answer(mocked, "POST", "/api/sendText", *sample_answer("02_sendText_not_working.json"))
 
     with pytest.raises(GatewayRejectedError) as raised:
-        await gateway.send_text("default", CHAT, "hi")
+        await gateway.send_text(SESSION, CHAT, "hi")
 
     assert (raised.value.status, raised.value.session_status) == (422, "STARTING")
 
@@ -406,7 +409,7 @@ async def test_a_500_on_a_send_leaves_the_outcome_unknown(
     answer(mocked, "POST", "/api/sendText", 500, {"statusCode": 500, "exception": {}})
 
     with pytest.raises(SendOutcomeUnknownError) as raised:
-        await gateway.send_text("default", CHAT, "hi")
+        await gateway.send_text(SESSION, CHAT, "hi")
 
     assert raised.value.status == 500
 
@@ -417,7 +420,7 @@ async def test_a_500_with_error_463_means_the_account_is_restricted(
     answer(mocked, "POST", "/api/sendText", *sample_answer("synthetic_sendText_500_error_463.json"))
 
     with pytest.raises(AccountRestrictedError):
-        await gateway.send_text("default", CHAT, "hi")
+        await gateway.send_text(SESSION, CHAT, "hi")
 
 
 async def test_a_500_rate_overlimit_means_rate_limited(
@@ -431,7 +434,7 @@ async def test_a_500_rate_overlimit_means_rate_limited(
     )
 
     with pytest.raises(RateLimitedError):
-        await gateway.check_exists("default", "11111111111")
+        await gateway.check_exists(SESSION, "11111111111")
 
 
 @pytest.mark.parametrize(
@@ -450,7 +453,7 @@ async def test_a_lost_answer_to_a_send_leaves_the_outcome_unknown(
     fail(mocked, "POST", "/api/sendText", exception)
 
     with pytest.raises(SendOutcomeUnknownError):
-        await gateway.send_text("default", CHAT, "hi")
+        await gateway.send_text(SESSION, CHAT, "hi")
 
 
 async def test_a_timed_out_status_check_is_a_gateway_error_not_an_unknown_send(
@@ -459,7 +462,7 @@ async def test_a_timed_out_status_check_is_a_gateway_error_not_an_unknown_send(
     fail(mocked, "GET", "/api/sessions/default", TimeoutError())
 
     with pytest.raises(GatewayError) as raised:
-        await gateway.session_status("default")
+        await gateway.session_status(SESSION)
 
     assert type(raised.value) is GatewayRequestFailedError
 
@@ -470,7 +473,7 @@ async def test_an_unreadable_status_answer_is_a_gateway_error(
     answer(mocked, "GET", "/api/sessions/default", 200, ["not", "a", "session"])
 
     with pytest.raises(GatewayError):
-        await gateway.session_status("default")
+        await gateway.session_status(SESSION)
 
 
 async def test_an_odd_send_answer_is_a_receipt_without_an_id(
@@ -485,7 +488,7 @@ async def test_an_odd_send_answer_is_a_receipt_without_an_id(
         response_class=Aiohttp314Response,
     )
 
-    assert await gateway.send_text("default", CHAT, "hi") == SendReceipt(None, CHAT)
+    assert await gateway.send_text(SESSION, CHAT, "hi") == SendReceipt(None, CHAT)
 
 
 # Secrets and bodies stay out of logs and errors ---------------------------------------------
@@ -505,14 +508,14 @@ async def _every_outcome(mocked: aioresponses, gateway: AiohttpWahaGateway) -> l
     fail(mocked, "POST", "/api/sendText", TimeoutError())
     fail(mocked, "POST", "/api/sendText", refused())
     errors = []
-    await gateway.send_text("default", CHAT, "hi")
+    await gateway.send_text(SESSION, CHAT, "hi")
     for _ in range(4):
         try:
-            await gateway.send_text("default", CHAT, "hi")
+            await gateway.send_text(SESSION, CHAT, "hi")
         except GatewayError as error:
             errors.append(error)
     try:
-        await gateway.send_image("default", CHAT, ImagePayload(bytes(4096), "image/png", "a"), "")
+        await gateway.send_image(SESSION, CHAT, ImagePayload(bytes(4096), "image/png", "a"), "")
     except GatewayError as error:
         errors.append(error)
     return errors
@@ -548,7 +551,7 @@ async def test_echoed_media_never_reaches_the_logs(
     answer(mocked, "POST", "/api/sendImage", status, body)
 
     with pytest.raises(SendOutcomeUnknownError):
-        await gateway.send_image("default", CHAT, ImagePayload(b"x", "image/png", "a.png"), "")
+        await gateway.send_image(SESSION, CHAT, ImagePayload(b"x", "image/png", "a.png"), "")
 
     assert echoed[:32] not in caplog.text
     assert max(len(record.getMessage()) for record in caplog.records) < 400

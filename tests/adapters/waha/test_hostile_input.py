@@ -22,7 +22,7 @@ CHAT = "11111111111@c.us"
 SERIALIZED = f"true_{CHAT}_3EB0C0FFEE"
 DEEP = b"[" * 100_000 + b"]" * 100_000
 HUGE_INTEGER = "1" + "0" * 400
-KNOWN_EVENTS = ("session.status", "message.ack", "message.any")
+KNOWN_EVENTS = ("session.status", "message.ack", "message.any", "message")
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -242,8 +242,10 @@ SAMPLE_WEBHOOKS = tuple(
     json.loads((SAMPLES / name).read_text(encoding="utf-8"))
     for name in (
         "webhook_new_session_status.json",
+        "webhook_new_session_status_limits.json",
         "webhook_new_message_ack.json",
         "webhook_new_message_any.json",
+        "webhook_new_message.json",
     )
 )
 REMOVED = object()
@@ -302,10 +304,13 @@ def _parses_or_refuses(body: bytes) -> None:
         wire.SessionStatusWebhook
         | wire.MessageAckWebhook
         | wire.MessageAnyWebhook
+        | wire.MessageWebhook
         | wire.IgnoredWebhook,
     )
     if isinstance(hook, wire.MessageAckWebhook):
         assert hook.fact.ack in wire.ACK_NAMES
+    if isinstance(hook, wire.MessageWebhook):
+        hook.fact.body.encode("utf-8")  # storable: no lone surrogate got through
 
 
 @FUZZ
@@ -336,15 +341,21 @@ answers = st.binary() | json_values.map(lambda value: json.dumps(value).encode()
 @FUZZ
 @given(answers, st.sampled_from([200, 201, 302, 400, 401, 404, 413, 422, 429, 500, 502]))
 def test_any_answer_is_read_or_refused_with_a_gateway_error_only(body: bytes, status: int) -> None:
-    request = wire.send_text_request("default", CHAT, "hi")
-    error = wire.error_for_reply(request, status, body)
-
-    assert error is None or isinstance(error, GatewayError)
+    for request in (
+        wire.send_text_request("default", CHAT, "hi"),
+        wire.find_message_request("default", "3EB0C0FFEE"),
+        wire.new_message_id_request("default"),
+    ):
+        error = wire.error_for_reply(request, status, body)
+        assert error is None or isinstance(error, GatewayError)
     assert wire.parse_send_receipt(CHAT, body).chat_id == CHAT
+    assert isinstance(wire.is_message_not_found(status, body), bool)
     for read in (
         lambda: wire.parse_session_status("default", body, observed_at=RECEIVED_AT),
         lambda: wire.parse_check_exists(body),
         lambda: wire.parse_own_messages(CHAT, body, since=RECEIVED_AT),
+        lambda: wire.parse_found_message(body),
+        lambda: wire.parse_new_message_id(body),
     ):
         with contextlib.suppress(GatewayError):
             read()

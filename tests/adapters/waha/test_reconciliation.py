@@ -12,10 +12,12 @@ from pytest_aiohttp import AiohttpServer
 
 from adapters.waha import wire
 from adapters.waha.client import AiohttpWahaGateway
-from adapters.waha.simulator import SimulatorConfig, make_simulator_app
+from adapters.waha_simulator import SimulatorConfig, make_simulator_app
+from domain.contacts import ChatId
+from domain.session import SessionName
 from tests.fakes.system import InstantSleeper, ManualClock
 
-CHAT = "11111111111@c.us"
+CHAT = ChatId("11111111111@c.us")
 # 2026-11-28 18:10:00 UTC, and an intent recorded 0.7 s into that second.
 SECOND = 1795889400
 INTENT = datetime.fromtimestamp(SECOND, UTC) + timedelta(microseconds=700_000)
@@ -72,8 +74,8 @@ async def test_a_send_5_ms_after_its_intent_is_found_in_the_simulated_waha(
 ) -> None:
     intent_at = clock.now()
     clock.advance(0.005)
-    receipt = await gateway.send_text("default", CHAT, "hello")
+    receipt = await gateway.send_text(SessionName("default"), CHAT, "hello")
 
-    found = await gateway.recent_own_messages("default", CHAT, intent_at)
+    found = await gateway.recent_own_messages(SessionName("default"), CHAT, intent_at)
 
     assert [(m.message_id, m.body) for m in found] == [(receipt.message_id, "hello")]

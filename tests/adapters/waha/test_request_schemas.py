@@ -13,7 +13,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from adapters.waha import wire
-from app.ports import ImagePayload
+from app.ports import ImagePayload, MediaKind, MediaPayload
 
 SPEC = Path(__file__).parents[3].parent / "shared" / "waha" / "openapi-2026.7.1.json"
 SPEC_URI = "urn:waha:openapi-2026.7.1"
@@ -26,9 +26,20 @@ if not SPEC.exists():
     )
 
 
+# OAS 2026.7.1 types the video and voice files' `mimetype` and `filename` as `object`, though
+# their defaults ("video/mp4", "voice-message.mp3") are strings: a slip of the generator. They
+# are checked as the strings WAHA reads them as.
+MISTYPED_FILE_SCHEMAS = ("VideoBinaryFile", "VideoRemoteFile", "VoiceBinaryFile", "VoiceRemoteFile")
+
+
 @cache
 def spec() -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(SPEC.read_text(encoding="utf-8"))
+    schemas = loaded["components"]["schemas"]
+    for name in MISTYPED_FILE_SCHEMAS:
+        for field in ("mimetype", "filename"):
+            if field in schemas[name]["properties"]:
+                schemas[name]["properties"][field]["type"] = "string"
     return loaded
 
 
@@ -64,6 +75,31 @@ CASES = {
             "default", CHAT, ImagePayload(b"\x89PNG\r\n", "image/png", "offer.png"), "New offer"
         ),
         "MessageImageRequest",
+    ),
+    "sendText with our id": (
+        wire.send_text_request("default", CHAT, "Hello", message_id="BBBBBBBBBBBBBBBBB"),
+        "MessageTextRequest",
+    ),
+    "sendFile": (
+        wire.send_media_request(
+            "default",
+            CHAT,
+            MediaPayload(b"%PDF-1.4", "application/pdf", "offer.pdf", MediaKind.DOCUMENT),
+            "The offer",
+        ),
+        "MessageFileRequest",
+    ),
+    "sendVideo": (
+        wire.send_media_request(
+            "default", CHAT, MediaPayload(b"\x00ftyp", "video/mp4", "a.mp4", MediaKind.VIDEO), "Hi"
+        ),
+        "MessageVideoRequest",
+    ),
+    "sendVoice": (
+        wire.send_media_request(
+            "default", CHAT, MediaPayload(b"OggS", "audio/ogg", "a.ogg", MediaKind.VOICE), ""
+        ),
+        "MessageVoiceRequest",
     ),
     "sendSeen": (wire.send_seen_request("default", CHAT), "SendSeenRequest"),
     "startTyping": (wire.start_typing_request("default", CHAT), "ChatRequest"),

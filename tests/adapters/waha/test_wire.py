@@ -498,7 +498,11 @@ def test_an_incoming_message_any_is_marked_not_ours_and_keyed_by_its_sender() ->
             "presence.update",
             "evt_01jdx0000000000000000000a3",
         ),
-        (b'{"event":"message","session":"default","engine":"WEBJS"}', "message", None),
+        (
+            b'{"event":"message.reaction","session":"default","engine":"WEBJS"}',
+            "message.reaction",
+            None,
+        ),
         (
             b'{"event":"engine.event","session":"default","payload":"anything"}',
             "engine.event",

@@ -4,90 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
-import json
 import re
-from base64 import b64encode
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
-from multidict import CIMultiDictProxy
-from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from adapters.cli import build_parser
 from adapters.cli.simulate_waha import config_from
-from adapters.waha.simulator import (
+from adapters.waha_simulator import (
     SIMULATOR_KEY,
     Endpoint,
     Fault,
     FaultKind,
     SimulatorConfig,
     StatusStep,
-    WahaSimulator,
-    make_simulator_app,
+)
+from tests.adapters.waha_simulator.support import (
+    IMAGE,
+    NOT_WORKING,
+    PNG,
+    TEXT,
+    Client,
+    Receiver,
+    Simulate,
+    verify,
 )
 from tests.fakes.system import InstantSleeper, ManualClock
-
-Client = TestClient[web.Request, web.Application]
-Simulate = Callable[..., Awaitable[tuple[Client, WahaSimulator]]]
-
-QUICK = SimulatorConfig(not_working_wait=0, starting_seconds=None, ack_seconds=(0, 0))
-PNG = b"\x89PNG\r\n\x1a\n tiny"
-TEXT = {"session": "default", "chatId": "5511999990000@c.us", "text": "hello"}
-IMAGE = {
-    "session": "default",
-    "chatId": "5511999990000@c.us",
-    "file": {"mimetype": "image/png", "filename": "a.png", "data": b64encode(PNG).decode()},
-    "caption": "look",
-}
-NOT_WORKING = "Session status is not as expected. Try again later or restart the session"
-
-
-@pytest.fixture
-def simulate(aiohttp_client: AiohttpClient) -> Simulate:
-    async def start(
-        config: SimulatorConfig = QUICK,
-        *,
-        clock: ManualClock | None = None,
-        sleeper: InstantSleeper | None = None,
-    ) -> tuple[Client, WahaSimulator]:
-        app = make_simulator_app(config, clock=clock, sleeper=sleeper)
-        return await aiohttp_client(app), app[SIMULATOR_KEY]
-
-    return start
-
-
-class Receiver:
-    """A second server that receives the simulator's webhooks."""
-
-    def __init__(self) -> None:
-        self.deliveries: asyncio.Queue[tuple[CIMultiDictProxy[str], bytes]] = asyncio.Queue()
-        self.url = ""
-
-    async def receive(self, request: web.Request) -> web.Response:
-        self.deliveries.put_nowait((request.headers, await request.read()))
-        return web.Response()
-
-    async def next(self) -> tuple[CIMultiDictProxy[str], bytes, dict[str, Any]]:
-        async with asyncio.timeout(5):
-            headers, raw = await self.deliveries.get()
-        return headers, raw, json.loads(raw)
-
-
-@pytest.fixture
-async def receiver(aiohttp_server: AiohttpServer) -> Receiver:
-    receiver = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", receiver.receive)
-    server = await aiohttp_server(app)
-    receiver.url = str(server.make_url("/hook"))
-    return receiver
-
 
 # Sessions
 
@@ -736,11 +680,6 @@ async def test_a_repeating_schedule_needs_some_seconds(simulate: Simulate) -> No
 # Webhooks
 
 
-def verify(raw: bytes, headers: CIMultiDictProxy[str], key: str) -> bool:
-    expected = hmac.new(key.encode(), raw, hashlib.sha512).hexdigest()
-    return hmac.compare_digest(headers["X-Webhook-Hmac"], expected)
-
-
 async def test_message_acks_arrive_signed_server_then_device(
     simulate: Simulate, receiver: Receiver
 ) -> None:
@@ -814,7 +753,29 @@ async def test_a_dead_webhook_receiver_does_not_stop_the_simulator(
     second = await client.post("/api/sendText", json=TEXT)
 
     assert (first.status, second.status) == (201, 201)
-    assert "webhook delivery to" in caplog.text
+    assert "not delivered to" in caplog.text
+
+
+async def test_an_undeliverable_webhook_is_one_warning_line_without_credentials(
+    simulate: Simulate, unused_tcp_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"http://hook-user:hook-password@127.0.0.1:{unused_tcp_port}/hook?token=hook-token"
+    _, sim = await simulate(SimulatorConfig(webhook_url=url), sleeper=InstantSleeper())
+
+    sim.set_status("default", "STARTING")
+    await sim.settle()
+
+    [record] = [r for r in caplog.records if r.name == "adapters.waha_simulator.webhooks"]
+    line = record.getMessage()
+    assert record.levelname == "WARNING"
+    assert record.exc_info is None
+    assert "\n" not in line
+    assert f"to http://127.0.0.1:{unused_tcp_port}/hook: " in line
+    assert "session.status" in line
+    assert "ClientConnectorError" in line  # the reason
+    assert "hook-user" not in caplog.text
+    assert "hook-password" not in caplog.text
+    assert "hook-token" not in caplog.text
 
 
 # The control HTTP API
@@ -944,6 +905,7 @@ async def test_control_reset_returns_to_the_configured_start(simulate: Simulate)
         "faults": {},
         "calls": {},
         "not_on_whatsapp": [],
+        "message_ids": True,
     }
     assert sim.ledger() == []
 

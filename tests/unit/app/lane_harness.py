@@ -16,7 +16,7 @@ from app.lanes import Lanes
 from app.supervisor import Supervisor, SupervisorSettings
 from domain.lane import Lane, lane_id
 from tests.fakes.gateway import FakeMediaStore, FakeWahaGateway
-from tests.fakes.system import InstantSleeper, ManualClock, SeededRandom
+from tests.fakes.system import ManualClock, SeededRandom
 
 
 @dataclass

@@ -29,6 +29,25 @@ def test_without_a_region_bare_digits_are_read_as_international() -> None:
     assert [c.phone for c in report.contacts] == ["+4915112345678"]
 
 
+@pytest.mark.parametrize(
+    "written",
+    ["004915112345678", "0049 151 12345678", "0049 (151) 1234-5678", "0049.151.1234.5678"],
+)
+def test_without_a_region_00_is_the_international_prefix(written: str) -> None:
+    report = normalise_audience(rows(written), default_region=None)
+
+    assert [(c.phone, c.chat_id) for c in report.contacts] == [
+        ("+4915112345678", "4915112345678@c.us")
+    ]
+    assert report.invalid == []
+
+
+def test_00_alone_is_not_a_phone_number() -> None:
+    report = normalise_audience(rows("00"), default_region=None)
+
+    assert report.invalid == [InvalidRow(0, "00", "not a phone number")]
+
+
 def test_without_a_region_a_national_number_is_refused_asking_for_the_country() -> None:
     report = normalise_audience(rows("0151 12345678"), default_region=None)
 

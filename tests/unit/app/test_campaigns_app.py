@@ -132,10 +132,68 @@ def test_scheduling_rejects_contacts_missing_template_variables_listing_them(
         campaigns.schedule_campaign(a_campaign(contacts=rows, text="Hi {name}, use {code}"))
 
     assert raised.value.problems == [
-        {"field": "contacts[1].variables", "value": phone(1), "reason": "missing code"},
-        {"field": "contacts[2].variables", "value": phone(2), "reason": "missing code, name"},
+        {
+            "field": "contacts",
+            "reason": "2 contact(s) have empty values the template needs ({code} 2, {name} 1) "
+            "and no default is set; fill them in or set message.defaults: "
+            f"contacts[1] {phone(1)} lacks {{code}}; "
+            f"contacts[2] {phone(2)} lacks {{code}}, {{name}}",
+        }
     ]
+    assert [m.position for m in raised.value.missing] == [1, 2]
     assert recorded_count(campaigns) == before
+
+
+def test_a_template_field_no_contact_has_is_one_problem_suggesting_the_closest_name(
+    campaigns: CampaignsApp,
+) -> None:
+    rows = [ContactInput(phone(i), f"C{i}", {"city": "Berlin"}) for i in range(1000)]
+    before = recorded_count(campaigns)
+
+    with pytest.raises(MissingVariablesError) as raised:
+        campaigns.schedule_campaign(a_campaign(contacts=rows, text="Hi {nmae} in {city}"))
+
+    assert raised.value.problems == [
+        {
+            "field": "message.text",
+            "value": "{nmae}",
+            "reason": "no contact has a nmae column or variable and there is no default for it "
+            "(the contacts have: city, name); did you mean {name}?",
+        }
+    ]
+    assert raised.value.unknown == ("nmae",)
+    assert recorded_count(campaigns) == before
+
+
+def test_a_template_field_far_from_every_column_suggests_nothing(campaigns: CampaignsApp) -> None:
+    with pytest.raises(MissingVariablesError) as raised:
+        campaigns.schedule_campaign(a_campaign(contacts=contacts(2), text="Hi {voucher}"))
+
+    (problem,) = raised.value.problems
+    assert problem["reason"] == (
+        "no contact has a voucher column or variable and there is no default for it "
+        "(the contacts have: name)"
+    )
+
+
+def test_many_contacts_lacking_a_value_are_one_problem_showing_the_first_rows(
+    campaigns: CampaignsApp,
+) -> None:
+    rows = [ContactInput(phone(0), "Ana", {"code": "A1"}), *contacts(500, start=1)]
+
+    with pytest.raises(MissingVariablesError) as raised:
+        campaigns.schedule_campaign(a_campaign(contacts=rows, text="Hi {nmae}, use {code}"))
+
+    unknown, lacking = raised.value.problems
+    assert unknown["value"] == "{nmae}"
+    assert lacking["field"] == "contacts"
+    reason = str(lacking["reason"])
+    assert reason.startswith("500 contact(s) have empty values the template needs ({code} 500)")
+    assert reason.count("lacks {code}") == 20
+    assert "contacts[20] " in reason
+    assert "contacts[21] " not in reason
+    assert reason.endswith("; and 480 more")
+    assert len(raised.value.missing) == 501  # every contact lacks {nmae}
 
 
 def test_missing_variables_name_the_operators_row_after_a_dropped_duplicate(
@@ -150,7 +208,8 @@ def test_missing_variables_name_the_operators_row_after_a_dropped_duplicate(
     with pytest.raises(MissingVariablesError) as raised:
         campaigns.schedule_campaign(a_campaign(contacts=rows, text="Hi {name}, use {code}"))
 
-    assert [p["field"] for p in raised.value.problems] == ["contacts[2].variables"]
+    assert [p["field"] for p in raised.value.problems] == ["contacts"]
+    assert f"contacts[2] {phone(1)} lacks {{code}}" in str(raised.value.problems[0]["reason"])
 
 
 def test_a_default_fills_a_variable_a_contact_lacks(campaigns: CampaignsApp) -> None:
@@ -310,15 +369,30 @@ def test_an_automatic_resume_is_counted_for_the_flapping_guard(
     assert campaigns.load(campaign_id).auto_resumes_since(clock.now()) == 1
 
 
-def test_cancelling_a_campaign_ends_it_with_the_reason(campaigns: CampaignsApp) -> None:
+def test_cancelling_a_paused_campaign_ends_it_at_once_with_the_reason(
+    campaigns: CampaignsApp,
+) -> None:
     campaign_id = a_running(campaigns)
     handle(campaigns, campaign_id, 0)
+    histories.pause_campaign(campaigns, campaign_id)
 
     view = campaigns.cancel_campaign(campaign_id, reason="wrong audience")
 
     assert view.status == "Cancelled"
     assert view.cancelled is not None
     assert (view.cancelled["reason"], view.cancelled["index"]) == ("wrong audience", 1)
+
+
+def test_cancelling_a_running_campaign_asks_its_lane(campaigns: CampaignsApp) -> None:
+    campaign_id = a_running(campaigns)
+    handle(campaigns, campaign_id, 0)
+
+    view = campaigns.cancel_campaign(campaign_id, reason="wrong audience")
+
+    # A live run has one writer, its session's lane: the cancel waits for its next boundary.
+    assert view.status == "Running"
+    assert campaigns.load(campaign_id).cancel_requested is not None
+    assert campaigns.history(campaign_id)[-1].type == "CancelRequested"
 
 
 def test_completing_a_campaign_whose_contacts_are_all_handled(
@@ -424,10 +498,10 @@ QUERIES_AND_COMMANDS: dict[str, Callable[[CampaignsApp, UUID], object]] = {
     "iter_history": lambda app, cid: app.iter_history(cid),
     "contact_reports": lambda app, cid: app.contact_reports(cid),
     "start_campaign": lambda app, cid: app.start_campaign(cid),
-    "pause_campaign": lambda app, cid: histories.pause_campaign(app, cid),
+    "pause_campaign": histories.pause_campaign,
     "resume_campaign": lambda app, cid: app.resume_campaign(cid),
     "cancel_campaign": lambda app, cid: app.cancel_campaign(cid),
-    "complete_campaign": lambda app, cid: histories.complete_campaign(app, cid),
+    "complete_campaign": histories.complete_campaign,
     "begin_attempt": lambda app, cid: histories.begin_attempt(
         app, cid, index=0, attempt_id="a", chat_id=chat(0)
     ),

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import pytest
+
+from adapters.contacts_memory import POPOContactsView
 from app.campaigns import CampaignsApp
+from app.contacts_projection import ContactsProjection
 from app.deliveries import DeliveryTracker
+from app.log_follower import LogFollower
 from app.ports import DeliveryFact
 from domain.campaign import AttemptOutcome
 from tests import histories
@@ -31,15 +36,29 @@ def sent_campaign(campaigns: CampaignsApp, n: int = 2) -> UUID:
     return campaign_id
 
 
+@pytest.fixture
+def contacts() -> POPOContactsView:
+    return POPOContactsView()
+
+
+@pytest.fixture
+def tracker(campaigns: CampaignsApp, contacts: POPOContactsView) -> DeliveryTracker:
+    follower = LogFollower(campaigns)
+    follower.subscribe(ContactsProjection(contacts, campaigns))
+    return DeliveryTracker(campaigns, contacts, follower)
+
+
 def ack(message_id: str, level: int, clock: ManualClock) -> DeliveryFact:
     return DeliveryFact("default", message_id, "x@c.us", level, "", clock.now())
 
 
 def test_an_ack_updates_the_contacts_delivery_state_and_the_counts(
-    campaigns: CampaignsApp, clock: ManualClock
+    campaigns: CampaignsApp,
+    clock: ManualClock,
+    tracker: DeliveryTracker,
+    contacts: POPOContactsView,
 ) -> None:
     campaign_id = sent_campaign(campaigns)
-    tracker = DeliveryTracker(campaigns)
 
     tracker.record(ack("3EB00", 2, clock))
     tracker.record(ack("true_4915110000001@c.us_3EB01", 3, clock))
@@ -48,13 +67,15 @@ def test_an_ack_updates_the_contacts_delivery_state_and_the_counts(
     assert [r.delivery for r in reports] == ["delivered", "read"]
     view = campaigns.campaign(campaign_id)
     assert (view.delivered, view.read) == (2, 1)
+    tracker.find("none")  # catches the read model up
+    assert [r.delivery for r in contacts.page(campaign_id, limit=10)] == ["delivered", "read"]
+    assert contacts.delivery_counts(campaign_id) == {"delivered": 2, "read": 1}
 
 
 def test_a_late_lower_ack_never_lowers_the_state(
-    campaigns: CampaignsApp, clock: ManualClock
+    campaigns: CampaignsApp, clock: ManualClock, tracker: DeliveryTracker
 ) -> None:
     campaign_id = sent_campaign(campaigns, 1)
-    tracker = DeliveryTracker(campaigns)
 
     tracker.record(ack("3EB00", 3, clock))
     tracker.record(ack("3EB00", 2, clock))
@@ -67,18 +88,16 @@ def test_a_late_lower_ack_never_lowers_the_state(
 
 
 def test_an_ack_for_a_message_that_is_not_ours_is_ignored(
-    campaigns: CampaignsApp, clock: ManualClock
+    campaigns: CampaignsApp, clock: ManualClock, tracker: DeliveryTracker
 ) -> None:
     sent_campaign(campaigns, 1)
-    tracker = DeliveryTracker(campaigns)
 
     assert tracker.record(ack("SOMEONE_ELSES", 3, clock)) is None
 
 
 def test_messages_sent_after_the_tracker_started_are_found(
-    campaigns: CampaignsApp, clock: ManualClock
+    campaigns: CampaignsApp, tracker: DeliveryTracker
 ) -> None:
-    tracker = DeliveryTracker(campaigns)
     assert tracker.find("3EB00") is None
 
     campaign_id = sent_campaign(campaigns, 1)

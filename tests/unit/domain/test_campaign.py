@@ -269,7 +269,14 @@ def test_beginning_an_attempt_records_the_send_in_flight() -> None:
     campaign.begin_attempt(index=1, attempt_id="a-1", chat_id=chat(1), at=LATER)
 
     assert only_event(campaign, Campaign.AttemptStarted).attempt_id == "a-1"
-    assert campaign.in_flight == {"index": 1, "attempt_id": "a-1", "chat_id": chat(1), "at": LATER}
+    assert campaign.in_flight == {
+        "index": 1,
+        "attempt_id": "a-1",
+        "chat_id": chat(1),
+        "message_id": None,
+        "text": None,
+        "at": LATER,
+    }
     assert campaign.next_index == 1
 
 
@@ -427,12 +434,12 @@ def test_a_delay_an_old_log_recorded_still_replays_into_the_next_contact_time() 
 def test_a_pause_request_is_kept_until_the_run_pauses() -> None:
     campaign = a_running_campaign(handled=1)
     campaign.request_pause(detail="lunch", at=LATER)
-    assert campaign.pause_requested == {"detail": "lunch", "at": LATER}
+    asked = dict(campaign.pause_requested or {})
 
     campaign.pause_at_next(reason=PauseReason.MANUAL, detail="lunch", at=LATER)
 
-    assert campaign.pause_requested is None
-    assert campaign.state is PAUSED
+    assert asked == {"detail": "lunch", "at": LATER}
+    assert (campaign.pause_requested, campaign.state) == (None, PAUSED)
 
 
 def test_a_second_pause_request_records_nothing_more() -> None:
@@ -483,6 +490,7 @@ def test_a_pause_is_recorded_at_the_next_contact_to_handle() -> None:
         "reason": "session_not_working",
         "detail": "STOPPED",
         "at": LATER,
+        "resume_at": None,
     }
 
 

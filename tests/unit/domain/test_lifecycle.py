@@ -27,7 +27,8 @@ EXPECTED: dict[tuple[CampaignStatus, str], CampaignStatus] = {
     (RUNNING, "begin_attempt"): RUNNING,
     (RUNNING, "record_attempt"): RUNNING,
     (RUNNING, "abandon_attempt"): RUNNING,
-    (RUNNING, "record_delay"): RUNNING,
+    (RUNNING, "request_pause"): RUNNING,
+    (RUNNING, "request_cancel"): RUNNING,
     (PAUSED, "withhold_auto_resume"): PAUSED,
 }
 

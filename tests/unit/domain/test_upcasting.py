@@ -18,8 +18,8 @@ def stored_state(sample: str) -> dict[str, Any]:
     return {k: v for k, v in recorded.items() if k not in ENVELOPE}
 
 
-def test_contact_attempted_is_at_version_two() -> None:
-    assert Campaign.ContactAttempted.class_version == 2
+def test_contact_attempted_is_at_version_three() -> None:
+    assert Campaign.ContactAttempted.class_version == 3
 
 
 def test_a_version_one_contact_attempted_gains_no_attempt_and_no_time() -> None:

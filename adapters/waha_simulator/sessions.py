@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
-from adapters.waha.simulator_bodies import (
+from adapters.waha_simulator.bodies import (
     CORE_ONLY_DEFAULT,
     ENGINE,
     SESSION_NOT_FOUND,
@@ -16,16 +17,17 @@ from adapters.waha.simulator_bodies import (
     no_session_to_use,
     version_info,
 )
-from adapters.waha.simulator_faults import Endpoint
-from adapters.waha.simulator_routes import (
+from adapters.waha_simulator.faults import Endpoint
+from adapters.waha_simulator.guards import (
     DEFAULT_SESSION,
     RefusalError,
     invalid_body,
     json_body,
+    require_working,
     string_field,
     with_faults,
 )
-from adapters.waha.simulator_state import SIMULATOR_KEY, WahaSimulator
+from adapters.waha_simulator.state import SIMULATOR_KEY, WahaSimulator
 
 
 def session_body(sim: WahaSimulator, name: str, *, engine: bool) -> JSONObject:
@@ -37,7 +39,7 @@ def session_body(sim: WahaSimulator, name: str, *, engine: bool) -> JSONObject:
     body: JSONObject = {"name": name, "status": status}
     if config is not None or not has_run:
         body["config"] = config
-    body["me"] = sim.me(status)
+    body["me"] = sim.me(name)
     if engine:
         body["engine"] = {} if status == STOPPED else {"engine": ENGINE}
     return body
@@ -123,8 +125,28 @@ async def get_me(request: web.Request) -> web.StreamResponse:
     status = sim.status(name)
     if status is None or status == STOPPED:
         raise RefusalError(404, no_session_to_use(name))
-    me = sim.me(status)
+    me = sim.me(name)
     return web.Response(status=200) if me is None else web.json_response(me)
+
+
+def limit_route(field: str, unlimited: JSONObject) -> Handler:
+    """Return the handler of GET /api/sessions/{session}/timelock or /capping (SRCnew).
+
+    Newer than OAS 2026.7.1; answered here whatever the release. The account's limit as the
+    controls set it, or `unlimited`; like the other session routes, only while WORKING.
+    """
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        sim = request.app[SIMULATOR_KEY]
+        name = request.match_info["session"]
+
+        async def work() -> web.StreamResponse:
+            await require_working(sim, name)
+            return web.json_response(sim.limits(name).get(field, unlimited))
+
+        return await with_faults(request, Endpoint.ACCOUNT_LIMITS, work)
+
+    return handle
 
 
 async def version(request: web.Request) -> web.StreamResponse:

@@ -1,8 +1,4 @@
-"""A WAHA simulator faithful to the recorded real WAHA: the demo's and the end-to-end tests' WAHA.
-
-Build it with `make_simulator_app(SimulatorConfig(...))`; reach its controls in-process with
-`app[SIMULATOR_KEY]` (a `WahaSimulator`), or over HTTP under `/_simulator`.
-"""
+"""The simulator's aiohttp application: WAHA's routes, the controls, and their lifecycle."""
 
 from __future__ import annotations
 
@@ -13,30 +9,15 @@ import aiohttp
 from aiohttp import web
 
 from adapters.system import AsyncioSleeper, SystemClock
-from adapters.waha import simulator_chats as chats
-from adapters.waha import simulator_routes as waha
-from adapters.waha import simulator_sessions as sessions
-from adapters.waha.simulator_config import LedgerEntry, SimulatorConfig, StatusStep
-from adapters.waha.simulator_control import add_control_routes, control_errors
-from adapters.waha.simulator_faults import Endpoint, Fault, FaultKind
-from adapters.waha.simulator_state import SIMULATOR_KEY, WahaSimulator
-from adapters.waha.simulator_webhooks import sign
+from adapters.waha_simulator import chats, guards, limits, sending, sessions
+from adapters.waha_simulator.config import SimulatorConfig
+from adapters.waha_simulator.control import add_control_routes, control_errors
+from adapters.waha_simulator.faults import Endpoint
+from adapters.waha_simulator.state import SIMULATOR_KEY, WahaSimulator
 
 if TYPE_CHECKING:
-    from app.ports import Clock, Sleeper
+    from adapters.waha_simulator.config import Clock, Sleeper
 
-__all__ = [
-    "SIMULATOR_KEY",
-    "Endpoint",
-    "Fault",
-    "FaultKind",
-    "LedgerEntry",
-    "SimulatorConfig",
-    "StatusStep",
-    "WahaSimulator",
-    "make_simulator_app",
-    "sign",
-]
 
 # WAHA's JSON body limit (SRC24 src/main.ts): base64 media must fit in it.
 _BODY_LIMIT = 50 * 1024 * 1024
@@ -55,7 +36,7 @@ def make_simulator_app(
         sleeper=sleeper or AsyncioSleeper(),
     )
     app = web.Application(
-        middlewares=[control_errors, waha.nest_errors, waha.api_key_guard],
+        middlewares=[control_errors, guards.nest_errors, guards.api_key_guard],
         client_max_size=_BODY_LIMIT,
     )
     app[SIMULATOR_KEY] = simulator
@@ -75,12 +56,16 @@ def _add_waha_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/api/sessions/{session}/start", sessions.start_session)
     router.add_post("/api/sessions/{session}/stop", sessions.stop_session)
     router.add_get("/api/sessions/{session}/me", sessions.get_me)
-    router.add_post("/api/sendText", waha.send_text)
-    router.add_post("/api/sendImage", waha.send_image)
-    router.add_post("/api/sendSeen", waha.chat_action(Endpoint.SEND_SEEN, answer={}))
-    router.add_post("/api/startTyping", waha.chat_action(Endpoint.START_TYPING, answer=None))
-    router.add_post("/api/stopTyping", waha.chat_action(Endpoint.STOP_TYPING, answer=None))
-    router.add_get("/api/contacts/check-exists", waha.check_exists)
+    timelock = sessions.limit_route(limits.TIMELOCK, limits.NO_TIMELOCK)
+    router.add_get("/api/sessions/{session}/timelock", timelock)
+    capping = sessions.limit_route(limits.CAPPING, limits.NO_CAPPING)
+    router.add_get("/api/sessions/{session}/capping", capping)
+    sending.add_send_routes(router)
+    router.add_post("/api/sendSeen", sending.chat_action(Endpoint.SEND_SEEN, answer={}))
+    router.add_post("/api/startTyping", sending.chat_action(Endpoint.START_TYPING, answer=None))
+    router.add_post("/api/stopTyping", sending.chat_action(Endpoint.STOP_TYPING, answer=None))
+    router.add_get("/api/contacts/check-exists", sending.check_exists)
+    router.add_get("/api/{session}/new-message-id", sending.new_id)
     router.add_get("/api/{session}/chats/{chatId}/messages", chats.list_messages)
     router.add_get("/api/{session}/chats/{chatId}/messages/{messageId}", chats.get_message)
 

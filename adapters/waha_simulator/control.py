@@ -7,11 +7,12 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from adapters.waha.simulator_bodies import JSONObject
-from adapters.waha.simulator_config import StatusStep
-from adapters.waha.simulator_faults import Endpoint, Fault, FaultKind
-from adapters.waha.simulator_routes import CONTROL_PREFIX
-from adapters.waha.simulator_state import SIMULATOR_KEY, WahaSimulator
+from adapters.waha_simulator import limits
+from adapters.waha_simulator.bodies import WORKING, JSONObject
+from adapters.waha_simulator.config import StatusStep
+from adapters.waha_simulator.faults import Endpoint, Fault, FaultKind
+from adapters.waha_simulator.guards import CONTROL_PREFIX
+from adapters.waha_simulator.state import SIMULATOR_KEY, WahaSimulator
 
 
 class ControlRequestError(Exception):
@@ -66,6 +67,7 @@ def state(sim: WahaSimulator) -> JSONObject:
         "faults": sim.faults(),
         "calls": sim.calls(),
         "not_on_whatsapp": sim.not_on_whatsapp(),
+        "message_ids": sim.message_ids,
     }
 
 
@@ -97,6 +99,19 @@ async def schedule(request: web.Request) -> web.StreamResponse:
     return web.json_response(
         {"name": request.match_info["session"], "steps": len(steps), "repeat": repeat}
     )
+
+
+async def add_sessions(request: web.Request) -> web.StreamResponse:
+    """POST /_simulator/sessions `{"names": [...], "status"?: "WORKING"}`: create (or replace)."""
+    body = await _object(request)
+    names = _field(body, "names", list)
+    if not names or not all(isinstance(name, str) and name for name in names):
+        raise ControlRequestError("names must be a list of non-empty strings")
+    status = _field(body, "status", str, default=WORKING)
+    sim = _sim(request)
+    for name in names:
+        sim.add_session(name, status=status)
+    return web.json_response({"names": names, "status": status}, status=201)
 
 
 async def remove_session(request: web.Request) -> web.StreamResponse:
@@ -146,6 +161,50 @@ async def get_ledger(request: web.Request) -> web.StreamResponse:
     return web.json_response({"entries": entries})
 
 
+async def get_sends(request: web.Request) -> web.StreamResponse:
+    """GET /_simulator/sends[?session=]: every send request, and the most in flight at once."""
+    sim = _sim(request)
+    records = sim.sends.records(request.query.get("session"))
+    return web.json_response(
+        {
+            "sends": [record.to_json() for record in records],
+            "max_in_flight": sim.sends.max_in_flight(),
+            "in_flight": sim.sends.in_flight(),
+        }
+    )
+
+
+async def deliver_inbound(request: web.Request) -> web.StreamResponse:
+    """POST /_simulator/sessions/{session}/inbound `{"from", "body"}`: a message arrives.
+
+    Answers the `message` webhook's envelope, sent (signed) when webhooks go somewhere.
+    """
+    body = await _object(request)
+    sender, text = _field(body, "from", str), _field(body, "body", str)
+    envelope = _sim(request).receive_message(request.match_info["session"], sender, text)
+    return web.json_response(envelope, status=201)
+
+
+async def set_limits(request: web.Request) -> web.StreamResponse:
+    """PUT /_simulator/sessions/{session}/limits `{"reachoutTimelock"?, "messageCapping"?}`.
+
+    An object sets that limit, null clears it; either way WAHA's `session.status` goes out.
+    """
+    name = request.match_info["session"]
+    sim = _sim(request)
+    if sim.status(name) is None:
+        raise ControlRequestError(f"no session {name!r}")
+    sim.set_limits(name, limits.changes(await _object(request)))
+    return web.json_response({"name": name, "limits": sim.limits(name)})
+
+
+async def set_message_ids(request: web.Request) -> web.StreamResponse:
+    """PUT /_simulator/message-ids `{"supported": bool}`: answer as WAHA 2026.4.3+, or older."""
+    supported = _field(await _object(request), "supported", bool)
+    _sim(request).message_ids = supported
+    return web.json_response({"supported": supported})
+
+
 async def set_webhook(request: web.Request) -> web.StreamResponse:
     """PUT /_simulator/webhook `{"url": str | null, "hmac_key": str | null}`."""
     body = await _object(request)
@@ -173,12 +232,17 @@ def add_control_routes(router: web.UrlDispatcher) -> None:
     router.add_get(f"{CONTROL_PREFIX}/state", get_state)
     router.add_put(f"{sessions}/status", set_status)
     router.add_put(f"{sessions}/schedule", schedule)
+    router.add_put(f"{sessions}/limits", set_limits)
+    router.add_post(f"{sessions}/inbound", deliver_inbound)
+    router.add_post(f"{CONTROL_PREFIX}/sessions", add_sessions)
     router.add_delete(sessions, remove_session)
     router.add_post(f"{CONTROL_PREFIX}/faults", add_fault)
     router.add_delete(f"{CONTROL_PREFIX}/faults", clear_faults)
     router.add_post(f"{CONTROL_PREFIX}/numbers/not-on-whatsapp", mark_numbers)
     router.add_delete(f"{CONTROL_PREFIX}/numbers/not-on-whatsapp", mark_numbers)
     router.add_get(f"{CONTROL_PREFIX}/ledger", get_ledger)
+    router.add_get(f"{CONTROL_PREFIX}/sends", get_sends)
+    router.add_put(f"{CONTROL_PREFIX}/message-ids", set_message_ids)
     router.add_put(f"{CONTROL_PREFIX}/webhook", set_webhook)
     router.add_post(f"{CONTROL_PREFIX}/reset", reset)
     router.add_post(f"{CONTROL_PREFIX}/settle", settle)

@@ -13,6 +13,9 @@ class Endpoint(StrEnum):
 
     SEND_TEXT = "sendText"
     SEND_IMAGE = "sendImage"
+    SEND_FILE = "sendFile"
+    SEND_VIDEO = "sendVideo"
+    SEND_VOICE = "sendVoice"
     SEND_SEEN = "sendSeen"
     START_TYPING = "startTyping"
     STOP_TYPING = "stopTyping"
@@ -20,6 +23,8 @@ class Endpoint(StrEnum):
     SESSIONS = "sessions"  # GET /api/sessions
     CHECK_EXISTS = "check-exists"
     MESSAGES = "messages"  # GET /api/{session}/chats/{chatId}/messages[/{id}]
+    NEW_MESSAGE_ID = "new-message-id"  # GET /api/{session}/new-message-id
+    ACCOUNT_LIMITS = "limits"  # GET /api/sessions/{session}/capping and /timelock
 
 
 class FaultKind(StrEnum):
@@ -39,10 +44,24 @@ class FaultKind(StrEnum):
         """Whether the simulator does the real work before misbehaving."""
         return self in {FaultKind.ACCEPT_THEN_HANG, FaultKind.ACCEPT_THEN_DROP}
 
+    @property
+    def answers(self) -> bool:
+        """Whether the client gets an HTTP answer at all (not a hang or a dropped connection)."""
+        return self in {
+            FaultKind.LATENCY,
+            FaultKind.ERROR_500,
+            FaultKind.ERROR_463,
+            FaultKind.RATE_OVERLIMIT,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """One fault: `times` calls (None: until cleared); `seconds` for latency; `body` for 500."""
+    """One fault: `times` calls (None: until cleared); `seconds` for latency; `body` for 500.
+
+    A fault with `times=None` holds every call of its endpoint until `clear` disarms it; one
+    armed after it on the same endpoint never fires.
+    """
 
     kind: FaultKind
     times: int | None = 1

@@ -1,4 +1,4 @@
-"""WAHA's chats API over the simulator's ledger: how a client finds out what was really sent."""
+"""WAHA's chats API over the simulator's messages: how a client finds out what was really sent."""
 
 from __future__ import annotations
 
@@ -6,33 +6,19 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from adapters.waha.simulator_bodies import ACK_NAMES, JSONObject, nest_error
-from adapters.waha.simulator_config import LedgerEntry
-from adapters.waha.simulator_faults import Endpoint
-from adapters.waha.simulator_routes import RefusalError, invalid_body, require_working, with_faults
-from adapters.waha.simulator_state import SIMULATOR_KEY, WahaSimulator
+from adapters.waha_simulator.bodies import ACK_NAMES, MESSAGE_NOT_FOUND, nest_error
+from adapters.waha_simulator.faults import Endpoint
+from adapters.waha_simulator.guards import (
+    RefusalError,
+    invalid_body,
+    require_working,
+    unknown_route,
+    with_faults,
+)
+from adapters.waha_simulator.messages import StoredMessage
+from adapters.waha_simulator.state import SIMULATOR_KEY, WahaSimulator
 
 _DEFAULT_LIMIT = 10
-
-
-def wa_message(sim: WahaSimulator, entry: LedgerEntry) -> JSONObject:
-    """Return an accepted message as WAHA's chats API lists it (WAMessage, NOWEB flavour)."""
-    ack = sim.ack_of(entry)
-    return {
-        "id": entry.serialized_id,
-        "timestamp": int(entry.accepted_at.timestamp()),
-        "from": sim.me_id,
-        "fromMe": True,
-        "source": "api",
-        "to": entry.chat_id,
-        "participant": None,
-        "body": entry.text if entry.kind == "text" else (entry.caption or ""),
-        "hasMedia": entry.kind != "text",
-        "media": None,
-        "ack": ack,
-        "ackName": ACK_NAMES[ack],
-        "replyTo": None,
-    }
 
 
 def _number(query: Mapping[str, str], name: str) -> float | None:
@@ -67,7 +53,7 @@ def _choice(query: Mapping[str, str], name: str, allowed: set[str]) -> str | Non
 
 def _selected(
     sim: WahaSimulator, session: str, chat_id: str, query: Mapping[str, str]
-) -> list[LedgerEntry]:
+) -> list[StoredMessage]:
     """Apply WAHA's message filters; parsing first, so bad input is a 400 before any wait."""
     from_me = _boolean(query, "filter.fromMe")
     since = _number(query, "filter.timestamp.gte")
@@ -77,50 +63,54 @@ def _selected(
     limit = int(_number(query, "limit") or _DEFAULT_LIMIT)
     offset = int(_number(query, "offset") or 0)
 
-    def wanted(entry: LedgerEntry) -> bool:
-        seconds = int(entry.accepted_at.timestamp())
+    def wanted(message: StoredMessage) -> bool:
+        seconds = int(message.at.timestamp())
         return (
-            entry.session == session
-            and entry.chat_id == chat_id
-            and from_me is not False  # every ledger message is our own
+            (from_me is None or message.from_me is from_me)
             and (since is None or seconds >= since)
             and (until is None or seconds <= until)
-            and (ack is None or ACK_NAMES[sim.ack_of(entry)] == ack)
+            and (ack is None or ACK_NAMES[sim.messages.ack_of(message)] == ack)
         )
 
-    entries = sorted(
-        filter(wanted, sim.ledger()), key=lambda entry: entry.accepted_at, reverse=descending
+    messages = sorted(
+        filter(wanted, sim.messages.in_chat(session, chat_id)),
+        key=lambda message: message.at,
+        reverse=descending,
     )
-    return entries[offset : offset + limit]
+    return messages[offset : offset + limit]
 
 
 async def list_messages(request: web.Request) -> web.StreamResponse:
-    """GET /api/{session}/chats/{chatId}/messages: the messages accepted for that chat."""
+    """GET /api/{session}/chats/{chatId}/messages: the chat's messages, ours and theirs."""
     sim = request.app[SIMULATOR_KEY]
     session, chat_id = request.match_info["session"], request.match_info["chatId"]
     _selected(sim, session, chat_id, request.query)
 
     async def work() -> web.StreamResponse:
         await require_working(sim, session)
-        entries = _selected(sim, session, chat_id, request.query)
-        return web.json_response([wa_message(sim, entry) for entry in entries])
+        found = _selected(sim, session, chat_id, request.query)
+        return web.json_response([sim.messages.wa_message(m, sim.me_id) for m in found])
 
     return await with_faults(request, Endpoint.MESSAGES, work)
 
 
 async def get_message(request: web.Request) -> web.StreamResponse:
-    """GET /api/{session}/chats/{chatId}/messages/{messageId}: by raw or full id; chat `all`."""
+    """GET /api/{session}/chats/{chatId}/messages/{messageId}: by raw or full id; chat `all`.
+
+    WAHA before 2026.4.3 has no such route: with message ids off, it is NestJS's
+    `Cannot GET …` 404, which a client tells from this route's own `Message not found`.
+    """
     sim = request.app[SIMULATOR_KEY]
+    if not sim.message_ids:
+        raise unknown_route(request)
     session, chat_id = request.match_info["session"], request.match_info["chatId"]
     wanted = request.match_info["messageId"]
 
     async def work() -> web.StreamResponse:
         await require_working(sim, session)
-        for entry in sim.ledger():
-            same_chat = chat_id in {"all", entry.chat_id}
-            same_id = wanted in {entry.message_id, entry.serialized_id}
-            if entry.session == session and same_chat and same_id:
-                return web.json_response(wa_message(sim, entry))
-        raise RefusalError(404, nest_error(404, "Message not found"))
+        found = sim.messages.find(session, chat_id, wanted)
+        if found is None:
+            raise RefusalError(404, nest_error(404, MESSAGE_NOT_FOUND))
+        return web.json_response(sim.messages.wa_message(found, sim.me_id))
 
     return await with_faults(request, Endpoint.MESSAGES, work)

@@ -68,8 +68,18 @@ def not_working(session: str, status: str, expected: str = WORKING) -> JSONObjec
 
 
 def route_not_found(method: str, path: str) -> JSONObject:
-    """Return NestJS's answer for a route it does not have."""
+    """Return NestJS's answer for a route it does not have (also a WAHA older than the route).
+
+    Distinct from a route's own 404s (`Message not found`, `Session not found`): the message
+    starts `Cannot <METHOD> `, which is how a client tells an old WAHA from a missing thing.
+    """
     return {"message": f"Cannot {method} {path}", "error": "Not Found", "statusCode": 404}
+
+
+# WAHA's text for an unknown message id is undocumented; this is NestJS's NotFoundException
+# shape with the text WAHA's chats controller uses, `{"statusCode":404,"message":"Message not
+# found","error":"Not Found"}`: a client must not branch on more than "404, not `Cannot GET`".
+MESSAGE_NOT_FOUND: Final = "Message not found"
 
 
 def version_info(version: str) -> JSONObject:
@@ -130,6 +140,11 @@ def new_message_id() -> str:
     return "3EB0" + secrets.token_hex(9).upper()
 
 
+def phone_message_id() -> str:
+    """Return a raw message id in the style a phone gives the messages it sends (32 hex)."""
+    return secrets.token_hex(16).upper()
+
+
 def new_event_id(now: datetime) -> str:
     """Return `evt_` and a lower-case ULID: 48 bits of milliseconds, 80 random bits."""
     value = (epoch_ms(now) << 80) | int.from_bytes(secrets.token_bytes(10), "big")
@@ -163,16 +178,35 @@ def noweb_text(text: str) -> JSONObject:
     return {"extendedTextMessage": {"text": text}}
 
 
-def noweb_image(mimetype: str, media: bytes, sha256: bytes, caption: str | None) -> JSONObject:
-    """Return the Baileys `message` of an image."""
-    image: JSONObject = {
+def noweb_media(
+    kind: str,
+    mimetype: str,
+    media: bytes,
+    sha256: bytes,
+    *,
+    caption: str | None = None,
+    filename: str | None = None,
+    as_note: bool = False,
+) -> JSONObject:
+    """Return the Baileys `message` of a media send: image, document, video or voice."""
+    content: JSONObject = {
         "mimetype": mimetype,
         "fileSha256": base64.b64encode(sha256).decode(),
         "fileLength": str(len(media)),
     }
+    if kind == "document" and filename is not None:
+        content["fileName"] = filename
+    if kind == "voice":
+        content["ptt"] = True  # a voice note, not an audio file
     if caption is not None:
-        image["caption"] = caption
-    return {"imageMessage": image}
+        content["caption"] = caption
+    field = {
+        "image": "imageMessage",
+        "document": "documentMessage",
+        "video": "ptvMessage" if as_note else "videoMessage",
+        "voice": "audioMessage",
+    }[kind]
+    return {field: content}
 
 
 def message_ack(chat_id: str, message_id: str, ack: int) -> JSONObject:

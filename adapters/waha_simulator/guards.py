@@ -1,20 +1,17 @@
-"""The WAHA API the simulator answers, in the order and shapes the real WAHA uses."""
+"""How every simulated WAHA route refuses, reads its body, and misbehaves on demand."""
 
 from __future__ import annotations
 
 import asyncio
-import binascii
 import contextlib
-import hashlib
 import hmac
-from base64 import b64decode
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from adapters.waha.simulator_bodies import (
+from adapters.waha_simulator.bodies import (
     CORE_ONLY_DEFAULT,
     STOPPED,
     UNAUTHORIZED,
@@ -25,15 +22,13 @@ from adapters.waha.simulator_bodies import (
     nest_error,
     no_session_to_use,
     not_working,
-    noweb_image,
-    noweb_sent,
-    noweb_text,
     plain_exception,
     route_not_found,
     server_error,
 )
-from adapters.waha.simulator_faults import Endpoint, Fault, FaultKind
-from adapters.waha.simulator_state import SIMULATOR_KEY, WahaSimulator
+from adapters.waha_simulator.faults import Endpoint, Fault, FaultKind
+from adapters.waha_simulator.sends import SendRecord
+from adapters.waha_simulator.state import SIMULATOR_KEY, WahaSimulator
 
 CONTROL_PREFIX = "/_simulator"
 _Work = Callable[[], Awaitable[web.StreamResponse]]
@@ -45,6 +40,7 @@ class RefusalError(Exception):
 
     def __init__(self, status: int, body: Any) -> None:
         super().__init__(status)
+        self.status = status
         self.response = web.json_response(body, status=status)
 
 
@@ -63,7 +59,13 @@ async def nest_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
         if request.path.startswith(CONTROL_PREFIX):
             raise
-        return web.json_response(route_not_found(request.method, request.path), status=404)
+        return unknown_route(request).response
+
+
+def unknown_route(request: web.Request) -> RefusalError:
+    """Return NestJS's 404 for a route this WAHA does not have, naming the request's target."""
+    # Express names the original URL, query and all; aiohttp's raw_path is that target.
+    return RefusalError(404, route_not_found(request.method, request.raw_path))
 
 
 @web.middleware
@@ -99,7 +101,8 @@ def string_field(body: JSONObject, name: str, default: str | None = None) -> str
     return value
 
 
-def _optional_string(body: JSONObject, name: str) -> str | None:
+def optional_string(body: JSONObject, name: str) -> str | None:
+    """Return an optional string field, or refuse the body as class-validator would."""
     value = body.get(name)
     if value is not None and not isinstance(value, str):
         raise invalid_body(f"{name} must be a string")
@@ -119,8 +122,13 @@ async def require_working(sim: WahaSimulator, session: str) -> None:
         raise RefusalError(422, not_working(session, status))
 
 
-async def with_faults(request: web.Request, endpoint: Endpoint, work: _Work) -> web.StreamResponse:
-    """Do `work`, unless a fault armed on `endpoint` makes the call misbehave."""
+async def with_faults(
+    request: web.Request, endpoint: Endpoint, work: _Work, record: SendRecord | None = None
+) -> web.StreamResponse:
+    """Do `work`, unless a fault armed on `endpoint` makes the call misbehave.
+
+    A send's `record` learns the fault that made it misbehave (latency only delays it).
+    """
     sim = request.app[SIMULATOR_KEY]
     fault = sim.take_fault(endpoint)
     if fault is None:
@@ -128,6 +136,8 @@ async def with_faults(request: web.Request, endpoint: Endpoint, work: _Work) -> 
     if fault.kind is FaultKind.LATENCY:
         await sim.sleeper.sleep(fault.seconds)
         return await work()
+    if record is not None:
+        record.fault = fault.kind.value
     if fault.kind in {FaultKind.ERROR_500, FaultKind.ERROR_463, FaultKind.RATE_OVERLIMIT}:
         return await _server_error(request, sim, fault)
     if fault.kind.answers_first:
@@ -170,93 +180,3 @@ async def _server_error(request: web.Request, sim: WahaSimulator, fault: Fault) 
     return web.json_response(
         server_error(exception, echo, sim.config.version, sim.clock.now()), status=500
     )
-
-
-async def send_text(request: web.Request) -> web.StreamResponse:
-    """POST /api/sendText."""
-    sim = request.app[SIMULATOR_KEY]
-    body = await json_body(request)
-    session = string_field(body, "session", DEFAULT_SESSION)
-
-    async def work() -> web.StreamResponse:
-        await require_working(sim, session)
-        chat_id, text = string_field(body, "chatId"), string_field(body, "text")
-        entry = sim.accept_message(session, chat_id, "text", text=text)
-        answer = noweb_sent(chat_id, entry.message_id, noweb_text(text), entry.accepted_at)
-        return web.json_response(answer, status=201)
-
-    return await with_faults(request, Endpoint.SEND_TEXT, work)
-
-
-async def send_image(request: web.Request) -> web.StreamResponse:
-    """POST /api/sendImage, with the file as base64 `data` or as a `url`."""
-    sim = request.app[SIMULATOR_KEY]
-    body = await json_body(request)
-    session = string_field(body, "session", DEFAULT_SESSION)
-
-    async def work() -> web.StreamResponse:
-        await require_working(sim, session)
-        chat_id, caption = string_field(body, "chatId"), _optional_string(body, "caption")
-        file = body.get("file")
-        if not isinstance(file, dict):
-            raise invalid_body("file must be an object")
-        mimetype = string_field(file, "mimetype")
-        data, url = _optional_string(file, "data"), _optional_string(file, "url")
-        if data is None and url is None:
-            either = 'Either "file.url" or "file.data" must be specified.'
-            raise RefusalError(422, nest_error(422, either))
-        try:
-            media = b64decode(data, validate=True) if data is not None else b""
-        except binascii.Error:
-            raise invalid_body("file.data must be base64 encoded") from None
-        digest = hashlib.sha256(media)
-        entry = sim.accept_message(
-            session,
-            chat_id,
-            "image",
-            caption=caption,
-            mimetype=mimetype,
-            media_sha256=digest.hexdigest() if data is not None else None,
-            media_url=url if data is None else None,
-        )
-        message = noweb_image(mimetype, media, digest.digest(), caption)
-        return web.json_response(
-            noweb_sent(chat_id, entry.message_id, message, entry.accepted_at), status=201
-        )
-
-    return await with_faults(request, Endpoint.SEND_IMAGE, work)
-
-
-def chat_action(endpoint: Endpoint, *, answer: JSONObject | None) -> Handler:
-    """Return the handler of sendSeen, startTyping or stopTyping: it answers `answer`."""
-
-    async def handle(request: web.Request) -> web.StreamResponse:
-        sim = request.app[SIMULATOR_KEY]
-        body = await json_body(request)
-        session = string_field(body, "session", DEFAULT_SESSION)
-
-        async def work() -> web.StreamResponse:
-            await require_working(sim, session)
-            string_field(body, "chatId")
-            if answer is None:
-                return web.Response(status=201)
-            return web.json_response(answer, status=201)
-
-        return await with_faults(request, endpoint, work)
-
-    return handle
-
-
-async def check_exists(request: web.Request) -> web.StreamResponse:
-    """GET /api/contacts/check-exists?phone=&session=."""
-    sim = request.app[SIMULATOR_KEY]
-    phone = string_field(dict(request.query), "phone")
-    session = request.query.get("session", DEFAULT_SESSION)
-
-    async def work() -> web.StreamResponse:
-        await require_working(sim, session)
-        chat_id = sim.chat_id_of(phone)
-        found = {"numberExists": True, "chatId": chat_id}
-        return web.json_response(found if chat_id is not None else {"numberExists": False})
-
-    return await with_faults(request, Endpoint.CHECK_EXISTS, work)
