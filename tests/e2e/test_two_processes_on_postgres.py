@@ -72,7 +72,13 @@ async def test_a_second_process_takes_over_when_the_first_dies_and_nobody_gets_t
         assert max(Counter(e["chat_id"] for e in ledger).values()) == 1
         assert view["sent"] + view["in_doubt"] == 60
         assert view["in_doubt"] <= 1
-        assert "taking it up" in second.child.output()
+        # The takeover is on the lane's record: who held it before, and who holds it now.
+        status, feed = await second.call("GET", "/events", params={"limit": 1000})
+        assert status == 200
+        takeovers = [e["data"] for e in feed["items"] if e["type"] == "LaneTakenUp"]
+        assert takeovers[0]["previous_owner"] is None
+        assert takeovers[-1]["previous_owner"] == takeovers[0]["owner"]
+        assert takeovers[-1]["owner"] != takeovers[0]["owner"]
     finally:
         for service in (first, second):
             service.child.kill()
