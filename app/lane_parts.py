@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 from uuid import UUID
 
 from app.campaign_facts import CampaignFacts
@@ -15,8 +17,10 @@ from domain.audience import CHUNK_SIZE
 from domain.campaign import Campaign
 from domain.contacts import Contact
 from domain.content import MessageContent
+from domain.gates import GateVerdict, Go
 from domain.pacing import CampaignOptions, Pacing
 from domain.rotation import Contender
+from domain.session import SessionName
 
 
 class LaneEnd(StrEnum):
@@ -42,6 +46,30 @@ class LaneSettings:
     lease_seconds: float | None = None  # None: an OS lock, held while the process lives
 
 
+class SendGates(Protocol):
+    """The number's guardrails, asked before every intent (after the status check)."""
+
+    async def before_send(
+        self, session: SessionName, campaign: Campaign, contact: Contact, now: datetime
+    ) -> GateVerdict:
+        """Return whether contact `campaign.next_index` may be messaged now."""
+        ...
+
+
+class OpenGates:
+    """No guardrails: every contact may be messaged."""
+
+    async def before_send(
+        self,
+        session: SessionName,  # noqa: ARG002 - the port's signature
+        campaign: Campaign,  # noqa: ARG002
+        contact: Contact,  # noqa: ARG002
+        now: datetime,  # noqa: ARG002
+    ) -> GateVerdict:
+        """Return Go."""
+        return Go()
+
+
 @dataclass(frozen=True)
 class LanePorts:
     """What a lane talks to: the store (directly and through the group committer) and WAHA."""
@@ -55,6 +83,7 @@ class LanePorts:
     rng: RandomSource
     # Every campaign's facts as the log follower knows them (caught up by the caller).
     facts: Callable[[], list[CampaignFacts]]
+    gates: SendGates = field(default_factory=OpenGates)
 
 
 @dataclass

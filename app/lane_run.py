@@ -356,12 +356,18 @@ class LaneRun:
             return False
         return True
 
-    async def go_down(self, reason: PauseReason, detail: str) -> None:
-        """Pause every running campaign of the session, each at its own next contact."""
-        paused = await self._pause_running(reason, detail)
+    async def go_down(
+        self, reason: PauseReason, detail: str, *, resume_at: datetime | None = None
+    ) -> None:
+        """Pause every running campaign of the session, each at its own next contact.
+
+        With `resume_at`, the pause lifts by itself then (a window opens, a new day's cap).
+        """
+        paused = await self._pause_running(reason, detail, resume_at=resume_at)
         lane = self.lane
         assert lane is not None  # noqa: S101 - taken up
-        lane.go_down(
+        lane.pause(
+            resume_at=resume_at,
             reason=reason.value,
             detail=detail,
             campaigns=paused,
@@ -378,13 +384,15 @@ class LaneRun:
             len(paused),
         )
 
-    async def _pause_running(self, reason: PauseReason, detail: str) -> list[UUID]:
+    async def _pause_running(
+        self, reason: PauseReason, detail: str, *, resume_at: datetime | None = None
+    ) -> list[UUID]:
         now = self.p.clock.now()
         paused = []
         for held in self._running():
             if held.campaign.in_flight is not None:
                 continue  # never: one send at a time, and it is settled before this
-            held.campaign.pause_at_next(reason=reason, detail=detail, at=now)
+            held.campaign.pause_at_next(reason=reason, detail=detail, at=now, resume_at=resume_at)
             paused.append(held.id)
         return paused
 
@@ -413,9 +421,14 @@ class LaneRun:
         return None
 
     async def _resume_timed(self, now: datetime) -> None:
+        resumed = []
         for held in self.held.values():
             if _timed_resume(held.campaign) and _resume_at(held.campaign) <= now:
                 held.campaign.resume(at=now, automatic=True)
+                resumed.append(held.id)
+        lane = self.lane
+        assert lane is not None  # noqa: S101 - taken up
+        lane.resume(resumed=resumed, withheld=[], epoch=self.epoch, at=now)
         await self.commit()
 
     async def _watch_session(self, waiting: list[Held]) -> None:
@@ -429,14 +442,14 @@ class LaneRun:
                 log.info("session %r still unreachable: %s", self.session, short_text(error))
                 status = None
         if status is not None and isinstance(decide(status), Proceed):
-            await self._come_back(waiting, status)
+            await self._session_back(waiting, status)
             return
         waits = self.settings.poll_backoff_seconds
         wait = waits[min(self._poll_step, len(waits) - 1)]
         self._poll_step += 1
         await self.sleep(wait)
 
-    async def _come_back(self, waiting: list[Held], status: str) -> None:
+    async def _session_back(self, waiting: list[Held], status: str) -> None:
         now = self.p.clock.now()
         resumed: list[UUID] = []
         withheld: list[UUID] = []
@@ -454,7 +467,7 @@ class LaneRun:
                 log.warning("campaign %s stays paused: %s", held.id, decision.detail)
         lane = self.lane
         assert lane is not None  # noqa: S101 - taken up
-        lane.come_back(resumed=resumed, withheld=withheld, epoch=self.epoch, at=now)
+        lane.resume(resumed=resumed, withheld=withheld, epoch=self.epoch, at=now)
         await self.commit()
         self._poll_step = 0
         log.info("session %r works again: %d campaign(s) resumed", self.session, len(resumed))

@@ -19,7 +19,8 @@ from app.lane_outcomes import Settled, refused, short
 from app.lane_reconcile import apply_settled, settle_unknown
 from app.ports import (
     GatewayError,
-    ImagePayload,
+    MediaKind,
+    MediaPayload,
     MessageIdsUnsupportedError,
     RateLimitedError,
     SendOutcomeUnknownError,
@@ -27,6 +28,7 @@ from app.ports import (
 )
 from domain.campaign import AttemptOutcome, PauseReason
 from domain.contacts import ChatId, Contact
+from domain.gates import Go, Hold, Skip
 from domain.lifecycle import CampaignStatus
 from domain.policy import typing_seconds
 from domain.rotation import next_turn
@@ -50,7 +52,7 @@ class _Ready:
     index: int
     chat_id: ChatId
     text: str
-    media: ImagePayload | None
+    media: MediaPayload | None
     message_id: str | None
 
 
@@ -198,6 +200,12 @@ class ContactTurn:
             contact = await off_loop(held.contact, self.p.campaigns, index)
         else:
             contact = held.contact(self.p.campaigns, index)
+        verdict = await self.p.gates.before_send(
+            self.session, held.campaign, contact, self.p.clock.now()
+        )
+        if not isinstance(verdict, Go):
+            await self._obey(verdict, index, contact)
+            return None
         text = held.content.template.render(contact.template_values())
         media = None
         if held.content.image is not None:
@@ -221,6 +229,29 @@ class ContactTurn:
         if message_id is _ALREADY_SENT:
             return None
         return _Ready(index, chat_id, text, media, message_id)
+
+    async def _obey(self, verdict: Skip | Hold, index: int, contact: Contact) -> None:
+        """Skip the contact, or hold the sends (the number's, or this campaign's)."""
+        if isinstance(verdict, Skip):
+            self.held.campaign.record_attempt(
+                index=index,
+                chat_id=str(contact.chat_id),
+                outcome=AttemptOutcome.SKIPPED,
+                error=verdict.detail,
+                reason=verdict.reason,
+                at=self.p.clock.now(),
+            )
+            await self.run.commit()
+        elif verdict.lane_wide:
+            await self.run.go_down(verdict.reason, verdict.detail, resume_at=verdict.resume_at)
+        else:
+            self.held.campaign.pause_at_next(
+                reason=verdict.reason,
+                detail=verdict.detail,
+                at=self.p.clock.now(),
+                resume_at=verdict.resume_at,
+            )
+            await self.run.commit()
 
     async def _check_number(self, index: int, contact: Contact) -> ChatId | None:
         try:
@@ -316,7 +347,11 @@ class ContactTurn:
             return await self.p.gateway.send_text(
                 self.session, ready.chat_id, ready.text, message_id=ready.message_id
             )
-        return await self.p.gateway.send_image(self.session, ready.chat_id, ready.media, ready.text)
+        # A voice note carries no caption in WAHA: its text is not part of that message.
+        caption = "" if ready.media.kind is MediaKind.VOICE else ready.text
+        return await self.p.gateway.send_media(
+            self.session, ready.chat_id, ready.media, caption, message_id=ready.message_id
+        )
 
     def _learn_message_ids(self, ready: _Ready, receipt: SendReceipt) -> None:
         """Whether WAHA kept the id we gave tells once and for all if it honours them."""

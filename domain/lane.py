@@ -116,20 +116,25 @@ class Lane(Aggregate):
         detail: str
         at: datetime
 
-    class SessionWentDown(Event):
-        """The session could not send: every running campaign on it paused, for `reason`."""
+    class LanePaused(Event):
+        """The number cannot send now: every running campaign on it paused, for `reason`.
 
-        TOPIC = "waha_campaigns:Lane.SessionWentDown"
+        Decided once for the session (it went down, WAHA keeps failing, a window closed, a
+        cap was reached); `resume_at` when the pause lifts by itself at a known moment.
+        """
+
+        TOPIC = "waha_campaigns:Lane.LanePaused"
         class_version = 1
         reason: str
         detail: str
+        resume_at: datetime | None
         campaigns: list[str]
         at: datetime
 
-    class SessionCameBack(Event):
-        """The session works again: these campaigns resumed, these stay paused (and why)."""
+    class LaneResumed(Event):
+        """The number can send again: these campaigns resumed, these stay paused (and why)."""
 
-        TOPIC = "waha_campaigns:Lane.SessionCameBack"
+        TOPIC = "waha_campaigns:Lane.LaneResumed"
         class_version = 1
         resumed: list[str]
         withheld: list[str]
@@ -232,21 +237,32 @@ class Lane(Aggregate):
         self._check_epoch(epoch)
         self._message_ids_detected(supported=supported, detail=detail, at=at)
 
-    def go_down(
-        self, *, reason: str, detail: str, campaigns: list[UUID], epoch: int, at: datetime
+    def pause(
+        self,
+        *,
+        reason: str,
+        detail: str,
+        campaigns: list[UUID],
+        epoch: int,
+        at: datetime,
+        resume_at: datetime | None = None,
     ) -> None:
-        """Record that the session cannot send and which campaigns paused for it."""
+        """Record that the number cannot send now and which campaigns paused for it."""
         self._check_epoch(epoch)
-        self._went_down(reason=reason, detail=detail, campaigns=[str(c) for c in campaigns], at=at)
+        self._paused(
+            reason=reason,
+            detail=detail,
+            resume_at=resume_at,
+            campaigns=[str(c) for c in campaigns],
+            at=at,
+        )
 
-    def come_back(
+    def resume(
         self, *, resumed: list[UUID], withheld: list[UUID], epoch: int, at: datetime
     ) -> None:
-        """Record that the session works again, and what became of its paused campaigns."""
+        """Record that the number can send again, and what became of its paused campaigns."""
         self._check_epoch(epoch)
-        self._came_back(
-            resumed=[str(c) for c in resumed], withheld=[str(c) for c in withheld], at=at
-        )
+        self._resumed(resumed=[str(c) for c in resumed], withheld=[str(c) for c in withheld], at=at)
 
     def _check_epoch(self, epoch: int) -> None:
         if epoch != self.epoch:
@@ -314,11 +330,18 @@ class Lane(Aggregate):
     def _message_ids_detected(self, supported: bool, detail: str, at: datetime) -> None:
         self.message_ids = supported
 
-    @event(SessionWentDown)
-    def _went_down(self, reason: str, detail: str, campaigns: list[str], at: datetime) -> None:
-        self.down = {"reason": reason, "detail": detail, "at": at}
+    @event(LanePaused)
+    def _paused(
+        self,
+        reason: str,
+        detail: str,
+        resume_at: datetime | None,
+        campaigns: list[str],
+        at: datetime,
+    ) -> None:
+        self.down = {"reason": reason, "detail": detail, "resume_at": resume_at, "at": at}
         self.unknown_streak = 0
 
-    @event(SessionCameBack)
-    def _came_back(self, resumed: list[str], withheld: list[str], at: datetime) -> None:
+    @event(LaneResumed)
+    def _resumed(self, resumed: list[str], withheld: list[str], at: datetime) -> None:
         self.down = None
