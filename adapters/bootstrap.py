@@ -70,8 +70,7 @@ class Services:
             self.campaigns.close()
         finally:
             self.seen_webhooks.close()
-            if isinstance(self.leases, PostgresLaneLeases):
-                self.leases.close()
+            self.leases.close()
 
 
 @dataclass(frozen=True)

@@ -150,8 +150,39 @@ class LaneRun:
         if not self.may_send():
             raise LaneLostError("the lease ran out before the send")
         self._last_order = held.order
-        await ContactTurn(self, held).go()
+        contact_turn = ContactTurn(self, held)
+        try:
+            await contact_turn.go()
+        except LaneLostError:
+            raise
+        except Exception as error:
+            if contact_turn.may_have_sent:
+                raise  # the lane ends; its next holder settles the send by looking it up
+            await self._runner_error(held, error)
         return None
+
+    async def _runner_error(self, held: Held, error: Exception) -> None:
+        """Pause the campaign whose turn failed before anything could be sent, on the record."""
+        log.error(
+            "lane %r: campaign %s failed before a send", self.session, held.id, exc_info=error
+        )
+        detail = f"{type(error).__name__}: {short_text(error)}"
+        await self._reload([held])  # what the failed turn half-did is dropped: the store wins
+        campaign = held.campaign
+        now = self.p.clock.now()
+        flight = campaign.in_flight
+        if flight is not None:
+            # Recorded, never sent (the send had not begun): say so, and keep the contact.
+            campaign.abandon_attempt(
+                index=int(flight["index"]),
+                attempt_id=str(flight["attempt_id"]),
+                reason=detail,
+                at=now,
+            )
+        if campaign.state is CampaignStatus.RUNNING:
+            campaign.pause_at_next(reason=PauseReason.RUNNER_ERROR, detail=detail, at=now)
+        self.unrecorded.clear()
+        await self.commit()
 
     def _running(self) -> list[Held]:
         return [h for h in self.held.values() if h.campaign.state is CampaignStatus.RUNNING]
@@ -241,6 +272,10 @@ class LaneRun:
         """Reload campaigns others wrote to, take up new ones, and obey operators' requests."""
         self._wake.clear()
         stale, self._stale = self._stale, set()
+        if stale:
+            # What we hold back for the next intent is recorded first: a reload keeps only
+            # what the store has.
+            await self.commit()
         for campaign_id in stale:
             order = self._order_of(campaign_id)
             if order is None:
@@ -317,7 +352,6 @@ class LaneRun:
                 campaign_id=held.id, seconds=seconds, epoch=self.epoch, at=self.p.clock.now()
             )
             not_before = lane.next_send_at
-        await self.commit()
         if not_before is None:
             return True
         remaining = (not_before - self.p.clock.now()).total_seconds()
@@ -326,7 +360,12 @@ class LaneRun:
         return await self.sleep(remaining)
 
     async def sleep(self, seconds: float) -> bool:
-        """Wait `seconds`; False when something wakes the lane first."""
+        """Wait `seconds`; False when something wakes the lane first.
+
+        What the lane has pending is recorded before it waits: a restart during the wait
+        finds every outcome and the gap chosen, and keeps to that gap.
+        """
+        await self.commit()
         if self._wake.is_set():
             return False
         if not self._running():

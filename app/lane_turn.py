@@ -118,6 +118,9 @@ class ContactTurn:
         self.run = run
         self.held = held
         self.p = run.p
+        # From the moment the request may leave until the outcome is durable: a failure then
+        # must not be taken for "nothing sent".
+        self.may_have_sent = False
 
     @property
     def session(self) -> SessionName:
@@ -168,10 +171,12 @@ class ContactTurn:
             return  # a conflict reloaded the campaign: nothing was sent; decide again
         if not self.run.may_send():
             raise LaneLostError("the lease ran out between the intent and the send")
+        self.may_have_sent = True
         settled = await self._send(ready)
         self.run.unrecorded.append(Unrecorded(self.held.id, attempt_id, settled))
         end_turn(self.run, self.held, settled)
         await self._after(settled)
+        self.may_have_sent = False
 
     async def _after(self, settled: Settled) -> None:
         """Pause what the answer calls for; hold the outcome back only when the next send is now."""

@@ -342,3 +342,7 @@ class LaneLeases(Protocol):
     def holders(self) -> list[LaneHolder]:
         """Return the current holder of every held lane."""
         ...
+
+    def close(self) -> None:
+        """Let go of what this process holds and close connections."""
+        ...
