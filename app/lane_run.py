@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from app.blocking import off_loop
@@ -62,6 +62,8 @@ class LaneRun:
         self._seen_status: str | None = None
         self._poll_step = 0
         self._idle_since: datetime | None = None
+        # Pauses for WAHA failing in a row, without a sure outcome between: each waits longer.
+        self._unavailable_rounds = 0
         # Set while the lane waits with no running campaign (tests and the demo wait for it).
         self.quiet = asyncio.Event()
 
@@ -325,9 +327,13 @@ class LaneRun:
         running = self._running()
         lane = self.lane
         assert lane is not None  # noqa: S101 - taken up
+        if not lane.probation:
+            self._unavailable_rounds = 0
         if running and lane.unknown_streak > 0:
-            limit = min(h.options.max_consecutive_unknown for h in running)
+            # Back after WAHA kept failing, one more unknown outcome is enough to stop again.
+            limit = 1 if lane.probation else min(h.options.max_consecutive_unknown for h in running)
             if lane.unknown_streak >= limit:
+                self._unavailable_rounds += 1
                 await self.go_down(
                     PauseReason.WAHA_UNAVAILABLE,
                     f"{lane.unknown_streak} sends in a row with no sure outcome "
@@ -471,7 +477,21 @@ class LaneRun:
         await self.commit()
 
     async def _watch_session(self, waiting: list[Held]) -> None:
-        """Poll the session once for all (backing off); resume its campaigns when it works."""
+        """Poll the session once for all (backing off); resume its campaigns when it works.
+
+        A pause for WAHA failing sends is not lifted by a WORKING status alone (WAHA answers
+        statuses while its sends fail): it waits out a back-off first, longer each round.
+        """
+        lane = self.lane
+        assert lane is not None  # noqa: S101 - taken up
+        if lane.down is not None and lane.down["reason"] == PauseReason.WAHA_UNAVAILABLE.value:
+            waits = self.settings.poll_backoff_seconds
+            rounds = max(self._unavailable_rounds, 1)
+            not_before = lane.down["at"] + timedelta(seconds=waits[min(rounds, len(waits)) - 1])
+            remaining = (not_before - self.p.clock.now()).total_seconds()
+            if remaining > 0:
+                await self.sleep(remaining)
+                return
         status = self._seen_status
         self._seen_status = None
         if status is None:

@@ -361,11 +361,29 @@ async def test_with_message_ids_a_5xx_streak_pauses_the_number_and_nobody_is_in_
     assert len(abandoned) == 3
     # WAHA works again: the contact goes out under the id of its abandoned attempt, once.
     intents = [e for e in harness.events_of(campaign_id) if type(e).__name__ == "AttemptStarted"]
-    await harness.run_until_quiet()
-    assert harness.campaigns.campaign(campaign_id).status == "Completed"
+    waits_before = len(harness.sleeper.waits)
+    await _until(lambda: harness.campaigns.campaign(campaign_id).status == "Completed")
+    # A WORKING status alone does not lift it: it waited out the first back-off (2 s) first.
+    assert harness.sleeper.waits[waits_before] == pytest.approx(2.0)
     later = [e for e in harness.events_of(campaign_id) if type(e).__name__ == "AttemptStarted"]
     assert later[len(intents)].message_id == intents[0].message_id
     assert len(harness.gateway.sent) == 6
+
+
+async def test_back_from_waha_failing_one_more_unknown_outcome_pauses_again(
+    harness: Harness,
+) -> None:
+    campaign_id = scheduled(harness.campaigns, 4)
+    harness.gateway.send_results.extend([server_error()] * 4)  # 3, then one more after resuming
+
+    await harness.supervisor.tick()
+    await _until(lambda: harness.campaigns.campaign(campaign_id).status == "Completed")
+
+    pauses = lane_events(harness, Lane.LanePaused)
+    assert [p.reason for p in pauses] == ["waha_unavailable", "waha_unavailable"]
+    ended = [e.unknown_streak for e in lane_events(harness, Lane.TurnEnded)]
+    assert ended[:4] == [1, 2, 3, 1]  # the fourth alone was enough, on probation
+    assert len(harness.gateway.sent) == 4
 
 
 async def test_without_message_ids_a_5xx_streak_leaves_at_most_the_limit_in_doubt(
