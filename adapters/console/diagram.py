@@ -22,15 +22,19 @@ _ROW: Final = 90
 _NODE_W: Final = 112
 _NODE_H: Final = 36
 _GAP: Final = 6  # between an arrow's tip and the node it points at
+# The happy path across the top; a pause below the run it interrupts; the end for good below
+# both, so that no two arrows cross.
 _PLACES: Final[dict[str, tuple[float, float]]] = {
-    CampaignStatus.SCHEDULED.value: (80.0, 130.0),
-    CampaignStatus.RUNNING.value: (300.0, 130.0),
-    CampaignStatus.PAUSED.value: (300.0, 40.0),
-    CampaignStatus.COMPLETED.value: (520.0, 130.0),
+    CampaignStatus.SCHEDULED.value: (80.0, 40.0),
+    CampaignStatus.RUNNING.value: (300.0, 40.0),
+    CampaignStatus.COMPLETED.value: (520.0, 40.0),
+    CampaignStatus.PAUSED.value: (300.0, 130.0),
     CampaignStatus.CANCELLED.value: (300.0, 220.0),
 }
-_BENDS: Final = (0.0, 170.0, -170.0, 260.0, -260.0)
+# How far an arrow bows out to miss a node in its way (negative: to the right of its travel).
+_BENDS: Final = (0.0, -150.0, 150.0, -240.0, 240.0)
 _PAIR_OFFSET: Final = 14.0
+_LABEL_OFFSET: Final = 8.0
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,24 @@ def _shifted(
     return point[0] - dy / length * by, point[1] + dx / length * by
 
 
+def _label_place(
+    middle: tuple[float, float],
+    source: tuple[float, float],
+    dest: tuple[float, float],
+    paired: bool,
+) -> tuple[str, tuple[float, float]]:
+    """Return a label's anchor and place: above its arrow, or beside it, away from its twin."""
+    if not paired:
+        return "middle", (middle[0], middle[1] - 4)
+    side = _shifted((0.0, 0.0), (dest[0] - source[0], dest[1] - source[1]), 1.0)
+    x, y = middle[0] + side[0] * _LABEL_OFFSET, middle[1] + side[1] * _LABEL_OFFSET + 4
+    if side[0] > 0.5:  # noqa: PLR2004 - mostly sideways
+        return "start", (x, y)
+    if side[0] < -0.5:  # noqa: PLR2004 - mostly sideways
+        return "end", (x, y)
+    return "middle", (x, y)
+
+
 def _edge_svg(edge: Edge, places: dict[str, tuple[float, float]], paired: bool) -> str:
     start, end = places[edge.source], places[edge.dest]
     if paired:  # a command each way between two states: two parallel arrows
@@ -136,12 +158,13 @@ def _edge_svg(edge: Edge, places: dict[str, tuple[float, float]], paired: bool) 
     control = _control(start, end, others)
     tail, tip = _clip(start, control), _clip(end, control)
     label = _curve_point(tail, control, tip, 0.5)
+    anchor, label = _label_place(label, places[edge.source], places[edge.dest], paired)
     return (
         f'<g class="edge" data-trigger="{escape(edge.trigger)}" data-from="{escape(edge.source)}"'
         f' data-to="{escape(edge.dest)}">'
         f'<path d="M{tail[0]:.1f},{tail[1]:.1f} Q{control[0]:.1f},{control[1]:.1f} '
         f'{tip[0]:.1f},{tip[1]:.1f}" fill="none" marker-end="url(#console-arrow)"/>'
-        f'<text x="{label[0]:.1f}" y="{label[1] - 4:.1f}" text-anchor="middle">'
+        f'<text x="{label[0]:.1f}" y="{label[1]:.1f}" text-anchor="{anchor}">'
         f"{escape(edge.trigger)}</text></g>"
     )
 

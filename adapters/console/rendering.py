@@ -61,14 +61,17 @@ def current_session(request: web.Request) -> ConsoleSession | None:
     return request.get(SESSION)
 
 
-def _common(request: web.Request, session: ConsoleSession | None) -> dict[str, Any]:
+def _common(
+    request: web.Request, session: ConsoleSession | None, *, with_notices: bool
+) -> dict[str, Any]:
     state = request.config_dict[STATE]
     context = request.config_dict[CONTEXT]
     signed_in = session is not None and session.signed_in
     return {
         "csrf": session.csrf if session is not None else "",
         "signed_in": signed_in,
-        "notices": session.take_notices() if signed_in and session is not None else [],
+        # Only a whole page shows (and so spends) the one-time notices; a part never does.
+        "notices": session.take_notices() if with_notices and session is not None else [],
         "features": state.features,
         "now": context.clock.now(),
         "relative": formatting.relative,
@@ -80,7 +83,7 @@ def page(
     request: web.Request, template: str, values: Mapping[str, Any], *, status: int = 200
 ) -> web.Response:
     """Return a whole page, with the session's CSRF token, its notices and the navigation."""
-    context = _common(request, current_session(request)) | dict(values)
+    context = _common(request, current_session(request), with_notices=True) | dict(values)
     response = aiohttp_jinja2.render_template(template, request, context, status=status)
     response.headers.update(NO_STORE)
     return response
@@ -88,7 +91,7 @@ def page(
 
 def fragment(request: web.Request, template: str, values: Mapping[str, Any]) -> Markup:
     """Return a template's HTML with the common values, for a live region's inside."""
-    context = _common(request, current_session(request)) | {"notices": []} | dict(values)
+    context = _common(request, current_session(request), with_notices=False) | dict(values)
     return Markup(aiohttp_jinja2.render_string(template, request, context))  # noqa: S704 - autoescaped
 
 
