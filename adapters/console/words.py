@@ -34,7 +34,8 @@ _BY_HAND: Final = {
     PauseReason.RATE_LIMITED.value: "WhatsApp's limit needs a person to decide when to go on",
     PauseReason.TOO_MANY_FAILURES.value: "failed sends need a person to look first",
 }
-_SESSION_STATUS: Final = re.compile(r"^session status is (?P<status>[A-Z_]+)$")
+# The runner records WAHA's status word as the detail ("STARTING"); older pauses, a sentence.
+_SESSION_STATUS: Final = re.compile(r"^(?:session status is )?(?P<status>[A-Z][A-Z_]*)$")
 
 
 def because(reason: str, detail: str = "") -> str:
