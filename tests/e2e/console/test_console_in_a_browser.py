@@ -112,7 +112,7 @@ async def test_create_a_campaign_from_a_csv_after_its_preview(
         "0151 not a number"
     )
     await expect(preview).to_contain_text("Hi Ana in Berlin!")
-    status, listed = await service.call("GET", "/campaigns")
+    _, listed = await service.call("GET", "/campaigns")
     assert listed["items"] == []  # a preview creates nothing
 
     await page.click("#create-button")
