@@ -8,6 +8,7 @@ from aiohttp import web
 
 from adapters.console.auth import ConsoleSession, ConsoleSessions
 from adapters.console.drafts import Drafts
+from adapters.console.latest_views import LatestViews
 from adapters.console.records import CampaignRecords, SampleContacts
 
 
@@ -21,12 +22,13 @@ class Features:
 
 @dataclass
 class ConsoleState:
-    """The console's own state: sessions, its read model of milestones, drafts, features."""
+    """The console's own state: sessions, its read models, drafts, what the service offers."""
 
     sessions: ConsoleSessions
     records: CampaignRecords
     samples: SampleContacts
     drafts: Drafts
+    views: LatestViews
     features: Features
 
 

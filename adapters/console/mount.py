@@ -12,6 +12,7 @@ from adapters.console import commands, guard, rendering
 from adapters.console.auth import ConsoleSessions
 from adapters.console.drafts import Drafts
 from adapters.console.keys import STATE, ConsoleState, Features
+from adapters.console.latest_views import LatestViews
 from adapters.console.pages import (
     audit,
     campaign,
@@ -94,6 +95,7 @@ def console_app(context: ApiContext) -> web.Application:
         records=records,
         samples=SampleContacts(context.campaigns),
         drafts=Drafts(context.clock),
+        views=LatestViews(context.campaigns.campaign),
         features=Features(),
     )
     rendering.install(app)

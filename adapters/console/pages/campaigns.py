@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from aiohttp import web
 
 from adapters.console.campaign_list import CampaignList, campaign_list, status_of
 from adapters.console.pages.common import context_of, runtime_of, state_of, whole
 from adapters.console.rendering import fragment, live_answer, live_region, page
 from app.blocking import off_loop
+from app.views import CampaignView
 
 REGION = "campaigns-live"
 
@@ -18,11 +21,17 @@ async def _listing(request: web.Request) -> CampaignList:
     await supervisor.refresh_facts()
     facts = {f.id: f for f in supervisor.facts()}
     context = context_of(request)
+    state = state_of(request)
+
+    def load(campaign_id: UUID) -> CampaignView:
+        known = facts.get(campaign_id)
+        return state.views.view(campaign_id, known.version if known is not None else None)
+
     return await off_loop(
         campaign_list,
-        state_of(request).records.scheduled(),
+        state.records.scheduled(),
         facts,
-        context.campaigns.campaign,
+        load,
         status=status_of(request.query.get("status", "")),
         query=request.query.get("q", ""),
         page=whole(request.query.get("page"), 1),

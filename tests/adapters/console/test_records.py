@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from uuid import UUID
 
+from adapters.console.latest_views import LatestViews
 from adapters.console.records import CampaignRecords, SampleContacts
 from app.campaigns import CampaignsApp
 from app.log_follower import LogFollower
+from app.views import CampaignView
 from domain.campaign import AttemptOutcome
+from tests.adapters.console.samples import a_view
 from tests.builders import a_campaign
 
 
@@ -64,3 +68,24 @@ def test_the_first_contact_is_read_from_the_audience_once(campaigns: CampaignsAp
     assert first is not None
     assert first == campaigns.audience_of(view.id)[0]
     assert samples.first(UUID(int=5)) is None
+
+
+def test_a_list_row_is_loaded_again_only_when_its_campaign_moved_on() -> None:
+    view = a_view(version=10)
+    loads: list[UUID] = []
+
+    def load(campaign_id: UUID) -> CampaignView:
+        loads.append(campaign_id)
+        return replace(view, version=10 + len(loads) - 1)
+
+    views = LatestViews(load)
+
+    first = views.view(view.id, 10)
+    again = views.view(view.id, 10)
+    newer = views.view(view.id, 11)
+    unknown = views.view(view.id, None)
+
+    assert first is again
+    assert newer.version == 11
+    assert unknown.version == 12
+    assert len(loads) == 3
