@@ -114,9 +114,11 @@ def live_region(region_id: str, url: str, inner: Markup, every: str = LIVE_EVERY
     )
 
 
-def live_answer(request: web.Request, region_id: str, url: str, inner: Markup) -> web.Response:
+def live_answer(
+    request: web.Request, region_id: str, url: str, inner: Markup, every: str = LIVE_EVERY
+) -> web.Response:
     """Answer a region's poll: 204 when its content is what the client has, else the region."""
     if request.query.get("v") == version_of(inner):
         return web.Response(status=204, headers=NO_STORE)
-    body = live_region(region_id, url, inner)
+    body = live_region(region_id, url, inner, every)
     return web.Response(text=str(body), content_type="text/html", headers=NO_STORE)

@@ -17,6 +17,8 @@ from domain.session import SessionName
 
 REGION: Final = "sessions-live"
 URL: Final = "/ui/sessions/live"
+# Each look asks WAHA once per session: less often than the campaigns' parts.
+EVERY: Final = "5s"
 # A page must not wait for WAHA's own (long) timeout: past this, the row says so.
 STATUS_WAIT_SECONDS: Final = 3.0
 _MAX_PROBLEM: Final = 200
@@ -55,12 +57,11 @@ async def sessions_page(request: web.Request) -> web.StreamResponse:
     """GET /ui/sessions: each session, its status (live), its campaigns."""
     rows = await _rows(request)
     inner = fragment(request, "parts/session_rows.html", {"rows": rows})
-    return page(
-        request, "sessions.html", {"rows": rows, "results": live_region(REGION, URL, inner)}
-    )
+    results = live_region(REGION, URL, inner, EVERY)
+    return page(request, "sessions.html", {"rows": rows, "results": results})
 
 
 async def sessions_live(request: web.Request) -> web.StreamResponse:
     """GET /ui/sessions/live: the sessions part, when it changed."""
     inner = fragment(request, "parts/session_rows.html", {"rows": await _rows(request)})
-    return live_answer(request, REGION, URL, inner)
+    return live_answer(request, REGION, URL, inner, EVERY)
