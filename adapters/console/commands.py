@@ -1,8 +1,9 @@
 """Every operator command the console gives, through the same application paths as the API.
 
-The one module of the console that calls the supervisor: when its commands change shape
-(send lanes: `pause` and `cancel` return a CommandResult(view, pending)), only this file
-changes. The pages see `Outcome` and `CommandRefusedError`.
+The one module of the console that calls the supervisor (its commands, and its facts for the
+pages): when they change shape (send lanes: `pause` and `cancel` return a
+CommandResult(view, pending)), only this file changes. The pages see `Outcome`,
+`CommandRefusedError` and `CampaignFacts`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from aiohttp import web
 from adapters.http_api.context import ApiContext, ApiRuntime
 from adapters.logging_setup import campaign_context
 from app.blocking import off_loop
+from app.campaign_facts import CampaignFacts
 from app.errors import CampaignNotFoundError, ConcurrentUpdateError
 from app.scheduling import ScheduleCampaign
 from app.views import CampaignView
@@ -43,6 +45,16 @@ class Outcome:
 
 class CommandRefusedError(Exception):
     """The command cannot be carried out now; the message says why, in the operator's words."""
+
+
+async def campaign_facts(runtime: ApiRuntime) -> dict[UUID, CampaignFacts]:
+    """Return every campaign's facts, caught up with the store, by campaign id.
+
+    Catching up is one catch-up of the log's follower: the console's own read models (the
+    milestones, the contacts' rows) follow the same log and are current with it after this.
+    """
+    await runtime.supervisor.refresh_facts()
+    return {facts.id: facts for facts in runtime.supervisor.facts()}
 
 
 def _refused(error: Exception) -> CommandRefusedError:

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from aiohttp import web
 
+from adapters.console import commands
 from adapters.console.campaign_detail import CampaignDetail, campaign_detail
 from adapters.console.contacts_table import (
     ContactsQuery,
@@ -38,9 +39,8 @@ class _Read:
 
 
 async def _detail(request: web.Request, campaign_id: UUID) -> CampaignDetail:
-    runtime = runtime_of(request)
-    # Catches the log's follower up: the facts, the milestones and the contacts' rows.
-    await runtime.supervisor.refresh_facts()
+    # Caught up with the log: the facts, the milestones and the contacts' rows.
+    facts = await commands.campaign_facts(runtime_of(request))
     state = state_of(request)
     context = context_of(request)
 
@@ -53,10 +53,9 @@ async def _detail(request: web.Request, campaign_id: UUID) -> CampaignDetail:
         found = await off_loop(read)
     except CampaignNotFoundError:
         raise web.HTTPNotFound from None
-    facts = next((f for f in runtime.supervisor.facts() if f.id == campaign_id), None)
     return campaign_detail(
         found.view,
-        facts,
+        facts.get(campaign_id),
         found.milestones,
         found.first,
         now=context.clock.now(),
@@ -65,6 +64,7 @@ async def _detail(request: web.Request, campaign_id: UUID) -> CampaignDetail:
 
 
 def _table(context: ApiContext, campaign_id: UUID, query: ContactsQuery) -> ContactsTable | None:
+    context.follower.catch_up()  # a client reads its own writes, as the API's contacts do
     total = context.contacts.campaign_size(campaign_id)
     if total is None:
         return None  # the read model has not listed the campaign's contacts yet

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from aiohttp import web
 
+from adapters.console import commands
 from adapters.console.campaign_list import CampaignList, campaign_list, status_of
 from adapters.console.pages.common import context_of, runtime_of, state_of, whole
 from adapters.console.rendering import fragment, live_answer, live_region, page
@@ -16,10 +17,7 @@ REGION = "campaigns-live"
 
 
 async def _listing(request: web.Request) -> CampaignList:
-    supervisor = runtime_of(request).supervisor
-    # One catch-up of the log's follower: the facts and the console's records both follow it.
-    await supervisor.refresh_facts()
-    facts = {f.id: f for f in supervisor.facts()}
+    facts = await commands.campaign_facts(runtime_of(request))
     context = context_of(request)
     state = state_of(request)
 

@@ -8,6 +8,7 @@ from typing import Final
 
 from aiohttp import web
 
+from adapters.console import commands
 from adapters.console.pages.common import context_of, runtime_of, state_of
 from adapters.console.rendering import fragment, live_answer, live_region, page
 from adapters.console.sessions_page import SessionRow, StatusAnswer, session_names, session_rows
@@ -39,8 +40,7 @@ async def _ask(gateway: WahaGateway, name: str) -> StatusAnswer:
 async def _rows(request: web.Request) -> list[SessionRow]:
     runtime = runtime_of(request)
     context = context_of(request)
-    await runtime.supervisor.refresh_facts()
-    facts = runtime.supervisor.facts()
+    facts = list((await commands.campaign_facts(runtime)).values())
     names = session_names(facts)
     answers = await asyncio.gather(*(_ask(runtime.gateway, name) for name in names))
     records = {r.id: r for r in state_of(request).records.scheduled()}
