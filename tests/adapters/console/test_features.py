@@ -36,7 +36,7 @@ async def test_the_opt_outs_page_and_its_entry_show_once_the_service_has_the_lis
     signed_in: Client,
 ) -> None:
     assert signed_in.app is not None
-    (console,) = [a for a in signed_in.app._subapps if STATE in a]  # noqa: SLF001
+    (console,) = [a for a in signed_in.app._subapps if STATE in a]
     console[STATE].features = Features(opt_outs=True)
 
     page = await signed_in.get("/ui/opt-outs?q=%3Cb%3E")

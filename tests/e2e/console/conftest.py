@@ -66,7 +66,10 @@ def chromium() -> Path:
 @pytest.fixture
 async def browser(chromium: Path, tmp_path: Path) -> AsyncIterator[Any]:
     """A fresh Chromium profile and a context to open pages in."""
-    from playwright.async_api import async_playwright
+    from playwright.async_api import async_playwright, expect
+
+    # Assertions wait as long as actions do (their own default is 5 s, one sessions poll).
+    expect.set_options(timeout=WITHIN_MS)
 
     profile = tmp_path / "chromium-profile"
     async with async_playwright() as playwright:
