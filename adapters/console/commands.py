@@ -17,7 +17,7 @@ from adapters.http_api.context import ApiContext, ApiRuntime
 from adapters.logging_setup import campaign_context
 from app.blocking import off_loop
 from app.campaign_facts import CampaignFacts
-from app.errors import CampaignNotFoundError, ConcurrentUpdateError
+from app.errors import ConcurrentUpdateError
 from app.scheduling import ScheduleCampaign
 from app.views import CampaignView
 from domain.campaign import AttemptInFlightError
@@ -123,8 +123,3 @@ async def retry(runtime: ApiRuntime, campaign_id: UUID) -> Outcome:
     raise CommandRefusedError(
         f"retrying campaign {campaign_id} is not offered by this version of the service"
     )
-
-
-def known(error: Exception) -> bool:
-    """Whether `error` is a command's expected refusal rather than a failure."""
-    return isinstance(error, CommandRefusedError | CampaignNotFoundError)

@@ -1,4 +1,4 @@
-"""The new-campaign form: what the operator typed, and its preview before anything is created.
+"""The new-campaign form's preview, made before anything is created, and its command.
 
 The preview is computed with the scheduling code itself (the contacts-file reader, then
 `validated_audience` and the message template), so what it shows is what creating would do;
@@ -8,34 +8,22 @@ left out of the campaign; every other problem is shown next to its field and blo
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Final
 
+from adapters.console.campaign_form import CampaignForm, pacing_of, schedule_of
 from adapters.console.drafts import Draft
 from adapters.contacts_file import ContactsFile, ContactsFileError, OptionNames, read_contacts_file
-from adapters.http_api.schemas import MAX_SCHEDULE_AHEAD
 from adapters.media import NotAnImageError, sniff_image
 from app.audience import AudienceReport, ContactInput
 from app.errors import AudienceRejectedError, InvalidCampaignError, MissingVariablesError
-from app.scheduling import ScheduleCampaign, validated_audience, validated_schedule
+from app.scheduling import ScheduleCampaign, validated_audience
 from domain.content import MessageTemplate
-from domain.errors import DomainError
-from domain.pacing import CampaignOptions, Pacing
+from domain.pacing import CampaignOptions
 
 SAMPLES: Final = 5
 LISTED: Final = 200  # rows of a kind shown in the preview; the rest are counted
-OFFSETS: Final = tuple(
-    f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-    for minutes in range(-12 * 60, 14 * 60 + 1, 30)
-)
-ENCODINGS: Final = (
-    ("", "UTF-8 (or as the file declares)"),
-    ("cp1252", "Windows (cp1252)"),
-    ("latin-1", "Latin-1"),
-)
 _OPTION_NAMES: Final = OptionNames(
     phone_column="the phone column field", encoding="the encoding field"
 )
@@ -46,54 +34,6 @@ _FIELD_OF_PROBLEM: Final = (
     ("scheduled_for", "start_at"),
     ("contacts", "contacts"),
 )
-
-
-@dataclass(frozen=True)
-class CampaignForm:
-    """The form as the operator filled it in: kept as typed, so a page with errors keeps it."""
-
-    name: str = ""
-    session: str = "default"
-    text: str = ""
-    phone_column: str = ""
-    encoding: str = ""
-    pacing_min: str = "30"
-    pacing_max: str = "60"
-    start_at: str = ""
-    utc_offset: str = "+00:00"
-    auto_resume: bool = True
-    check_numbers: bool = False
-    simulate_typing: bool = False
-
-    @classmethod
-    def from_post(cls, post: Mapping[str, object]) -> CampaignForm:
-        """Return the form from a submitted form's fields (files are read elsewhere)."""
-
-        def text(name: str, default: str = "") -> str:
-            value = post.get(name, default)
-            return value if isinstance(value, str) else default
-
-        return cls(
-            name=text("name"),
-            session=text("session", "default").strip(),
-            text=text("text").replace("\r\n", "\n"),
-            phone_column=text("phone_column").strip(),
-            encoding=text("encoding").strip(),
-            pacing_min=text("pacing_min", "30").strip(),
-            pacing_max=text("pacing_max", "60").strip(),
-            start_at=text("start_at").strip(),
-            utc_offset=text("utc_offset", "+00:00").strip(),
-            auto_resume=post.get("auto_resume") == "on",
-            check_numbers=post.get("check_numbers") == "on",
-            simulate_typing=post.get("simulate_typing") == "on",
-        )
-
-    def digest(self, draft: Draft | None) -> str:
-        """Return what identifies this form with these files: a preview is valid for it only."""
-        parts = [repr(self)]
-        if draft is not None:
-            parts += [u.sha256 if u else "" for u in (draft.contacts, draft.image)]
-        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -143,49 +83,6 @@ class Checked:
     errors: dict[str, str] = field(default_factory=dict)
     preview: Preview | None = None
     command: ScheduleCampaign | None = None
-
-
-def _pacing(form: CampaignForm, errors: dict[str, str]) -> Pacing:
-    try:
-        low, high = float(form.pacing_min), float(form.pacing_max)
-    except ValueError:
-        errors["pacing"] = "give the wait as numbers of seconds, e.g. 30 and 60"
-        return Pacing()
-    try:
-        return Pacing(low, high)
-    except DomainError as error:
-        errors["pacing"] = str(error)
-        return Pacing()
-
-
-def _schedule(form: CampaignForm, now: datetime, errors: dict[str, str]) -> datetime | None:
-    if not form.start_at:
-        return None
-    if form.utc_offset not in OFFSETS:
-        errors["start_at"] = "choose a UTC offset from the list"
-        return None
-    try:
-        local = datetime.fromisoformat(form.start_at)
-    except ValueError:
-        errors["start_at"] = "give a date and time, e.g. 2026-05-01T09:00"
-        return None
-    sign = -1 if form.utc_offset.startswith("-") else 1
-    hours, minutes = (int(part) for part in form.utc_offset[1:].split(":"))
-    zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
-    when = local.replace(tzinfo=zone)
-    try:
-        due = validated_schedule(when, now)
-    except InvalidCampaignError as error:
-        errors["start_at"] = _reason(error.problems, str(error))
-        return None
-    if due - now > MAX_SCHEDULE_AHEAD:
-        errors["start_at"] = f"at most {MAX_SCHEDULE_AHEAD.days} days ahead"
-        return None
-    return due
-
-
-def _reason(problems: Sequence[Mapping[str, object]], fallback: str) -> str:
-    return str(problems[0].get("reason", fallback)) if problems else fallback
 
 
 def _read_file(
@@ -297,8 +194,8 @@ def check(
     """
     errors: dict[str, str] = {}
     file = _read_file(form, draft, errors)
-    pacing = _pacing(form, errors)
-    scheduled_for = _schedule(form, now, errors)
+    pacing = pacing_of(form, errors)
+    scheduled_for = schedule_of(form, now, errors)
     _image(draft, errors)
     options = CampaignOptions(
         auto_resume=form.auto_resume,
@@ -369,10 +266,3 @@ def _preview(
         variables=sorted(variables),
         scheduled_for=scheduled_for,
     )
-
-
-def due_words(when: datetime | None, now: datetime) -> str:
-    """Return when the campaign would start, for the preview."""
-    if when is None or when <= now:
-        return "as soon as it is created"
-    return when.astimezone(UTC).strftime("at %Y-%m-%d %H:%M UTC")

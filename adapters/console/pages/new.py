@@ -7,16 +7,10 @@ from dataclasses import replace
 from aiohttp import web
 
 from adapters.console import commands
+from adapters.console.campaign_form import ENCODINGS, OFFSETS, CampaignForm, due_words
 from adapters.console.drafts import Draft, Upload
 from adapters.console.formatting import count
-from adapters.console.new_campaign import (
-    ENCODINGS,
-    OFFSETS,
-    CampaignForm,
-    Checked,
-    check,
-    due_words,
-)
+from adapters.console.new_campaign import Checked, check
 from adapters.console.pages.common import context_of, runtime_of, session_of, state_of
 from adapters.console.rendering import page
 from app.blocking import off_loop

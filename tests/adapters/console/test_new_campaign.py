@@ -10,8 +10,9 @@ import aiohttp
 from openpyxl import Workbook
 
 from adapters.bootstrap import Services
+from adapters.console.campaign_form import CampaignForm
 from adapters.console.drafts import Draft, Upload
-from adapters.console.new_campaign import CampaignForm, check
+from adapters.console.new_campaign import check
 from tests.adapters.console.conftest import Client, csrf_of, finish_runs
 from tests.adapters.console.samples import NOW
 from tests.adapters.http_api.conftest import PNG

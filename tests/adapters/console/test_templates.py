@@ -10,10 +10,11 @@ from aiohttp import web
 
 from adapters.console import formatting
 from adapters.console.campaign_detail import campaign_detail
+from adapters.console.campaign_form import CampaignForm
 from adapters.console.campaign_list import campaign_list
 from adapters.console.contacts_table import contacts_query
 from adapters.console.keys import Features
-from adapters.console.new_campaign import CampaignForm, Preview, Row, Sample
+from adapters.console.new_campaign import Preview, Row, Sample
 from adapters.console.records import ScheduledRecord
 from adapters.console.rendering import install
 from domain.contacts import ChatId, Contact
