@@ -14,7 +14,13 @@ from typing import Final
 
 from adapters.console.campaign_form import CampaignForm, pacing_of, schedule_of
 from adapters.console.drafts import Draft
-from adapters.contacts_file import ContactsFile, ContactsFileError, OptionNames, read_contacts_file
+from adapters.contacts_file import (
+    ContactsFile,
+    ContactsFileError,
+    OptionNames,
+    header_of,
+    read_contacts_file,
+)
 from adapters.media import NotAnImageError, sniff_image
 from app.audience import AudienceReport, ContactInput
 from app.errors import AudienceRejectedError, InvalidCampaignError, MissingVariablesError
@@ -83,6 +89,7 @@ class Checked:
     errors: dict[str, str] = field(default_factory=dict)
     preview: Preview | None = None
     command: ScheduleCampaign | None = None
+    columns: list[str] = field(default_factory=list)  # the file's header, to pick the phone
 
 
 def _read_file(
@@ -193,6 +200,9 @@ def check(
     Blocking (it parses the files): call it off the event loop.
     """
     errors: dict[str, str] = {}
+    columns: list[str] = []
+    if draft is not None and draft.contacts is not None:
+        columns = [c for c in header_of(draft.contacts.data, encoding=form.encoding or None) if c]
     file = _read_file(form, draft, errors)
     pacing = pacing_of(form, errors)
     scheduled_for = schedule_of(form, now, errors)
@@ -218,12 +228,12 @@ def check(
         # "no contacts" from the checks says less than why the file could not be read.
         if file_problem is None:
             errors.pop("contacts", None)
-        return Checked(form, errors)
+        return Checked(form, errors, columns=columns)
     preview = _preview(file, audience, request, scheduled_for)
     command = None
     if not errors and preview.creatable:
         command = replace(request, contacts=[contacts[i] for i in audience.kept])
-    return Checked(form, errors, preview, command)
+    return Checked(form, errors, preview, command, columns)
 
 
 def _preview(

@@ -47,6 +47,7 @@ def _form_page(
         "form": form,
         "errors": checked.errors,
         "preview": preview,
+        "columns": checked.columns,
         "creatable": checked.command is not None,
         "draft": draft,
         "digest": form.digest(draft),

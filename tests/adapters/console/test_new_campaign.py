@@ -125,6 +125,8 @@ async def test_a_file_without_the_phone_column_names_the_columns_it_has(signed_i
         page,
     )
 
+    assert "This file's columns: <code>mobile</code>, <code>name</code>." in page
+
     status, page = await preview(
         signed_in, b"mobile,name\n+4915130000001,Ana\n", phone_column="Mobile", text="Hi {name}"
     )

@@ -98,6 +98,7 @@ def test_the_form_keeps_the_input_and_puts_each_error_next_to_its_field() -> Non
         form=form,
         errors=errors,
         preview=None,
+        columns=[],
         creatable=False,
         draft=None,
         digest="d",
@@ -134,6 +135,7 @@ def test_the_preview_lists_rejected_rows_and_the_first_messages() -> None:
         form=CampaignForm(name="x", text="Hi {name}"),
         errors={},
         preview=preview,
+        columns=["phone", "name"],
         creatable=True,
         draft=None,
         digest="d",
@@ -144,6 +146,7 @@ def test_the_preview_lists_rejected_rows_and_the_first_messages() -> None:
     )
 
     assert "<strong>2</strong> of 3 rows would be sent to" in html
+    assert '<datalist id="file-columns"><option value="phone"></option>' in html
     assert "<td>line 3</td><td>&lt;script&gt;" in html
     assert "Create campaign without the 1 row left out" in html
     assert "Hi Ana" in html
