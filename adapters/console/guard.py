@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from typing import Final
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.multipart import BadContentDispositionHeader
 from aiohttp.typedefs import Handler
 
 from adapters.console.auth import COOKIE
@@ -80,6 +83,14 @@ def error_page(request: web.Request, status: int, reason: str) -> web.Response:
     return page(request, "error.html", {"title": title, "detail": detail}, status=status)
 
 
+async def _form_of(request: web.Request) -> Mapping[str, object] | None:
+    """Return the posted form (aiohttp keeps it for the handler), or None if it is unreadable."""
+    try:
+        return await request.post()
+    except (ValueError, HttpProcessingError, BadContentDispositionHeader):
+        return None  # no boundary, a part or a header cut short, ...
+
+
 @web.middleware
 async def session_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Let signed-in sessions through; check the CSRF token of every form sent.
@@ -95,7 +106,14 @@ async def session_guard(request: web.Request, handler: Handler) -> web.StreamRes
     if route not in OPEN_ROUTES and (session is None or not session.signed_in):
         return _to_sign_in(request)
     if request.method == "POST":
-        form = await request.post()
+        form = await _form_of(request)
+        if form is None:
+            detail = (
+                "The form's body could not be read. Load the page again and send it from there."
+            )
+            return page(
+                request, "error.html", {"title": _TITLES[400], "detail": detail}, status=400
+            )
         presented = form.get("csrf")
         if session is None or not session.csrf_matches(
             presented if isinstance(presented, str) else None

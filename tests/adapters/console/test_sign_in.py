@@ -13,6 +13,7 @@ from adapters.console.auth import COOKIE, IDLE_LIMIT, ConsoleSessions
 from adapters.console.pages.sign_in import safe_next
 from tests.adapters.console.conftest import Client, csrf_of
 from tests.adapters.http_api.conftest import TOKEN
+from tests.adapters.http_api.test_malformed_bodies import MALFORMED, malformed_form
 from tests.fakes.system import ManualClock
 
 
@@ -181,3 +182,18 @@ def test_a_blank_token_signs_nobody_in() -> None:
 
     assert sessions.sign_in(None, "") is None
     assert sessions.sign_in(None, TOKEN + " ") is not None  # pasted with a space: still it
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+async def test_a_form_body_that_cannot_be_read_is_a_400_page(
+    signed_in: Client, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    content_type, body = malformed_form(case, b"csrf")
+
+    response = await signed_in.post(
+        "/ui/campaigns/new", data=body, headers={"Content-Type": content_type}
+    )
+
+    assert response.status in {400, 403}  # unreadable, or readable but without its token
+    assert response.content_type == "text/html"
+    assert "Traceback" not in caplog.text
