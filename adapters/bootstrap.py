@@ -20,6 +20,7 @@ from eventsourcing.postgres import PostgresFactory
 from eventsourcing.sqlite import SQLiteFactory
 from eventsourcing.utils import strtobool
 
+from adapters.console.mount import console
 from adapters.http_api.context import ApiContext, ApiRuntime
 from adapters.http_api.metrics import ApiMetrics
 from adapters.http_api.server import make_app
@@ -321,9 +322,10 @@ def http_app(
     lane_settings: LaneSettings | None = None,
     start_supervisor: bool = True,
 ) -> web.Application:
-    """Return the HTTP API over `services`; its runtime starts and stops with the app.
+    """Return the HTTP API, and the operator console under /ui/, over `services`.
 
-    Every WAHA call is timed for /metrics. See `make_app` for when the supervisor starts.
+    The runtime starts and stops with the app. Every WAHA call is timed for /metrics. See
+    `make_app` for when the supervisor starts.
     """
     metrics = ApiMetrics(services.contacts)
     context = ApiContext(
@@ -352,4 +354,4 @@ def http_app(
         ) as started:
             yield ApiRuntime(gateway=started.gateway, supervisor=started.supervisor)
 
-    return make_app(context, runtime, start_supervisor=start_supervisor)
+    return make_app(context, runtime, start_supervisor=start_supervisor, mounted=[console(context)])

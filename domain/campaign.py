@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import AttemptOutOfOrderError, DomainError
+from domain.errors import AttemptOutOfOrderError, DomainError, IllegalTransitionError
 from domain.lifecycle import CampaignStatus, next_status
 
 
@@ -438,14 +438,14 @@ class Campaign(Aggregate):
 
     def request_pause(self, *, detail: str, at: datetime) -> None:
         """Ask the live run to pause at its next boundary (it alone writes the pause)."""
-        next_status(self.state, "request_pause")
+        self._check_operator_may("request_pause", "pause")
         if self.pause_requested is not None:
             return  # asked already: the run will obey once
         self._pause_requested(detail=detail, at=at)
 
     def request_cancel(self, *, reason: str, at: datetime) -> None:
         """Ask the live run to end the campaign at its next boundary."""
-        next_status(self.state, "request_cancel")
+        self._check_operator_may("request_cancel", "cancel")
         if self.cancel_requested is not None:
             return
         self._cancel_requested(reason=reason, at=at)
@@ -483,6 +483,13 @@ class Campaign(Aggregate):
             raise AttemptOutOfOrderError(
                 f"contact {index} is not the next one to handle ({self.next_index})"
             )
+
+    def _check_operator_may(self, trigger: str, command: str) -> None:
+        # Operators say "pause", not "request_pause": the refusal names what they asked for.
+        try:
+            next_status(self.state, trigger)
+        except IllegalTransitionError:
+            raise IllegalTransitionError(command, self.status) from None
 
     def _check_nothing_in_flight(self, command: str) -> None:
         if self.in_flight is not None:
