@@ -10,7 +10,13 @@ from uuid import UUID
 import pytest
 
 from app.campaigns import CampaignsApp
-from app.ports import GatewayRejectedError, GatewayUnavailableError, SendOutcomeUnknownError
+from app.ports import (
+    GatewayRejectedError,
+    GatewayUnavailableError,
+    ImagePayload,
+    SendOutcomeUnknownError,
+)
+from domain.content import ImageReference
 from domain.lane import Lane
 from domain.pacing import CampaignOptions, Pacing
 from tests import histories
@@ -341,6 +347,29 @@ async def test_a_lost_answer_for_a_message_that_went_out_is_found_by_its_id(
     view = harness.campaigns.campaign(campaign_id)
     assert (view.sent, view.in_doubt) == (2, 0)
     assert len(harness.gateway.sent) == 2  # found by its id, never sent again
+
+
+async def test_a_lost_answer_for_an_image_is_found_by_its_caption_never_by_an_id(
+    harness: Harness,
+) -> None:
+    harness.media.images["img"] = ImagePayload(b"\x89PNG", "image/png", "img.png")
+    campaign_id = scheduled(
+        harness.campaigns, 2, image=ImageReference("img", "0" * 64, "image/png", 4)
+    )
+
+    def lost() -> None:
+        raise SendOutcomeUnknownError("WAHA sendImage: read timeout")
+
+    harness.gateway.send_results.append(lost)  # accepted, then the answer is lost
+
+    await harness.run_until_quiet()
+
+    intents = [e for e in harness.events_of(campaign_id) if type(e).__name__ == "AttemptStarted"]
+    view = harness.campaigns.campaign(campaign_id)
+    # WAHA's media requests carry no id of ours: none is recorded, and the lookup goes by the
+    # caption, which finds it: sent, never sent again.
+    assert [e.message_id for e in intents] == [None, None]
+    assert (view.sent, view.in_doubt, len(harness.gateway.sent)) == (2, 0, 2)
 
 
 async def test_with_message_ids_a_5xx_streak_pauses_the_number_and_nobody_is_in_doubt(
