@@ -28,6 +28,7 @@ from typing import Any, Final
 import psycopg
 
 from app.ports import LaneHolder, Lease
+from domain.session import SessionName
 
 DEFAULT_LEASE_SECONDS: Final = 6.0
 LEASES_TABLE: Final = "campaign_lane_leases"  # written out in the SQL below
@@ -39,11 +40,11 @@ class InProcessLaneLeases:
     """Leases in one process's memory (the in-memory store and tests)."""
 
     def __init__(self) -> None:
-        self._held: dict[str, Lease] = {}
-        self._epochs: dict[str, int] = {}
+        self._held: dict[SessionName, Lease] = {}
+        self._epochs: dict[SessionName, int] = {}
         self._lock = threading.Lock()
 
-    def acquire(self, session: str, owner: str) -> Lease | None:
+    def acquire(self, session: SessionName, owner: str) -> Lease | None:
         """Take the lane unless someone holds it."""
         with self._lock:
             if session in self._held:
@@ -53,7 +54,7 @@ class InProcessLaneLeases:
             lease = self._held[session] = Lease(session, owner, epoch)
             return lease
 
-    def renew(self, leases: Sequence[Lease]) -> set[str]:
+    def renew(self, leases: Sequence[Lease]) -> set[SessionName]:
         """Return the sessions still held by these leases."""
         with self._lock:
             return {lease.session for lease in leases if self._held.get(lease.session) == lease}
@@ -69,7 +70,7 @@ class InProcessLaneLeases:
         with self._lock:
             return [LaneHolder(h.session, h.owner, h.epoch, None) for h in self._held.values()]
 
-    def expire(self, session: str) -> None:
+    def expire(self, session: SessionName) -> None:
         """Forget the session's holder, as if it had died (tests)."""
         with self._lock:
             self._held.pop(session, None)
@@ -89,15 +90,15 @@ class FileLaneLeases:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._locked: dict[str, _Locked] = {}
+        self._locked: dict[SessionName, _Locked] = {}
         self._lock = threading.Lock()
 
-    def _path(self, session: str) -> Path:
+    def _path(self, session: SessionName) -> Path:
         # Session names are safe file names already; a hash keeps any future name safe too.
         digest = hashlib.sha256(session.encode()).hexdigest()[:16]
         return self.folder / f"lane-{digest}.lock"
 
-    def acquire(self, session: str, owner: str) -> Lease | None:
+    def acquire(self, session: SessionName, owner: str) -> Lease | None:
         """Lock the session's file without waiting; None when another process holds it."""
         with self._lock:
             if session in self._locked:
@@ -121,7 +122,7 @@ class FileLaneLeases:
             self._locked[session] = _Locked(lease, handle)
             return lease
 
-    def renew(self, leases: Sequence[Lease]) -> set[str]:
+    def renew(self, leases: Sequence[Lease]) -> set[SessionName]:
         """Our locks last as long as we do: every lease we still hold is kept."""
         with self._lock:
             return {
@@ -153,7 +154,7 @@ class FileLaneLeases:
                     if "session" in record:
                         found.append(
                             LaneHolder(
-                                str(record["session"]),
+                                SessionName(str(record["session"])),
                                 str(record.get("owner", "")),
                                 int(record.get("epoch", 0)),
                                 None,
@@ -213,7 +214,7 @@ class PostgresLaneLeases:
                 "expires_at timestamptz NOT NULL)"
             )
 
-    def acquire(self, session: str, owner: str) -> Lease | None:
+    def acquire(self, session: SessionName, owner: str) -> Lease | None:
         """Take the lane if it is free or its lease expired; the epoch grows either way."""
         with self._cursor() as cursor:
             cursor.execute(
@@ -228,7 +229,7 @@ class PostgresLaneLeases:
             row = cursor.fetchone()
         return None if row is None else Lease(session, owner, int(row[0]))
 
-    def renew(self, leases: Sequence[Lease]) -> set[str]:
+    def renew(self, leases: Sequence[Lease]) -> set[SessionName]:
         """Extend the leases not yet expired and still ours; return their sessions."""
         if not leases:
             return set()
@@ -245,7 +246,7 @@ class PostgresLaneLeases:
                     [lease.epoch for lease in leases],
                 ),
             )
-            return {str(row[0]) for row in cursor.fetchall()}
+            return {SessionName(str(row[0])) for row in cursor.fetchall()}
 
     def release(self, lease: Lease) -> None:
         """Let the lane go at once, if this lease still holds it."""
@@ -265,7 +266,10 @@ class PostgresLaneLeases:
             )
             return [
                 LaneHolder(
-                    str(s), str(o), int(e), x.astimezone(UTC) if isinstance(x, datetime) else None
+                    SessionName(str(s)),
+                    str(o),
+                    int(e),
+                    x.astimezone(UTC) if isinstance(x, datetime) else None,
                 )
                 for s, o, e, x in cursor.fetchall()
             ]

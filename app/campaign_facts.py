@@ -11,8 +11,10 @@ from uuid import UUID
 
 from app.campaigns import CampaignsApp
 from app.log_follower import Followed, LogFollower, follower_of
+from app.views import OutcomeCounts
 from domain.campaign import AttemptOutcome, Campaign
 from domain.lifecycle import CampaignStatus
+from domain.session import SessionName
 
 _PAGE = 1000
 # Every event a campaign records: the facts count versions, so none may be missed.
@@ -27,18 +29,14 @@ _OUTCOME_FIELDS: Final = {o.value: o.value for o in AttemptOutcome}
 
 
 @dataclass(frozen=True)
-class CampaignFacts:
+class CampaignFacts(OutcomeCounts):
     """One campaign's status and counts, plus what scheduling and recovery decide on."""
 
     id: UUID
     position: int  # where its CampaignScheduled event sits in the store: a list cursor
     status: CampaignStatus
-    session: str
+    session: SessionName
     version: int
-    sent: int
-    failed: int
-    skipped: int
-    in_doubt: int
     scheduled_for: datetime
     pause_reason: str | None
     auto_resume: bool  # the option is on and no AutoResumeWithheld since the pause
@@ -57,15 +55,12 @@ class CampaignFacts:
         options = campaign.options
         option = bool(options.get("auto_resume", True))
         return cls(
+            **OutcomeCounts.counted(counts),
             id=campaign.id,
             position=position,
             status=CampaignStatus(campaign.status),
             session=campaign.session,
             version=campaign.version,
-            sent=counts.get(AttemptOutcome.SENT.value, 0),
-            failed=counts.get(AttemptOutcome.FAILED.value, 0),
-            skipped=counts.get(AttemptOutcome.SKIPPED.value, 0),
-            in_doubt=counts.get(AttemptOutcome.IN_DOUBT.value, 0),
             scheduled_for=campaign.scheduled_for,
             pause_reason=None if campaign.pause is None else str(campaign.pause["reason"]),
             auto_resume=option and not campaign.auto_resume_withheld,
@@ -85,7 +80,7 @@ class CampaignFacts:
             id=event.originator_id,
             position=position,
             status=CampaignStatus.SCHEDULED,
-            session=event.session,
+            session=SessionName(event.session),
             version=event.originator_version,
             sent=0,
             failed=0,

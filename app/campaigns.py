@@ -40,6 +40,7 @@ from domain.content import MessageContent, MessageTemplate
 from domain.delivery import Deliveries, deliveries_id
 from domain.lane import Lane, lane_id
 from domain.lifecycle import CampaignStatus
+from domain.session import SessionName
 
 T = TypeVar("T")
 
@@ -242,7 +243,7 @@ class CampaignsApp(Application[UUID]):
                 return [Contact.from_record(r) for r in domain_event.contacts]
         return []
 
-    def lane(self, session: str) -> Lane | None:
+    def lane(self, session: SessionName) -> Lane | None:
         """Return the session's lane record, or None before anyone sent through it."""
         try:
             found: Lane = self.repository.get(lane_id(session))

@@ -21,6 +21,7 @@ from app.blocking import off_loop
 from app.lane_parts import LaneEnd, LanePorts, LaneSettings
 from app.lane_run import LaneRun
 from app.ports import LaneLeases, Lease
+from domain.session import SessionName
 
 log = logging.getLogger("waha_campaigns.lanes")
 
@@ -61,7 +62,7 @@ class Lanes:
         """Whether the service stops: no lane is taken up any more."""
         return self._stopping
 
-    def stop_requested(self, session: str) -> bool:
+    def stop_requested(self, session: SessionName) -> bool:
         """Whether the session's lane here was asked to stop (it pauses at its next boundary)."""
         lane = self._lanes.get(session)
         return lane is not None and lane.run.stop_requested
@@ -70,17 +71,17 @@ class Lanes:
         """Return the sessions whose lanes run here."""
         return [s for s, lane in self._lanes.items() if not lane.task.done()]
 
-    def holds(self, session: str) -> bool:
+    def holds(self, session: SessionName) -> bool:
         """Whether this process runs the session's lane now."""
         lane = self._lanes.get(session)
         return lane is not None and not lane.task.done()
 
-    def holds_campaign(self, session: str, campaign_id: UUID) -> bool:
+    def holds_campaign(self, session: SessionName, campaign_id: UUID) -> bool:
         """Whether the session's lane runs here and holds the campaign."""
         lane = self._lanes.get(session)
         return lane is not None and not lane.task.done() and lane.run.holds(campaign_id)
 
-    async def ensure(self, session: str) -> bool:
+    async def ensure(self, session: SessionName) -> bool:
         """Run the session's lane here if nobody holds it; return whether it runs here."""
         if self._stopping:
             return False
@@ -118,7 +119,7 @@ class Lanes:
         log.info("lane %r ended (%s)", lease.session, end.value)
         return end
 
-    def notice(self, session: str, campaign_id: UUID, version: int | None = None) -> None:
+    def notice(self, session: SessionName, campaign_id: UUID, version: int | None = None) -> None:
         """Tell the session's lane, if it runs here, that the campaign changed or joined it.
 
         With `version`, a lane that already holds the campaign at that version ignores it.
@@ -127,7 +128,7 @@ class Lanes:
         if lane is not None and not lane.task.done():
             lane.run.notice(campaign_id, version)
 
-    def session_seen(self, session: str, status: str) -> None:
+    def session_seen(self, session: SessionName, status: str) -> None:
         """Pass a session status WAHA reported (webhook) to the session's lane, if it runs here."""
         lane = self._lanes.get(session)
         if lane is not None and not lane.task.done():

@@ -304,7 +304,7 @@ class SeenWebhooks(Protocol):
 class Lease:
     """A hold on one session's lane: `epoch` grows with every new holder."""
 
-    session: str
+    session: SessionName
     owner: str
     epoch: int
 
@@ -313,7 +313,7 @@ class Lease:
 class LaneHolder:
     """Who holds a session's lane, as far as the lease store knows."""
 
-    session: str
+    session: SessionName
     owner: str
     epoch: int
     expires_at: datetime | None  # None: held until its process ends (an OS lock)
@@ -327,11 +327,11 @@ class LaneLeases(Protocol):
     renewing.
     """
 
-    def acquire(self, session: str, owner: str) -> Lease | None:
+    def acquire(self, session: SessionName, owner: str) -> Lease | None:
         """Take the session's lane for `owner`, or return None while someone else holds it."""
         ...
 
-    def renew(self, leases: Sequence[Lease]) -> set[str]:
+    def renew(self, leases: Sequence[Lease]) -> set[SessionName]:
         """Keep holding these; return the sessions still held (the others are lost: stop)."""
         ...
 

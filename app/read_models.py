@@ -16,7 +16,9 @@ from uuid import UUID
 from eventsourcing.persistence import Tracking
 
 from app.views import ContactReport
+from domain.contacts import ChatId
 from domain.delivery import ACK_NAMES
+from domain.session import SessionName
 
 PENDING: Final = "pending"  # an outcome filter: contacts without an outcome yet
 ACKS_BY_NAME: Final = {name: ack for ack, name in ACK_NAMES.items()}
@@ -76,11 +78,11 @@ class CampaignContacts(Protocol):
         """Return the contact a message was sent to (serialized or raw id), if it is ours."""
         ...
 
-    def last_sent(self, session: str, chat_id: str) -> tuple[UUID, datetime] | None:
+    def last_sent(self, session: SessionName, chat_id: ChatId) -> tuple[UUID, datetime] | None:
         """Return the campaign and time of the latest message sent to the chat via the session."""
         ...
 
-    def sent_count(self, session: str, since: datetime) -> int:
+    def sent_count(self, session: SessionName, since: datetime) -> int:
         """Return how many messages the session sent at or after `since`, in any campaign."""
         ...
 

@@ -18,6 +18,7 @@ from app.views import CampaignView
 from domain.campaign import SESSION_PAUSES, TIMED_PAUSES, PauseReason
 from domain.errors import DomainError, IllegalTransitionError
 from domain.lifecycle import CampaignStatus
+from domain.session import SessionName
 
 log = logging.getLogger("waha_campaigns.supervisor")
 
@@ -166,7 +167,7 @@ class Supervisor:
             await self.lanes.ensure(view.session)
         self.lanes.notice(view.session, view.id)
 
-    async def on_session_status(self, session: str, status: str) -> None:
+    async def on_session_status(self, session: SessionName, status: str) -> None:
         """Pass a session's status from WAHA (webhook) to its lane here, which looks at once."""
         if status:
             self.lanes.session_seen(session, status)

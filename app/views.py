@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,7 @@ from eventsourcing.domain import DomainEventProtocol
 
 from domain.campaign import AttemptOutcome, Campaign
 from domain.lifecycle import CampaignStatus
+from domain.session import SessionName
 
 
 def jsonable(value: Any) -> Any:
@@ -42,21 +44,38 @@ class PauseView:
     detail: str
     at: datetime
     index: int
+    # When the pause lifts by itself at a known moment (a window opens, a new day's cap).
+    resume_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutcomeCounts:
+    """How many contacts had each outcome: one field per AttemptOutcome, declared once.
+
+    The campaign's view, its facts and the API's schema (derived from the view) all carry
+    these; they come from the aggregate's `counts` or are folded from its events.
+    """
+
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    in_doubt: int = 0
+
+    @staticmethod
+    def counted(counts: Mapping[str, int]) -> dict[str, int]:
+        """Return the fields from the aggregate's counts by outcome."""
+        return {outcome.value: counts.get(outcome.value, 0) for outcome in AttemptOutcome}
 
 
 @dataclass(frozen=True)
-class CampaignView(JsonView):
+class CampaignView(OutcomeCounts, JsonView):
     """A campaign as operators and other systems see it."""
 
     id: UUID
     name: str
     status: CampaignStatus
-    session: str
+    session: SessionName
     total: int
-    sent: int
-    failed: int
-    skipped: int
-    in_doubt: int
     next_index: int
     pause: PauseView | None
     scheduled_for: datetime
@@ -120,18 +139,15 @@ def campaign_view(campaign: Campaign) -> CampaignView:
             detail=str(campaign.pause["detail"]),
             at=campaign.pause["at"],
             index=int(campaign.pause["index"]),
+            resume_at=campaign.pause.get("resume_at"),
         )
-    counts = campaign.counts
     return CampaignView(
+        **OutcomeCounts.counted(campaign.counts),
         id=campaign.id,
         name=campaign.name,
         status=campaign.state,
         session=campaign.session,
         total=campaign.total,
-        sent=counts.get(AttemptOutcome.SENT.value, 0),
-        failed=counts.get(AttemptOutcome.FAILED.value, 0),
-        skipped=counts.get(AttemptOutcome.SKIPPED.value, 0),
-        in_doubt=counts.get(AttemptOutcome.IN_DOUBT.value, 0),
         next_index=campaign.next_index,
         pause=pause,
         scheduled_for=campaign.scheduled_for,

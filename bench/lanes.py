@@ -54,7 +54,7 @@ def phone(i: int) -> str:
 
 async def lane_rate(gateway: AiohttpWahaGateway, folder: Path, campaigns: int, total: int) -> float:
     """Contacts per second of `campaigns` campaigns sharing one lane, `total` contacts in all."""
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - a benchmark's set-up
     settings = load_settings(
         {},
         campaigns_database_url=f"sqlite:///{folder / f'lanes-{campaigns}.sqlite3'}",

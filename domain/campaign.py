@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import AttemptOutOfOrderError, DomainError, IllegalTransitionError
 from domain.lifecycle import CampaignStatus, next_status
+from domain.session import SessionName
 
 
 class AttemptOutcome(StrEnum):
@@ -280,7 +281,7 @@ class Campaign(Aggregate):
         at: datetime,
     ) -> None:
         self.name = name
-        self.session = session
+        self.session = SessionName(session)
         self.message = message
         self.audience = audience
         self.scheduled_for = scheduled_for

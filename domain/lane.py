@@ -17,6 +17,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import DomainError
+from domain.session import SessionName
 
 _LANES_NAMESPACE: Final = UUID("5d1c9a4e-2b7f-4c3a-8e6d-0f9b1a2c3d4e")
 _WAHA_UNAVAILABLE: Final = "waha_unavailable"  # PauseReason.WAHA_UNAVAILABLE's value
@@ -148,7 +149,7 @@ class Lane(Aggregate):
 
     @event(LaneOpened)
     def __init__(self, *, session: str, at: datetime) -> None:
-        self.session = session
+        self.session = SessionName(session)
         self.opened_at = at
         self.owner: str | None = None
         self.epoch = 0

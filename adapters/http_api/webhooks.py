@@ -26,6 +26,7 @@ from adapters.waha.wire import (
     verify_webhook_signature,
 )
 from app.blocking import off_loop
+from domain.session import SessionName
 
 # WAHA retries a failed webhook with back-off for a while; older than this, it tells of a past
 # that later webhooks and the supervisor's own polls have overtaken. Webhooks acted on are
@@ -133,7 +134,7 @@ async def _act(context: ApiContext, runtime: ApiRuntime, webhook: WahaWebhook) -
     match webhook:
         case SessionStatusWebhook(fact=fact):
             # Resumes are spawned as tasks: this returns before anyone is messaged.
-            await runtime.supervisor.on_session_status(fact.session, fact.status)
+            await runtime.supervisor.on_session_status(SessionName(fact.session), fact.status)
             return "recorded"
         case MessageAckWebhook(fact=fact):
             # eventsourcing is synchronous: keep its I/O off the event loop.

@@ -12,7 +12,9 @@ import pytest
 
 from adapters.leases import FileLaneLeases, InProcessLaneLeases, PostgresLaneLeases
 from adapters.persistence import postgres_conninfo
+from domain.session import SessionName
 
+DEFAULT, OTHER = SessionName("default"), SessionName("other")
 HOLD_IN_ANOTHER_PROCESS = """
 import sys, time
 from pathlib import Path
@@ -29,13 +31,13 @@ def test_one_holder_at_a_time_and_a_release_lets_the_next_in(
     make: type[InProcessLaneLeases] | None, tmp_path: Path
 ) -> None:
     leases = make() if make is not None else FileLaneLeases(tmp_path / "lanes")
-    first = leases.acquire("default", "one")
+    first = leases.acquire(DEFAULT, "one")
     assert first is not None
 
-    assert leases.acquire("default", "two") is None
-    assert leases.acquire("other", "two") is not None
+    assert leases.acquire(DEFAULT, "two") is None
+    assert leases.acquire(OTHER, "two") is not None
     leases.release(first)
-    second = leases.acquire("default", "two")
+    second = leases.acquire(DEFAULT, "two")
     assert second is not None
     kept = leases.renew([first, second])
     leases.close()
@@ -57,13 +59,13 @@ def test_a_file_lease_dies_with_its_process(tmp_path: Path) -> None:
             assert child.stdout is not None
             assert child.stdout.readline().split() == ["held", "1"]
             leases = FileLaneLeases(folder)
-            refused = leases.acquire("default", "here")
+            refused = leases.acquire(DEFAULT, "here")
             holders = leases.holders()
         finally:
             child.kill()  # SIGKILL: the holder gets no chance to let go
             child.wait()
 
-    taken = leases.acquire("default", "here")
+    taken = leases.acquire(DEFAULT, "here")
     leases.close()
 
     assert refused is None
@@ -96,13 +98,13 @@ def test_a_postgres_lease_is_held_until_it_lapses_then_taken_with_a_newer_epoch(
     pg_leases: tuple[PostgresLaneLeases, str],
 ) -> None:
     leases, conninfo = pg_leases
-    first = leases.acquire("default", "one")
+    first = leases.acquire(DEFAULT, "one")
     assert first is not None
-    refused = leases.acquire("default", "two")
+    refused = leases.acquire(DEFAULT, "two")
     kept = leases.renew([first])
 
     lapse(conninfo, "default")
-    taken = leases.acquire("default", "two")
+    taken = leases.acquire(DEFAULT, "two")
 
     assert (refused, kept) == (None, {"default"})
     assert taken is not None
@@ -116,12 +118,12 @@ def test_a_released_postgres_lease_is_free_at_once(
     pg_leases: tuple[PostgresLaneLeases, str],
 ) -> None:
     leases, _ = pg_leases
-    first = leases.acquire("default", "one")
+    first = leases.acquire(DEFAULT, "one")
     assert first is not None
 
     leases.release(first)
 
-    assert leases.acquire("default", "two") is not None
+    assert leases.acquire(DEFAULT, "two") is not None
 
 
 @pytest.mark.postgres

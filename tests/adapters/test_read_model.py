@@ -21,7 +21,9 @@ from app.log_follower import LogFollower
 from app.read_models import ContactRow, ContactsView
 from app.views import ContactReport
 from domain.campaign import AttemptOutcome
+from domain.contacts import ChatId
 from domain.delivery import Deliveries
+from domain.session import SessionName
 from tests import histories
 from tests.builders import scheduled
 from tests.fakes.system import ManualClock
@@ -62,8 +64,8 @@ def following(app: CampaignsApp, view: ContactsView, page_size: int = 1000) -> L
     return follower
 
 
-def chat(i: int) -> str:
-    return f"49151{10000000 + i}@c.us"
+def chat(i: int) -> ChatId:
+    return ChatId(f"49151{10000000 + i}@c.us")
 
 
 def run(app: CampaignsApp, clock: ManualClock, outcomes: Sequence[AttemptOutcome], n: int) -> UUID:
@@ -162,19 +164,19 @@ def test_the_guardrails_see_the_last_send_to_a_chat_and_a_sessions_sends(
     second = run(app, clock, [SENT, SKIPPED], n=3)
     following(app, view).catch_up()
 
-    last = view.last_sent("default", chat(0))
+    last = view.last_sent(SessionName("default"), chat(0))
     assert last is not None
     assert last[0] == second
     assert last[1] == app.contact_reports(second)[0].attempted_at
-    assert view.last_sent("default", chat(2)) is None  # failed: nothing was sent
-    assert view.last_sent("other", chat(0)) is None
-    assert view.sent_count("default", start) == 3
+    assert view.last_sent(SessionName("default"), chat(2)) is None  # failed: nothing was sent
+    assert view.last_sent(SessionName("other"), chat(0)) is None
+    assert view.sent_count(SessionName("default"), start) == 3
     first_sends = [
         r.attempted_at for r in app.contact_reports(first) if r.attempted_at and r.outcome == "sent"
     ]
-    assert view.sent_count("default", first_sends[1]) == 2
-    assert view.sent_count("default", clock.now() + timedelta(seconds=1)) == 0
-    assert view.sent_count("other", start) == 0
+    assert view.sent_count(SessionName("default"), first_sends[1]) == 2
+    assert view.sent_count(SessionName("default"), clock.now() + timedelta(seconds=1)) == 0
+    assert view.sent_count(SessionName("other"), start) == 0
 
 
 def test_delivery_counts_keep_the_highest_ack(

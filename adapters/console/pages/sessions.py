@@ -47,7 +47,7 @@ async def _rows(request: web.Request) -> list[SessionRow]:
     midnight = datetime.combine(context.clock.now().date(), time(0), context.clock.now().tzinfo)
 
     def sent_today() -> dict[str, int]:
-        return {name: context.contacts.sent_count(name, midnight) for name in names}
+        return {name: context.contacts.sent_count(SessionName(name), midnight) for name in names}
 
     sent = await off_loop(sent_today)
     return session_rows(names, facts, records, dict(zip(names, answers, strict=True)), sent)

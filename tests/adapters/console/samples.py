@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 from app.campaign_facts import CampaignFacts
 from app.views import CampaignView, PauseView
 from domain.lifecycle import CampaignStatus
+from domain.session import SessionName
 
 NOW = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 
@@ -19,7 +20,7 @@ def a_view(**overrides: Any) -> CampaignView:
         id=uuid4(),
         name="Spring sale",
         status=CampaignStatus.RUNNING,
-        session="default",
+        session=SessionName("default"),
         total=15,
         sent=3,
         failed=1,

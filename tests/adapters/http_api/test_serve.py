@@ -330,7 +330,9 @@ async def test_a_stop_asks_runs_to_stop_before_requests_drain(
 
         stop.set()
         lanes = app[RUNTIME].supervisor.lanes
-        asked_in_time = await eventually(lambda: lanes.stop_requested("default"), within=2)
+        asked_in_time = await eventually(
+            lambda: lanes.stop_requested(SessionName("default")), within=2
+        )
         held.release.set()
         finish_slow_request.set()
         (await slow_request).release()

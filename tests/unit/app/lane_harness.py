@@ -15,6 +15,7 @@ from app.lane_parts import LanePorts, LaneSettings
 from app.lanes import Lanes
 from app.supervisor import Supervisor, SupervisorSettings
 from domain.lane import Lane, lane_id
+from domain.session import SessionName
 from tests.fakes.gateway import FakeMediaStore, FakeWahaGateway
 from tests.fakes.system import ManualClock, SeededRandom
 
@@ -70,7 +71,7 @@ class Harness:
         await self.committer.close()
 
     def lane(self, session: str = "default") -> Lane:
-        found = self.campaigns.lane(session)
+        found = self.campaigns.lane(SessionName(session))
         assert found is not None
         return found
 

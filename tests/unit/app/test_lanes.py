@@ -19,13 +19,14 @@ from app.ports import (
 from domain.content import ImageReference
 from domain.lane import Lane
 from domain.pacing import CampaignOptions, Pacing
+from domain.session import SessionName
 from tests import histories
 from tests.builders import contacts, scheduled
 from tests.fakes.gateway import FakeWahaGateway
 from tests.fakes.system import InstantSleeper, ManualClock, SeededRandom
 from tests.unit.app.lane_harness import Harness
 
-SESSION = "default"
+SESSION = SessionName("default")
 
 
 @pytest.fixture
@@ -162,7 +163,7 @@ async def test_a_campaign_created_later_joins_the_round_without_starving_the_fir
             )
             harness.campaigns.start_campaign(second)  # as the supervisor's next tick does
             harness.tracker.refresh()
-            harness.lanes.notice(SESSION, second)
+            harness.lanes.notice(SessionName(SESSION), second)
             later.append(second)
 
     harness.sleeper.on_sleep = create_a_second_after_the_first_send
