@@ -99,9 +99,13 @@ def end_turn(run: LaneRun, held: Held, settled: Settled) -> None:
         epoch=run.epoch,
         at=run.p.clock.now(),
     )
-    if log.isEnabledFor(logging.INFO):
+    # A sent message is the everyday case, on the record already: logged only when debugging
+    # (at hundreds a second a line each costs more than the send's bookkeeping).
+    level = logging.DEBUG if outcome == AttemptOutcome.SENT.value else logging.INFO
+    if log.isEnabledFor(level):
         total = held.campaign.total
-        log.info(
+        log.log(
+            level,
             "[campaign %s | contact %d of %d (index %d)] %s",
             held.id,
             index + 1,

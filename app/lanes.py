@@ -24,6 +24,8 @@ from app.ports import LaneLeases, Lease
 from domain.session import SessionName
 
 log = logging.getLogger("waha_campaigns.lanes")
+# How long a session found held by another process is left alone before asking again.
+RETRY_HELD_SECONDS = 2.0
 
 
 def process_owner() -> str:
@@ -57,6 +59,9 @@ class Lanes:
         self.settings = settings or LaneSettings()
         self._lanes: dict[str, _Lane] = {}
         self._stopping = False
+        # When a session's lease was last found held elsewhere: not asked again at once, so
+        # hundreds of sessions held by peers do not cost hundreds of queries every tick.
+        self._refused: dict[SessionName, datetime] = {}
 
     def stopping(self) -> bool:
         """Whether the service stops: no lane is taken up any more."""
@@ -87,9 +92,15 @@ class Lanes:
             return False
         if self.holds(session):
             return True
+        now = self.ports.clock.now()
+        refused = self._refused.get(session)
+        if refused is not None and (now - refused).total_seconds() < RETRY_HELD_SECONDS:
+            return False
         lease = await off_loop(self.leases.acquire, session, self.owner)
         if lease is None:
+            self._refused[session] = now
             return False
+        self._refused.pop(session, None)
         if self.stopping():  # the service began to stop while the lease was taken
             await off_loop(self.leases.release, lease)
             return False
