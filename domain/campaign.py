@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import AttemptOutOfOrderError, DomainError
 from domain.lifecycle import CampaignStatus, next_status
+from domain.numbering import contact_words, next_contact_words
 
 
 class AttemptOutcome(StrEnum):
@@ -353,7 +354,7 @@ class Campaign(Aggregate):
         self._check_is_next(index)
         if self.in_flight is not None:
             raise AttemptInFlightError(
-                f"contact {self.in_flight['index']} already has a send in flight"
+                f"{contact_words(self.in_flight['index'], self.total)} already has a send in flight"
             )
         self._attempt_started(
             index=index,
@@ -385,7 +386,8 @@ class Campaign(Aggregate):
         self._check_is_next(index)
         if self.in_flight is not None and self.in_flight["attempt_id"] != attempt_id:
             raise AttemptOutOfOrderError(
-                f"contact {index} has send {self.in_flight['attempt_id']} in flight, "
+                f"{contact_words(index, self.total)} has send "
+                f"{self.in_flight['attempt_id']} in flight, "
                 f"not {attempt_id}"
             )
         if outcome in {AttemptOutcome.SENT, AttemptOutcome.IN_DOUBT} and self.in_flight is None:
@@ -460,7 +462,8 @@ class Campaign(Aggregate):
         next_status(self.state, "complete")
         if not self.all_handled:
             raise DomainError(
-                f"cannot complete a campaign at contact {self.next_index} of {self.total}"
+                "cannot complete a campaign whose next contact is "
+                + next_contact_words(self.next_index, self.total)
             )
         self._completed(totals=dict(self.counts), at=at)
 
@@ -477,17 +480,20 @@ class Campaign(Aggregate):
     def _check_is_next(self, index: int) -> None:
         if index >= self.total:
             raise AttemptOutOfOrderError(
-                f"contact {index} does not exist: the audience has {self.total} contacts"
+                f"{contact_words(index, with_index=True)} does not exist: the audience has "
+                f"{self.total} contacts"
             )
         if index != self.next_index:
             raise AttemptOutOfOrderError(
-                f"contact {index} is not the next one to handle ({self.next_index})"
+                f"{contact_words(index, self.total)} is not the next one to handle "
+                f"({next_contact_words(self.next_index, self.total)})"
             )
 
     def _check_nothing_in_flight(self, command: str) -> None:
         if self.in_flight is not None:
             raise AttemptInFlightError(
-                f"cannot {command} while the send to contact {self.in_flight['index']} "
+                f"cannot {command} while the send to "
+                f"{contact_words(self.in_flight['index'], self.total)} "
                 "is in flight; try again when it has an outcome"
             )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
@@ -13,6 +13,7 @@ from app.audit.log import Event, event_time
 from app.audit.replay import ReplayError
 from app.views import jsonable
 from domain.campaign import AttemptOutcome, Campaign
+from domain.numbering import contact_words
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class Milestone:
     index: int | None = None
     reason: str | None = None
     detail: str | None = None
+    # For people: "contact 4 of 15 (index 3)" where `index` (0-based, for programs) is set.
+    contact: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,12 +92,15 @@ def timeline(events: Iterable[Event]) -> Timeline:
         )
     ]
     status = "Scheduled"
+    total = int(first.audience["size"])
     counts: Counter[str] = Counter({o.value: 0 for o in AttemptOutcome})
     waits: list[float] = []
     for domain_event in iterator:
         status = _STATUS_AFTER.get(type(domain_event), status)
         milestone = _milestone(domain_event)
         if milestone is not None:
+            if milestone.index is not None:
+                milestone = replace(milestone, contact=contact_words(milestone.index, total))
             milestones.append(milestone)
         elif isinstance(domain_event, Campaign.ContactAttempted):
             counts[domain_event.outcome] += 1
@@ -107,7 +113,7 @@ def timeline(events: Iterable[Event]) -> Timeline:
         campaign_id=first.originator_id,
         name=first.name,
         status=status,
-        total=int(first.audience["size"]),
+        total=total,
         counts=dict(counts),
         configured_pacing=dict(first.pacing),
         milestones=milestones,

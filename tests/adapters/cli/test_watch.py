@@ -69,7 +69,8 @@ async def test_watch_exits_1_with_the_reason_when_the_campaign_pauses(
 
     assert code == 1
     assert capsys.readouterr().out.splitlines()[-1] == (
-        "paused at contact 2 since 2026-11-28 09:30:00Z: session_not_working (session STOPPED)"
+        "paused at contact 3 of 4 (index 2) since 2026-11-28 09:30:00Z: "
+        "session_not_working (session STOPPED)"
     )
 
 
@@ -132,7 +133,7 @@ async def test_watch_on_a_terminal_redraws_a_progress_bar_and_waits_between_poll
     # Three contacts in the two minutes since the first poll.
     assert "1.5/min" in frames[3]
     assert "\x1b[36mRunning\x1b[0m" in frames[3]
-    assert frames[-1].endswith("\ncancelled at contact 3 on -: stop\n")
+    assert frames[-1].endswith("\ncancelled at contact 4 of 4 (index 3) on -: stop\n")
 
 
 def test_time_left_is_the_remaining_waits_at_the_mean_pacing() -> None:
