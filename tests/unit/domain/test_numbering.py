@@ -33,4 +33,3 @@ def test_a_refusal_names_the_contact_in_flight_for_people() -> None:
         campaign.pause_at_next(reason=PauseReason.MANUAL, detail="", at=NOW)
 
     assert "the send to contact 1 of 4 (index 0) is in flight" in str(refused.value)
-
