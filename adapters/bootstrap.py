@@ -40,7 +40,7 @@ from app.deliveries import DeliveryTracker
 from app.lane_parts import LanePorts, LaneSettings
 from app.lanes import Lanes
 from app.log_follower import LogFollower, follower_of
-from app.ports import Clock, LaneLeases, RandomSource, Sleeper, WahaGateway
+from app.ports import Clock, LaneLeases, MediaKind, RandomSource, Sleeper, WahaGateway
 from app.read_models import ContactsView
 from app.settings import Settings
 from app.supervisor import Supervisor, SupervisorSettings
@@ -163,7 +163,7 @@ def build(
     return Services(
         settings=settings,
         campaigns=campaigns,
-        media=FileMediaStore(settings.campaigns_media_dir),
+        media=FileMediaStore(settings.campaigns_media_dir, media_limits_of(settings)),
         deliveries=DeliveryTracker(campaigns, contacts, follower),
         facts=CampaignFactsTracker(campaigns),
         leases=leases,
@@ -174,6 +174,16 @@ def build(
         contacts=contacts,
         seen_webhooks=seen,
     )
+
+
+def media_limits_of(settings: Settings) -> dict[MediaKind, int]:
+    """Return the largest file of each media kind taken, as the settings give them."""
+    return {
+        MediaKind.IMAGE: settings.campaigns_max_image_bytes,
+        MediaKind.DOCUMENT: settings.campaigns_max_document_bytes,
+        MediaKind.VIDEO: settings.campaigns_max_video_bytes,
+        MediaKind.VOICE: settings.campaigns_max_voice_bytes,
+    }
 
 
 def read_model(

@@ -144,21 +144,28 @@ def campaign_context(campaign_id: UUID) -> Iterator[None]:
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """Return every secret value in the settings, the database password included (both forms)."""
+    """Return every secret value in the settings, URL passwords included (both forms)."""
     values = [
         secret.get_secret_value()
         for secret in (
             settings.waha_api_key,
             settings.campaigns_api_token,
             settings.waha_webhook_hmac_key,
+            settings.campaigns_notify_hmac_key,
         )
         if isinstance(secret, SecretStr)
     ]
-    password = urlsplit(settings.campaigns_database_url).password
-    if password:
-        # As written in the URL and as the driver uses it (and may echo it in an error).
-        values.extend({password, unquote(password)})
+    for url in (settings.campaigns_database_url, settings.campaigns_notify_url or ""):
+        values.extend(_url_passwords(url))
     return values
+
+
+def _url_passwords(url: str) -> list[str]:
+    password = urlsplit(url).password
+    if not password:
+        return []
+    # As written in the URL and as the driver uses it (and may echo it in an error).
+    return list({password, unquote(password)})
 
 
 def configure_logging(

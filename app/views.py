@@ -42,6 +42,10 @@ class PauseView:
     detail: str
     at: datetime
     index: int
+    # When a timed pause lifts by itself; None for the others.
+    resume_at: datetime | None = None
+    # Whether it lifts without an operator (see Campaign.resumes_by_itself).
+    resumes_by_itself: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,9 @@ class CampaignView(JsonView):
     consecutive_failures: int = 0
     delivered: int = 0
     read: int = 0
+    # The campaign whose contacts this one sends again, and the one that retries this one.
+    retry_of: UUID | None = None
+    retried_as: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,8 @@ def campaign_view(campaign: Campaign) -> CampaignView:
             detail=str(campaign.pause["detail"]),
             at=campaign.pause["at"],
             index=int(campaign.pause["index"]),
+            resume_at=campaign.pause.get("resume_at"),
+            resumes_by_itself=campaign.resumes_by_itself,
         )
     counts = campaign.counts
     return CampaignView(
@@ -145,7 +154,13 @@ def campaign_view(campaign: Campaign) -> CampaignView:
         cancelled=dict(campaign.cancelled) if campaign.cancelled else None,
         audience=dict(campaign.audience),
         consecutive_failures=campaign.consecutive_failures,
+        retry_of=_linked(campaign.retry_of),
+        retried_as=_linked(campaign.retried_as),
     )
+
+
+def _linked(link: dict[str, Any] | None) -> UUID | None:
+    return None if link is None else UUID(str(link["campaign_id"]))
 
 
 # The library's own envelope fields; everything else an event stores is its data.

@@ -93,10 +93,15 @@ def timeline(events: Iterable[Event]) -> Timeline:
     ]
     status = "Scheduled"
     total = int(first.audience["size"])
+    name, configured = first.name, dict(first.pacing)
     counts: Counter[str] = Counter({o.value: 0 for o in AttemptOutcome})
     waits: list[float] = []
     for domain_event in iterator:
         status = _STATUS_AFTER.get(type(domain_event), status)
+        if isinstance(domain_event, Campaign.CampaignEdited):
+            changes = domain_event.changes
+            name = str(changes.get("name", {}).get("new", name))
+            configured = dict(changes.get("pacing", {}).get("new", configured))
         milestone = _milestone(domain_event)
         if milestone is not None:
             if milestone.index is not None:
@@ -111,11 +116,11 @@ def timeline(events: Iterable[Event]) -> Timeline:
         pacing = PacingUsed(len(waits), min(waits), sum(waits) / len(waits), max(waits))
     return Timeline(
         campaign_id=first.originator_id,
-        name=first.name,
+        name=name,
         status=status,
         total=total,
         counts=dict(counts),
-        configured_pacing=dict(first.pacing),
+        configured_pacing=configured,
         milestones=milestones,
         pacing=pacing,
     )
@@ -138,4 +143,9 @@ def _milestone(domain_event: Event) -> Milestone | None:  # noqa: PLR0911 - one 
             return Milestone(time, version, "completed")
         case Campaign.CampaignCancelled(index=index, reason=reason):
             return Milestone(time, version, "cancelled", index, reason)
+        case Campaign.CampaignEdited(changes=changes):
+            return Milestone(time, version, "edited", detail=", ".join(sorted(changes)))
+        case Campaign.RetryScheduled(retry_id=retry_id, outcomes=outcomes, contacts=contacts):
+            detail = f"{contacts} {' or '.join(outcomes)} contact(s) by campaign {retry_id}"
+            return Milestone(time, version, "retried", detail=detail)
     return None

@@ -63,6 +63,7 @@ class LogChecker:
         self._sends: Counter[int] = Counter()
         self._attempts: dict[str, int] = {}  # attempt id -> index, for sends not yet resolved
         self._ended: str | None = None
+        self._started = False
 
     def _contact(self, index: int) -> str:
         return contact_words(index, self.size)
@@ -86,7 +87,8 @@ class LogChecker:
             self._flag("undecodable-event", logged.problem, version)
             return
         name = type(logged.event).__name__
-        if self._ended is not None:
+        # Noting a retry is the one thing a finished campaign may still record.
+        if self._ended is not None and not isinstance(logged.event, Campaign.RetryScheduled):
             self._flag("event-after-end", f"a {name} after {self._ended}", version)
         if isinstance(logged.event, Campaign.CampaignScheduled):
             if self.events != 1:
@@ -99,6 +101,10 @@ class LogChecker:
 
     def _check_event(self, domain_event: Event, version: int) -> None:
         match domain_event:
+            case Campaign.CampaignStarted():
+                self._started = True
+            case Campaign.CampaignEdited() if self._started:
+                self._flag("edit-after-start", "a CampaignEdited after CampaignStarted", version)
             case Campaign.AttemptStarted(index=index, attempt_id=attempt_id):
                 self._attempts[attempt_id] = index
             case Campaign.AttemptAbandoned(attempt_id=attempt_id):
