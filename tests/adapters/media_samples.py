@@ -22,7 +22,7 @@ DOCX: Final = zipped(("[Content_Types].xml", b"<Types/>"), ("word/document.xml",
 MP4: Final = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + PAD
 OGG_OPUS: Final = b"OggS\x00\x02" + b"\x00" * 22 + b"OpusHead\x01\x01" + PAD
 
-# (bytes, kind, mimetype, extension)
+# Each: the bytes, then the kind, MIME type and extension they are taken as.
 TAKEN: Final = [
     (PNG, "image", "image/png", "png"),
     (b"\xff\xd8\xff\xe0" + PAD, "image", "image/jpeg", "jpg"),

@@ -35,7 +35,9 @@ async def test_the_same_key_and_body_answer_the_same_campaign(
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.headers["Location"] == f"/campaigns/{created['id']}"
     assert len(services.campaigns.all_campaign_ids()) == 1
-    assert services.campaigns.load(created["id"]).idempotency["key"] == KEY["Idempotency-Key"]
+    recorded = services.campaigns.load(created["id"]).idempotency
+    assert recorded is not None
+    assert recorded["key"] == KEY["Idempotency-Key"]
 
 
 async def test_the_same_key_with_another_body_is_a_conflict_and_records_nothing(
