@@ -24,11 +24,27 @@ from app.views import CampaignView
 from domain.audience import CHUNK_SIZE, Audience
 from domain.campaign import AlreadyRetriedError, AttemptOutcome, Campaign
 from domain.contacts import Contact
+from domain.errors import IllegalTransitionError
 from domain.lifecycle import next_status
 
 RETRYABLE: Final = frozenset({AttemptOutcome.FAILED.value, AttemptOutcome.IN_DOUBT.value})
 _PAGE: Final = 1000
 _SUFFIX: Final = " (retry)"
+
+
+_WHY_NOT: Final = {
+    "Running": "its outcomes still change; pause it, or retry once it has completed",
+    "Scheduled": "it has sent nothing yet",
+}
+
+
+class NotRetriableError(IllegalTransitionError):
+    """A campaign whose outcomes can still change (Running) or that sent nothing (Scheduled)."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__("retry", status)
+        why = _WHY_NOT.get(status, "only a Paused, Completed or Cancelled campaign is retried")
+        self.args = (f"cannot retry a campaign that is {status}: {why}",)
 
 
 @dataclass(frozen=True)
@@ -86,13 +102,16 @@ def retry_campaign(
 ) -> RetriedCampaign:
     """Schedule a campaign of the contacts with the chosen outcomes, starting now.
 
-    Raises IllegalTransitionError (409) for a campaign still Scheduled or Running,
+    Raises NotRetriableError (409, an IllegalTransitionError) for one Scheduled or Running,
     InvalidCampaignError (422) for a bad selection or one with no contacts,
     AlreadyRetriedError (409) when the campaign was retried with another selection, and
     ConcurrentUpdateError when someone changed it meanwhile. Blocking: call it off the loop.
     """
     old = campaigns.load(campaign_id)
-    next_status(old.state, "record_retry")
+    try:
+        next_status(old.state, "record_retry")
+    except IllegalTransitionError:
+        raise NotRetriableError(old.state.value) from None
     outcomes = request.selection()
     if old.retried_as is not None:
         return _already(campaigns, old, outcomes)

@@ -105,11 +105,11 @@ def add_parser(subparsers: Subparsers) -> None:
     parser.add_argument("--name", help="the campaign's name (default: the file's name)")
     parser.add_argument("--session", default="default", help="the WAHA session (default: default)")
     parser.add_argument(
-        "--at", type=_aware_moment, metavar="TIME", help="start then: ISO 8601 with an offset"
+        "--at", type=aware_moment, metavar="TIME", help="start then: ISO 8601 with an offset"
     )
     parser.add_argument(
         "--pacing",
-        type=_pacing,
+        type=pacing_bounds,
         default=None,
         metavar="MIN-MAX",
         help="random wait between contacts in seconds, e.g. 30-60 (the service's default)",
@@ -117,7 +117,7 @@ def add_parser(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--default",
         action="append",
-        type=_default,
+        type=default_value,
         default=[],
         metavar="FIELD=VALUE",
         help="a template value for contacts without one; repeatable",
@@ -140,7 +140,8 @@ def add_parser(subparsers: Subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def _aware_moment(text: str) -> datetime:
+def aware_moment(text: str) -> datetime:
+    """Parse an ISO 8601 time that has an offset, for argparse."""
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -152,7 +153,8 @@ def _aware_moment(text: str) -> datetime:
     return value
 
 
-def _pacing(text: str) -> tuple[float, float]:
+def pacing_bounds(text: str) -> tuple[float, float]:
+    """Parse MIN-MAX seconds (or one number for both), for argparse."""
     low, _, high = text.partition("-")
     try:
         bounds = (float(low), float(high or low))
@@ -163,7 +165,8 @@ def _pacing(text: str) -> tuple[float, float]:
     return bounds
 
 
-def _default(text: str) -> tuple[str, str]:
+def default_value(text: str) -> tuple[str, str]:
+    """Parse FIELD=VALUE, for argparse."""
     field, sep, value = text.partition("=")
     if not sep or not field.strip():
         raise argparse.ArgumentTypeError(f"a default is FIELD=VALUE: {text!r}")

@@ -65,6 +65,16 @@ class ServiceClient:
         """Return a campaign's view."""
         return await self._json("GET", f"/campaigns/{campaign_id}")
 
+    async def edit_campaign(
+        self, campaign_id: object, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Change a Scheduled campaign; return its view with `changed` and `warnings`."""
+        return await self._json("PATCH", f"/campaigns/{campaign_id}", json=changes)
+
+    async def retry_campaign(self, campaign_id: object, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Schedule a retry of a campaign's failed (or in-doubt) contacts; return its view."""
+        return await self._json("POST", f"/campaigns/{campaign_id}/retry", json=body)
+
     async def command(
         self, campaign_id: object, command: str, body: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:

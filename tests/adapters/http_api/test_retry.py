@@ -110,7 +110,10 @@ async def test_a_running_or_scheduled_campaign_is_not_retried_and_nothing_is_rec
 
     assert [status for status, _ in answers] == [409, 409]
     assert [problem["campaign_status"] for _, problem in answers] == ["Running", "Scheduled"]
-    assert "cannot record_retry a campaign that is Running" in answers[0][1]["detail"]
+    assert answers[0][1]["detail"] == (
+        "cannot retry a campaign that is Running: its outcomes still change; pause it, or "
+        "retry once it has completed"
+    )
     assert len(services.campaigns.all_campaign_ids()) == 2
 
 
