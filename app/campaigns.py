@@ -41,8 +41,11 @@ from domain.content import MessageContent, MessageTemplate
 from domain.delivery import Deliveries, deliveries_id
 from domain.lane import Lane, lane_id
 from domain.lifecycle import CampaignStatus
+from domain.notification import Notifier
 
 T = TypeVar("T")
+# Aggregates that grow with every run (not the audience: it is written once, whole).
+_SNAPSHOTTED = (Campaign, Deliveries, Lane, Notifier)
 
 DEFAULT_SNAPSHOT_INTERVAL = 1000
 SCHEDULED_TOPIC = Campaign.CampaignScheduled.TOPIC
@@ -100,7 +103,7 @@ class CampaignsApp(Application[UUID]):
             if r.domain_event.originator_version % self.snapshot_interval == 0
         }
         for aggregate in saved:
-            if isinstance(aggregate, Campaign | Deliveries | Lane) and aggregate.id in crossed:
+            if isinstance(aggregate, _SNAPSHOTTED) and aggregate.id in crossed:
                 # Not in the events' transaction, which is harmless: snapshots are rebuildable.
                 self.snapshots.put([type(aggregate).Snapshot.take(aggregate)])
 
