@@ -20,6 +20,7 @@ from app.blocking import off_loop
 from app.editing import KEEP, EditCampaign, EditedCampaign, edit_campaign
 from app.ports import MediaKind
 from app.retries import RetryRequest, retry_campaign
+from domain.lifecycle import next_status
 
 _MAX_ID_ECHO = 64
 
@@ -105,6 +106,9 @@ async def edit_campaign_handler(request: web.Request) -> web.Response:
     campaign_id = _campaign_id(request)
     services = request.app[CONTEXT]
     patch = await read_json(request, CampaignPatch) if request.body_exists else CampaignPatch()
+    # The campaign and its state before the fields: 404 or 409 say more than a field's 422.
+    current = await off_loop(services.campaigns.campaign, campaign_id)
+    next_status(current.status, "edit")
     prepared = await off_loop(_edit_of, services, patch)
     with campaign_context(campaign_id):
         edited = await off_loop(edit_campaign, services.campaigns, campaign_id, prepared.edit)
