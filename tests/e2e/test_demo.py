@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 
 import pytest
@@ -24,7 +25,7 @@ async def test_the_demo_completes_through_a_pause_and_an_automatic_resume() -> N
 
     assert process.returncode == 0, text
     assert "WAHA SIMULATOR" in text
-    assert "CampaignPaused       index=" in text
+    assert re.search(r"CampaignPaused       contact \d+ of 20 \(index \d+\)", text), text
     assert "reason=session_not_working" in text
     assert "CampaignResumed" in text
     assert "automatic=True" in text

@@ -62,6 +62,11 @@ async def test_a_retry_sends_again_to_the_failed_contacts_only(
     assert (new["total"], new["retry_of"], new["name"]) == (2, str(old_id), "Spring sale (retry)")
     assert sorted(s.chat_id for s in gateway.sent) == ["4915110000001@c.us", "4915110000003@c.us"]
     assert [s.text for s in gateway.sent] == ["Hello Contact 1", "Hello Contact 3"]
+    page = await (await client.get(f"/campaigns/{new['id']}/contacts")).json()
+    assert [(c["index"], c["name"], c["outcome"]) for c in page["items"]] == [
+        (0, "Contact 1", "sent"),
+        (1, "Contact 3", "sent"),
+    ]
     old = services.campaigns.campaign(old_id)
     assert old.retried_as == UUID(new["id"])
     last = list(services.campaigns.iter_history(old_id))[-1]
