@@ -40,6 +40,11 @@ IDEMPOTENCY_KEY: Final = "Idempotency-Key"
 # Said on the answer to a repeat: the campaign is the one the first request made.
 REPLAYED: Final = "Idempotent-Replayed"
 SESSION_NAME: Final = re.compile(SESSION_NAME_PATTERN)
+# A voice campaign is taken (its text stays on the record) and the operator is told this.
+VOICE_WARNING: Final = (
+    "message.media_id is a voice note, which WhatsApp sends without a caption: the text is "
+    "kept on the campaign but not sent to contacts"
+)
 _MAX_ID_ECHO = 64
 
 
@@ -73,12 +78,6 @@ def media_reference(
         warnings.append(VOICE_WARNING)
     reference = ImageReference(stored.id, stored.sha256, stored.mimetype, stored.size, stored.kind)
     return reference, [], warnings
-
-
-VOICE_WARNING: Final = (
-    "message.media_id is a voice note, which WhatsApp sends without a caption: the text is "
-    "kept on the campaign but not sent to contacts"
-)
 
 
 def _schedule_command(

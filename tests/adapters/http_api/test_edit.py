@@ -146,3 +146,10 @@ async def test_a_schedule_moved_later_is_what_the_scheduler_keeps_to(
 
     assert two_days_on == "Scheduled"
     assert services.campaigns.campaign(created["id"]).status != "Scheduled"
+
+
+def test_every_option_a_campaign_is_created_with_can_be_edited() -> None:
+    from adapters.http_api.schemas import OptionsIn, OptionsPatch
+
+    # A new option added to OptionsIn must be added to OptionsPatch too, or edits refuse it.
+    assert set(OptionsPatch.model_fields) == set(OptionsIn.model_fields)
