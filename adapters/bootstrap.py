@@ -22,6 +22,7 @@ from eventsourcing.postgres import PostgresFactory
 from eventsourcing.sqlite import SQLiteFactory
 from eventsourcing.utils import strtobool
 
+from adapters.console.mount import console
 from adapters.http_api.context import ApiContext, ApiRuntime
 from adapters.http_api.metrics import ApiMetrics
 from adapters.http_api.server import make_app
@@ -33,6 +34,7 @@ from adapters.notify_http import AiohttpNotificationTransport
 from adapters.persistence import persistence_environment, postgres_conninfo
 from adapters.read_model import contacts_view
 from adapters.seen_webhooks import SeenWebhooksStore, seen_webhooks
+from adapters.store_tables import create_tables
 from adapters.system import AsyncioSleeper, SystemClock, SystemRandom
 from adapters.waha.client import AiohttpWahaGateway
 from app.blocking import off_loop
@@ -75,8 +77,7 @@ class Services:
             self.campaigns.close()
         finally:
             self.seen_webhooks.close()
-            if isinstance(self.leases, PostgresLaneLeases):
-                self.leases.close()
+            self.leases.close()
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def campaigns_app(
     )
 
 
-def lane_leases(settings: Settings, *, create_tables: bool = True) -> LaneLeases:
+def lane_leases(settings: Settings, *, create_table: bool = True) -> LaneLeases:
     """Return the lane leases for the store: file locks beside SQLite, lease rows on PostgreSQL."""
     url = settings.campaigns_database_url
     if url.startswith("sqlite:///"):
@@ -125,7 +126,7 @@ def lane_leases(settings: Settings, *, create_tables: bool = True) -> LaneLeases
         leases = PostgresLaneLeases(
             postgres_conninfo(url), lease_seconds=settings.campaigns_lease_seconds
         )
-        if create_tables:
+        if create_table:
             leases.create_table()
         return leases
     return InProcessLaneLeases()
@@ -151,19 +152,22 @@ def build(
 ) -> Services:
     """Return the services for `settings`, with real clock, sleeper and chance unless given."""
     clock = clock or SystemClock()
+    url = settings.campaigns_database_url
+    # Tables are made once below, together and under one lock, never by each part on its own.
     campaigns = campaigns_app(
-        settings.campaigns_database_url,
+        url,
         clock=clock,
         create_dirs=create_dirs,
         default_region=settings.campaigns_default_region,
         snapshot_interval=settings.campaigns_snapshot_interval,
+        env={"CAMPAIGNS_CREATE_TABLE": "n"},
     )
     try:
+        if creates_tables():
+            create_tables(campaigns, url)
         follower, contacts = read_model(campaigns)
-        seen = seen_webhooks(
-            settings.campaigns_database_url, STALE_AFTER, create_table=creates_tables()
-        )
-        leases = lane_leases(settings, create_tables=creates_tables())
+        seen = seen_webhooks(url, STALE_AFTER, create_table=False)
+        leases = lane_leases(settings, create_table=False)
     except BaseException:
         campaigns.close()
         raise
@@ -224,6 +228,15 @@ def stored_read_model(campaigns: CampaignsApp) -> ContactsView | None:
     except PersistenceError:
         return None
     return view
+
+
+def init_store(url: str) -> list[str]:
+    """Create every table of the store at `url` once (the `init-db` command); return them."""
+    campaigns = campaigns_app(url, env={"CAMPAIGNS_CREATE_TABLE": "n"})
+    try:
+        return create_tables(campaigns, url)
+    finally:
+        campaigns.close()
 
 
 def creates_tables(environ: Mapping[str, str] | None = None) -> bool:
@@ -363,9 +376,10 @@ def http_app(
     lane_settings: LaneSettings | None = None,
     start_supervisor: bool = True,
 ) -> web.Application:
-    """Return the HTTP API over `services`; its runtime starts and stops with the app.
+    """Return the HTTP API, and the operator console under /ui/, over `services`.
 
-    Every WAHA call is timed for /metrics. See `make_app` for when the supervisor starts.
+    The runtime starts and stops with the app. Every WAHA call is timed for /metrics. See
+    `make_app` for when the supervisor starts.
     """
     metrics = ApiMetrics(services.contacts)
     context = ApiContext(
@@ -398,4 +412,4 @@ def http_app(
                 notifications=started.notifications,
             )
 
-    return make_app(context, runtime, start_supervisor=start_supervisor)
+    return make_app(context, runtime, start_supervisor=start_supervisor, mounted=[console(context)])

@@ -126,6 +126,24 @@ def read_contacts_file(
     return _contacts(table, phone_column, options)
 
 
+def header_of(data: bytes, *, encoding: str | None = None) -> list[str]:
+    """Return the header row of a CSV or XLSX file as written, or [] if it cannot be read.
+
+    For choosing the phone column from a list; reading the file says why it cannot be used.
+    """
+    try:
+        if data.startswith(XLSX_MAGIC):
+            rows: Iterable[tuple[int, list[str]]] = sheet_rows(data)
+        elif data.startswith(_XLS_MAGIC):
+            return []
+        else:
+            text = _text(data, encoding, OptionNames())
+            rows = _csv_rows(text, _delimiter(text))
+        return [cell.strip() for cell in next((c for _, c in rows if _has_data(c)), [])]
+    except (ContactsFileError, UnreadableWorkbookError, LookupError):
+        return []
+
+
 def _text(data: bytes, encoding: str | None, options: OptionNames) -> str:
     if encoding is None and data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"  # a byte order mark declares it: Excel's "Unicode Text"

@@ -74,6 +74,9 @@ class InProcessLaneLeases:
         with self._lock:
             self._held.pop(session, None)
 
+    def close(self) -> None:
+        """Nothing to close: the leases live in this process's memory."""
+
 
 @dataclass
 class _Locked:
@@ -161,6 +164,11 @@ class FileLaneLeases:
         mine = {held.lease.session: held.lease for held in self._locked.values()}
         others = [h for h in found if h.session not in mine]
         return [LaneHolder(m.session, m.owner, m.epoch, None) for m in mine.values()] + others
+
+    def close(self) -> None:
+        """Let every lane of this process go and close the lock files."""
+        for held in list(self._locked.values()):
+            self.release(held.lease)
 
 
 def _read_holder(text: str) -> dict[str, Any]:

@@ -91,8 +91,13 @@ class StoredMedia:
 
 
 def sniff_image(data: bytes) -> tuple[str, str]:
-    """Return (mimetype, extension) of a media file of any kind, or raise NotAnImageError."""
-    found = sniff(data)
+    """Return (mimetype, extension) of an image, or raise NotAnImageError (for any other kind)."""
+    try:
+        found = sniff(data)
+    except UnsupportedMediaError:
+        found = None
+    if found is None or found.kind is not MediaKind.IMAGE:
+        raise NotAnImageError("the file is not a PNG, JPEG, GIF or WebP image")
     return found.mimetype, found.extension
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from app.blocking import off_loop
@@ -62,6 +62,8 @@ class LaneRun:
         self._seen_status: str | None = None
         self._poll_step = 0
         self._idle_since: datetime | None = None
+        # Pauses for WAHA failing in a row, without a sure outcome between: each waits longer.
+        self._unavailable_rounds = 0
         # Set while the lane waits with no running campaign (tests and the demo wait for it).
         self.quiet = asyncio.Event()
 
@@ -150,8 +152,39 @@ class LaneRun:
         if not self.may_send():
             raise LaneLostError("the lease ran out before the send")
         self._last_order = held.order
-        await ContactTurn(self, held).go()
+        contact_turn = ContactTurn(self, held)
+        try:
+            await contact_turn.go()
+        except LaneLostError:
+            raise
+        except Exception as error:
+            if contact_turn.may_have_sent:
+                raise  # the lane ends; its next holder settles the send by looking it up
+            await self._runner_error(held, error)
         return None
+
+    async def _runner_error(self, held: Held, error: Exception) -> None:
+        """Pause the campaign whose turn failed before anything could be sent, on the record."""
+        log.error(
+            "lane %r: campaign %s failed before a send", self.session, held.id, exc_info=error
+        )
+        detail = f"{type(error).__name__}: {short_text(error)}"
+        await self._reload([held])  # what the failed turn half-did is dropped: the store wins
+        campaign = held.campaign
+        now = self.p.clock.now()
+        flight = campaign.in_flight
+        if flight is not None:
+            # Recorded, never sent (the send had not begun): say so, and keep the contact.
+            campaign.abandon_attempt(
+                index=int(flight["index"]),
+                attempt_id=str(flight["attempt_id"]),
+                reason=detail,
+                at=now,
+            )
+        if campaign.state is CampaignStatus.RUNNING:
+            campaign.pause_at_next(reason=PauseReason.RUNNER_ERROR, detail=detail, at=now)
+        self.unrecorded.clear()
+        await self.commit()
 
     def _running(self) -> list[Held]:
         return [h for h in self.held.values() if h.campaign.state is CampaignStatus.RUNNING]
@@ -241,6 +274,10 @@ class LaneRun:
         """Reload campaigns others wrote to, take up new ones, and obey operators' requests."""
         self._wake.clear()
         stale, self._stale = self._stale, set()
+        if stale:
+            # What we hold back for the next intent is recorded first: a reload keeps only
+            # what the store has.
+            await self.commit()
         for campaign_id in stale:
             order = self._order_of(campaign_id)
             if order is None:
@@ -290,9 +327,13 @@ class LaneRun:
         running = self._running()
         lane = self.lane
         assert lane is not None  # noqa: S101 - taken up
+        if not lane.probation:
+            self._unavailable_rounds = 0
         if running and lane.unknown_streak > 0:
-            limit = min(h.options.max_consecutive_unknown for h in running)
+            # Back after WAHA kept failing, one more unknown outcome is enough to stop again.
+            limit = 1 if lane.probation else min(h.options.max_consecutive_unknown for h in running)
             if lane.unknown_streak >= limit:
+                self._unavailable_rounds += 1
                 await self.go_down(
                     PauseReason.WAHA_UNAVAILABLE,
                     f"{lane.unknown_streak} sends in a row with no sure outcome "
@@ -317,7 +358,6 @@ class LaneRun:
                 campaign_id=held.id, seconds=seconds, epoch=self.epoch, at=self.p.clock.now()
             )
             not_before = lane.next_send_at
-        await self.commit()
         if not_before is None:
             return True
         remaining = (not_before - self.p.clock.now()).total_seconds()
@@ -326,7 +366,12 @@ class LaneRun:
         return await self.sleep(remaining)
 
     async def sleep(self, seconds: float) -> bool:
-        """Wait `seconds`; False when something wakes the lane first."""
+        """Wait `seconds`; False when something wakes the lane first.
+
+        What the lane has pending is recorded before it waits: a restart during the wait
+        finds every outcome and the gap chosen, and keeps to that gap.
+        """
+        await self.commit()
         if self._wake.is_set():
             return False
         if not self._running():
@@ -432,7 +477,21 @@ class LaneRun:
         await self.commit()
 
     async def _watch_session(self, waiting: list[Held]) -> None:
-        """Poll the session once for all (backing off); resume its campaigns when it works."""
+        """Poll the session once for all (backing off); resume its campaigns when it works.
+
+        A pause for WAHA failing sends is not lifted by a WORKING status alone (WAHA answers
+        statuses while its sends fail): it waits out a back-off first, longer each round.
+        """
+        lane = self.lane
+        assert lane is not None  # noqa: S101 - taken up
+        if lane.down is not None and lane.down["reason"] == PauseReason.WAHA_UNAVAILABLE.value:
+            waits = self.settings.poll_backoff_seconds
+            rounds = max(self._unavailable_rounds, 1)
+            not_before = lane.down["at"] + timedelta(seconds=waits[min(rounds, len(waits)) - 1])
+            remaining = (not_before - self.p.clock.now()).total_seconds()
+            if remaining > 0:
+                await self.sleep(remaining)
+                return
         status = self._seen_status
         self._seen_status = None
         if status is None:

@@ -16,7 +16,7 @@ from typing import Protocol
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import IntegrityError, Notification
 
 from app.blocking import off_loop
 from app.campaigns import CampaignsApp
@@ -110,11 +110,10 @@ class LogFollower:
             for member in self._members:
                 if member.position is None:
                     member.position = member.subscriber.start()
-            start = min((m.position or 0 for m in self._members), default=head)
-            while start < head:
-                start = self._page(start, head)
+            while (start := min((m.position or 0 for m in self._members), default=head)) < head:
+                reached = self._page(start, head)
                 if progress is not None:
-                    progress(start, head)
+                    progress(reached, head)
             self._head = head
             return head
 
@@ -136,6 +135,11 @@ class LogFollower:
             ]
             try:
                 member.subscriber.apply(batch, reached)
+            except IntegrityError:
+                # A read model shared with other processes moved on without us (PostgreSQL):
+                # nothing of this batch was applied; go on from where it says it is now.
+                member.position = member.subscriber.start()
+                continue
             except BaseException:
                 member.position = None  # it says where it is when started again
                 raise

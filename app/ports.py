@@ -343,6 +343,10 @@ class LaneLeases(Protocol):
         """Return the current holder of every held lane."""
         ...
 
+    def close(self) -> None:
+        """Let go of what this process holds and close connections."""
+        ...
+
 
 class NotificationDeliveryError(Exception):
     """The receiver did not take a notification; `status` is its HTTP answer (None: no answer)."""

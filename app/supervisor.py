@@ -131,7 +131,10 @@ class Supervisor:
         now = self.clock.now()
         for facts in self.facts():
             if facts.status == CampaignStatus.SCHEDULED and facts.scheduled_for <= now:
-                await self._start_due(facts.id)
+                # Every due campaign starts before its lane looks: campaigns due together take
+                # turns from their first contact.
+                await self._start_due(facts.id, to_lane=False)
+        await self.refresh_facts()
         await self.lanes.renew()
         here = set(self.lanes.sessions())
         for facts in self.facts():
@@ -146,13 +149,14 @@ class Supervisor:
             except Exception:  # one session's trouble must not keep the others waiting
                 log.exception("session %r: its lane could not be taken up", session)
 
-    async def _start_due(self, campaign_id: UUID) -> CampaignView | None:
+    async def _start_due(self, campaign_id: UUID, *, to_lane: bool = True) -> CampaignView | None:
         try:
             view = await off_loop(self.campaigns.start_campaign, campaign_id)
         except (DomainError, ConcurrentUpdateError):
             return None  # started (or cancelled) by someone else first
         log.info("campaign %s is due; started", campaign_id)
-        await self._to_lane(view)
+        if to_lane:
+            await self._to_lane(view)
         return view
 
     async def _to_lane(self, view: CampaignView) -> None:

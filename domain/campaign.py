@@ -10,7 +10,7 @@ from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import AttemptOutOfOrderError, DomainError
+from domain.errors import AttemptOutOfOrderError, DomainError, IllegalTransitionError
 from domain.lifecycle import CampaignStatus, next_status
 from domain.numbering import contact_words, next_contact_words
 
@@ -557,14 +557,14 @@ class Campaign(Aggregate):
 
     def request_pause(self, *, detail: str, at: datetime) -> None:
         """Ask the live run to pause at its next boundary (it alone writes the pause)."""
-        next_status(self.state, "request_pause")
+        self._check_operator_may("request_pause", "pause")
         if self.pause_requested is not None:
             return  # asked already: the run will obey once
         self._pause_requested(detail=detail, at=at)
 
     def request_cancel(self, *, reason: str, at: datetime) -> None:
         """Ask the live run to end the campaign at its next boundary."""
-        next_status(self.state, "request_cancel")
+        self._check_operator_may("request_cancel", "cancel")
         if self.cancel_requested is not None:
             return
         self._cancel_requested(reason=reason, at=at)
@@ -645,6 +645,13 @@ class Campaign(Aggregate):
                 f"{contact_words(index, self.total)} is not the next one to handle "
                 f"({next_contact_words(self.next_index, self.total)})"
             )
+
+    def _check_operator_may(self, trigger: str, command: str) -> None:
+        # Operators say "pause", not "request_pause": the refusal names what they asked for.
+        try:
+            next_status(self.state, trigger)
+        except IllegalTransitionError:
+            raise IllegalTransitionError(command, self.status) from None
 
     def _check_nothing_in_flight(self, command: str) -> None:
         if self.in_flight is not None:

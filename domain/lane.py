@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import DomainError
 
 _LANES_NAMESPACE: Final = UUID("5d1c9a4e-2b7f-4c3a-8e6d-0f9b1a2c3d4e")
+_WAHA_UNAVAILABLE: Final = "waha_unavailable"  # PauseReason.WAHA_UNAVAILABLE's value
 
 
 def lane_id(session: str) -> UUID:
@@ -159,6 +160,8 @@ class Lane(Aggregate):
         self.unknown_streak = 0
         self.message_ids: bool | None = None
         self.down: dict[str, Any] | None = None
+        # Back from a pause for WAHA failing: one unknown outcome pauses again, until a sure one.
+        self.probation = False
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -311,6 +314,8 @@ class Lane(Aggregate):
     ) -> None:
         self.turn_ended_at = at
         self.unknown_streak = unknown_streak
+        if unknown_streak == 0:
+            self.probation = False
         self.next_turn = None
         if next_campaign_id is not None:
             self.next_turn = {
@@ -344,4 +349,6 @@ class Lane(Aggregate):
 
     @event(LaneResumed)
     def _resumed(self, resumed: list[str], withheld: list[str], at: datetime) -> None:
+        if self.down is not None and self.down["reason"] == _WAHA_UNAVAILABLE:
+            self.probation = True
         self.down = None

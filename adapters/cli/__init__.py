@@ -12,6 +12,7 @@ from typing import Protocol
 COMMAND_MODULES = (
     "simulate_waha",
     "serve",
+    "init_db",
     "demo",
     "create",
     "client_commands",

@@ -35,6 +35,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         epilog="exit codes: 0 the demo completed, 1 it did not",
     )
     parser.add_argument("--keep", action="store_true", help="keep the demo's folder afterwards")
+    parser.add_argument(
+        "--linger",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait SECONDS before the campaign starts and after it ends, to watch it in the "
+        "console (its URL and sign-in token are printed)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -42,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo and return its exit code."""
     folder = Path(tempfile.mkdtemp(prefix="waha-campaigns-demo-"))
     try:
-        return asyncio.run(_demo(folder))
+        return asyncio.run(_demo(folder, max(args.linger, 0.0)))
     except (processes.ProcessStartError, RuntimeError, aiohttp.ClientError) as error:
         print(f"\nthe demo failed: {error}\nlogs: {folder}", file=sys.stderr)
         return 1
@@ -110,7 +118,7 @@ class _Demo:
             await self.sleeper.sleep(0.1)
 
 
-async def _demo(folder: Path) -> int:
+async def _demo(folder: Path, linger: float = 0.0) -> int:
     token = secrets.token_urlsafe(24)
     hmac_key = secrets.token_hex(16)
     service_port = processes.free_port()
@@ -148,10 +156,26 @@ async def _demo(folder: Path) -> int:
             },
         )
         try:
-            return await _story(_Demo(http, service_url, simulator.url, token))
+            demo = _Demo(http, service_url, simulator.url, token)
+            _console(service_url, token, linger)
+            if linger:
+                await sleeper.sleep(linger)
+            ended = await _story(demo)
+            if linger:
+                print(f"\nthe console stays up for {linger:g} s more")
+                await sleeper.sleep(linger)
+            return ended
         finally:
             service.terminate()
             await service.wait(15)
+
+
+def _console(service_url: str, token: str, linger: float) -> None:
+    """Say where to watch the demo in a browser, and with which (throw-away) token."""
+    print(f"console: {service_url}/ui/  (sign in with this demo's throw-away token: {token})")
+    if not linger:
+        print("         add --linger 30 to have time to open it before the campaign starts")
+    print()
 
 
 async def _story(demo: _Demo) -> int:

@@ -14,7 +14,13 @@ from pydantic_core import PydanticCustomError
 from adapters.contacts_file import encoding_problem
 from app.scheduling import MAX_NAME_LENGTH
 from domain.lifecycle import CampaignStatus
-from domain.pacing import DEFAULT_MAX_SECONDS, DEFAULT_MIN_SECONDS, CampaignOptions
+from domain.pacing import (
+    DEFAULT_MAX_SECONDS,
+    DEFAULT_MIN_SECONDS,
+    MAX_CONSECUTIVE_UNKNOWN,
+    MAX_PRIORITY,
+    CampaignOptions,
+)
 
 _OPTIONS = CampaignOptions()
 MAX_PAGE: Final = 1000
@@ -113,6 +119,24 @@ class OptionsIn(_Input):
     max_consecutive_failures: int = _OPTIONS.max_consecutive_failures
     max_auto_resumes_per_hour: int = _OPTIONS.max_auto_resumes_per_hour
     resend_in_doubt: bool = _OPTIONS.resend_in_doubt
+    priority: int = Field(
+        default=_OPTIONS.priority,
+        ge=-MAX_PRIORITY,
+        le=MAX_PRIORITY,
+        description=(
+            "Campaigns on one session take turns contact by contact; only the highest "
+            "priority running takes turns, equal ones alternate."
+        ),
+    )
+    max_consecutive_unknown: int = Field(
+        default=_OPTIONS.max_consecutive_unknown,
+        ge=1,
+        le=MAX_CONSECUTIVE_UNKNOWN,
+        description=(
+            "Sends in a row with no sure outcome (a lost answer, a 5xx) before the session's "
+            "sends pause with waha_unavailable."
+        ),
+    )
 
 
 class CampaignFields(_Input):
@@ -584,6 +608,8 @@ class OptionsPatch(_Input):
     max_consecutive_failures: int | None = None
     max_auto_resumes_per_hour: int | None = None
     resend_in_doubt: bool | None = None
+    priority: int | None = Field(default=None, ge=-MAX_PRIORITY, le=MAX_PRIORITY)
+    max_consecutive_unknown: int | None = Field(default=None, ge=1, le=MAX_CONSECUTIVE_UNKNOWN)
 
 
 class CampaignPatch(_Input):

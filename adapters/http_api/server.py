@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -32,6 +32,19 @@ class _Deferred:
 
 
 DEFERRED = web.AppKey("deferred", _Deferred)
+
+
+@dataclass(frozen=True)
+class Mounted:
+    """Something served beside the API by the same app (the operator console).
+
+    `add` registers its routes on the app before it starts. `public_routes` names the routes
+    the API's bearer token does not guard, because they guard themselves (the console signs
+    people in with the token once, then keeps a session of its own).
+    """
+
+    add: Callable[[web.Application], None]
+    public_routes: frozenset[str] = frozenset()
 
 
 async def start_running(app: web.Application) -> None:
@@ -64,7 +77,11 @@ async def _stop_runs(app: web.Application) -> None:
 
 
 def make_app(
-    context: ApiContext, runtime: RuntimeFactory, *, start_supervisor: bool = True
+    context: ApiContext,
+    runtime: RuntimeFactory,
+    *,
+    start_supervisor: bool = True,
+    mounted: Sequence[Mounted] = (),
 ) -> web.Application:
     """Return the API over `context`; starting it enters `runtime`, stopping it drains runs.
 
@@ -73,7 +90,8 @@ def make_app(
     starts it once the app listens. A stop asks every run to stop at its next safe point
     before requests drain, then waits for the runs (bounded). The caller keeps owning the
     context's store and closes it after the app has stopped. Raises ValueError without an API
-    token: `serve` generates one when CAMPAIGNS_API_TOKEN is unset.
+    token: `serve` generates one when CAMPAIGNS_API_TOKEN is unset. Each of `mounted` adds its
+    routes after the API's; the bearer token guards them unless they are named public.
     """
     settings = context.settings
     token = settings.campaigns_api_token
@@ -85,7 +103,7 @@ def make_app(
         middlewares=[
             context.metrics.middleware,
             problem_middleware,
-            bearer_auth(token, PUBLIC_ROUTES),
+            bearer_auth(token, PUBLIC_ROUTES.union(*(m.public_routes for m in mounted))),
         ],
     )
     app[CONTEXT] = context
@@ -94,6 +112,8 @@ def make_app(
     app[OPENAPI] = openapi_document(ENDPOINTS)
     app[DEFERRED] = deferred = _Deferred(start_supervisor)
     add_routes(app)
+    for extra in mounted:
+        extra.add(app)
 
     async def run_runtime(app: web.Application) -> AsyncIterator[None]:
         async with runtime() as started:

@@ -12,6 +12,7 @@ from adapters import contacts_workbook
 from adapters.contacts_file import (
     ContactsFileError,
     OptionNames,
+    header_of,
     normalised_column,
     read_contacts_file,
 )
@@ -362,3 +363,11 @@ def test_a_workbook_that_unpacks_too_large_is_refused_unread(
     error = refusal(xlsx(["phone"], ["+4915110000000"]))
 
     assert str(error) == "the workbook unpacks to over 0 MiB; save the contacts as CSV UTF-8"
+
+
+def test_the_header_row_is_read_as_written_from_csv_and_xlsx() -> None:
+    workbook = xlsx(["Mobile", " First Name "], ["+4915130000001", "Ana"])
+
+    assert header_of(b"\n\nMobile;First Name\n+49151;Ana\n") == ["Mobile", "First Name"]
+    assert header_of(workbook) == ["Mobile", "First Name"]
+    assert header_of(b"\xff\xfe\x00broken", encoding="no-such-codec") == []

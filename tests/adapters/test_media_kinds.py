@@ -75,3 +75,12 @@ def test_an_image_is_sent_under_a_name_made_from_its_id(tmp_path: Path) -> None:
 
     assert stored.filename is None
     assert store.load(stored.id).filename == f"{stored.id[:16]}.png"
+
+
+@pytest.mark.parametrize("data", [PDF, DOCX], ids=["pdf", "docx"])
+def test_asking_for_an_image_still_means_an_image(data: bytes) -> None:
+    from adapters.media import NotAnImageError, sniff_image
+
+    assert sniff_image(PNG) == ("image/png", "png")
+    with pytest.raises(NotAnImageError, match="not a PNG, JPEG, GIF or WebP image"):
+        sniff_image(data)

@@ -40,7 +40,9 @@ async def test_a_campaign_pauses_when_its_session_drops_and_resumes_by_itself(
     await eventually(paused, what="the pause")
     view = await service.view(campaign_id)
     assert view["pause"]["reason"] == "session_not_working"
-    assert view["pause"]["detail"] == "STARTING"
+    # From the status check before a contact, or (when the session dropped between that check
+    # and the send) from WAHA's 422 naming the status: either way it says STARTING.
+    assert "STARTING" in view["pause"]["detail"]
     paused_at = view["next_index"]
     assert 5 <= paused_at < 20
 

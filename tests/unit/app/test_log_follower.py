@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import IntegrityError, Notification
 
 from app.campaigns import SCHEDULED_TOPIC, CampaignsApp
 from app.log_follower import Followed, LogFollower, follower_of
@@ -151,6 +151,38 @@ def test_a_failing_subscriber_is_started_again_and_loses_nothing(
     assert [f.event.originator_id for f in flaky.seen] == [first, second]
     assert [f.event.originator_id for f in steady.seen] == [first, second]
     assert flaky.starts == 2
+
+
+class SharedElsewhere(Recording):
+    """A read model another process moves on too: its first write finds itself overtaken."""
+
+    def __init__(self, topics: frozenset[str], overtaken_to: int) -> None:
+        super().__init__(topics)
+        self._overtaken_to = overtaken_to
+
+    def apply(self, batch: Sequence[Followed], reached: int) -> None:
+        if self._overtaken_to:
+            self.position, self._overtaken_to = self._overtaken_to, 0
+            msg = "the read model is no longer at position 0"
+            raise IntegrityError(msg)
+        super().apply(batch, reached)
+
+
+def test_a_shared_read_model_overtaken_by_another_process_goes_on_from_where_it_is(
+    campaigns: CampaignsApp,
+) -> None:
+    scheduled(campaigns)
+    applied_elsewhere = campaigns.recorder.max_notification_id() or 0
+    later = scheduled(campaigns)
+    follower = LogFollower(campaigns, page_size=1)
+    shared = SharedElsewhere(frozenset({SCHEDULED_TOPIC}), overtaken_to=applied_elsewhere)
+    follower.subscribe(shared)
+
+    reached = follower.catch_up()  # no error: the overtaken batch is simply not ours to apply
+
+    assert reached == campaigns.recorder.max_notification_id()
+    assert [f.event.originator_id for f in shared.seen] == [later]
+    assert shared.starts == 2
 
 
 def test_an_unsubscribed_reader_gets_nothing_more(campaigns: CampaignsApp) -> None:

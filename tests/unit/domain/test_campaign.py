@@ -143,8 +143,13 @@ COMMANDS: dict[str, Callable[[Campaign], None]] = {
     "withhold_auto_resume": lambda c: c.withhold_auto_resume(detail="flapping", at=LATER),
 }
 
-# The transition table's name for each command.
-TRIGGER = {name: name for name in COMMANDS} | {"pause_at_next": "pause"}
+# The name an illegal command's error gives it: the table's trigger, or for the operator's
+# requests what the operator asked for.
+TRIGGER = {name: name for name in COMMANDS} | {
+    "pause_at_next": "pause",
+    "request_pause": "pause",
+    "request_cancel": "cancel",
+}
 
 ALLOWED: dict[tuple[CampaignStatus, str], tuple[CampaignStatus, type[Campaign.Event]]] = {
     (SCHEDULED, "start"): (RUNNING, Campaign.CampaignStarted),

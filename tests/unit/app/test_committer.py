@@ -1,0 +1,80 @@
+"""Group commit: what lanes have ready is recorded together; a conflict fails only its own."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.campaigns import CampaignsApp
+from app.committer import ConflictError, GroupCommitter
+from tests.builders import scheduled
+
+
+async def test_commits_ready_at_once_share_one_write_and_are_durable_when_awaited(
+    campaigns: CampaignsApp,
+) -> None:
+    ids = [scheduled(campaigns, 2) for _ in range(10)]
+    loaded = [campaigns.load(i) for i in ids]
+    for campaign in loaded:
+        campaign.start(at=campaigns.clock.now())
+    committer = GroupCommitter(campaigns)
+
+    async def record_and_check(campaign: object) -> bool:
+        await committer.record(campaign)
+        return campaigns.campaign(campaign.id).status == "Running"  # type: ignore[attr-defined]
+
+    durable = await asyncio.gather(*(record_and_check(c) for c in loaded))
+    await committer.close()
+
+    assert durable == [True] * 10
+    assert committer.commits == 10
+    assert committer.batches < 10
+
+
+async def test_a_conflict_fails_only_the_commit_it_concerns_and_names_it(
+    campaigns: CampaignsApp,
+) -> None:
+    clashing, fine = scheduled(campaigns, 2), scheduled(campaigns, 2)
+    stale = campaigns.load(clashing)
+    campaigns.start_campaign(clashing)  # someone else records first
+    stale.start(at=campaigns.clock.now())
+    other = campaigns.load(fine)
+    other.start(at=campaigns.clock.now())
+    committer = GroupCommitter(campaigns)
+
+    results = await asyncio.gather(
+        committer.record(stale), committer.record(other), return_exceptions=True
+    )
+    await committer.close()
+
+    assert isinstance(results[0], ConflictError)
+    assert results[0].conflicted == {clashing}
+    assert results[1] is None
+    assert campaigns.campaign(fine).status == "Running"
+
+
+async def test_a_commit_with_nothing_pending_returns_at_once(campaigns: CampaignsApp) -> None:
+    committer = GroupCommitter(campaigns)
+
+    await committer.record(campaigns.load(scheduled(campaigns, 1)))
+    await committer.close()
+
+    assert committer.commits == 0
+
+
+async def test_a_failing_store_reaches_every_caller_of_the_batch(
+    campaigns: CampaignsApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaign = campaigns.load(scheduled(campaigns, 1))
+    campaign.start(at=campaigns.clock.now())
+
+    def broken(*_: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(campaigns, "record", broken)
+    committer = GroupCommitter(campaigns)
+
+    with pytest.raises(OSError, match="disk full"):
+        await committer.record(campaign)
+    await committer.close()
