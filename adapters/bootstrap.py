@@ -6,7 +6,9 @@ here; no other module imports this one, and nothing in `app/` imports an adapter
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -28,12 +30,14 @@ from adapters.http_api.view_cache import ViewCache
 from adapters.http_api.webhooks import STALE_AFTER
 from adapters.leases import FileLaneLeases, InProcessLaneLeases, PostgresLaneLeases
 from adapters.media import FileMediaStore
+from adapters.notify_http import AiohttpNotificationTransport
 from adapters.persistence import persistence_environment, postgres_conninfo
 from adapters.read_model import contacts_view
 from adapters.seen_webhooks import SeenWebhooksStore, seen_webhooks
 from adapters.store_tables import create_tables
 from adapters.system import AsyncioSleeper, SystemClock, SystemRandom
 from adapters.waha.client import AiohttpWahaGateway
+from app.blocking import off_loop
 from app.campaign_facts import CampaignFactsTracker
 from app.campaigns import CampaignsApp
 from app.committer import GroupCommitter
@@ -42,7 +46,8 @@ from app.deliveries import DeliveryTracker
 from app.lane_parts import LanePorts, LaneSettings
 from app.lanes import Lanes
 from app.log_follower import LogFollower, follower_of
-from app.ports import Clock, LaneLeases, RandomSource, Sleeper, WahaGateway
+from app.notifications import NotificationSender
+from app.ports import Clock, LaneLeases, MediaKind, RandomSource, Sleeper, WahaGateway
 from app.read_models import ContactsView
 from app.settings import Settings
 from app.supervisor import Supervisor, SupervisorSettings
@@ -84,6 +89,8 @@ class Runtime:
     committer: GroupCommitter
     lanes: Lanes
     supervisor: Supervisor
+    # The sender of campaign notifications, when CAMPAIGNS_NOTIFY_URL is set.
+    notifications: NotificationSender | None = None
 
 
 def system_time() -> tuple[Clock, Sleeper]:
@@ -167,7 +174,7 @@ def build(
     return Services(
         settings=settings,
         campaigns=campaigns,
-        media=FileMediaStore(settings.campaigns_media_dir),
+        media=FileMediaStore(settings.campaigns_media_dir, media_limits_of(settings)),
         deliveries=DeliveryTracker(campaigns, contacts, follower),
         facts=CampaignFactsTracker(campaigns),
         leases=leases,
@@ -178,6 +185,16 @@ def build(
         contacts=contacts,
         seen_webhooks=seen,
     )
+
+
+def media_limits_of(settings: Settings) -> dict[MediaKind, int]:
+    """Return the largest file of each media kind taken, as the settings give them."""
+    return {
+        MediaKind.IMAGE: settings.campaigns_max_image_bytes,
+        MediaKind.DOCUMENT: settings.campaigns_max_document_bytes,
+        MediaKind.VIDEO: settings.campaigns_max_video_bytes,
+        MediaKind.VOICE: settings.campaigns_max_voice_bytes,
+    }
 
 
 def read_model(
@@ -274,10 +291,18 @@ async def running(
     every WAHA call for the metrics.
     """
     async with contextlib.AsyncExitStack() as stack:
+        session: aiohttp.ClientSession | None = None
         if gateway is None:
             # One ClientSession per process: its connection pool is shared by every run.
             session = await stack.enter_async_context(aiohttp.ClientSession())
             gateway = waha_gateway(session, services.settings, services.clock)
+        notifications = None
+        if services.settings.campaigns_notify_url is not None:
+            if session is None:
+                session = await stack.enter_async_context(aiohttp.ClientSession())
+            notifications = await notification_sender(services, session)
+            if start_supervisor:
+                stack.push_async_callback(_cancelled, asyncio.create_task(notifications.run()))
         if decorate_gateway is not None:
             gateway = decorate_gateway(gateway)
         committer = GroupCommitter(services.campaigns)
@@ -306,12 +331,41 @@ async def running(
         if start_supervisor:
             await supervisor.start()
         try:
-            yield Runtime(services, gateway, committer, lanes, supervisor)
+            yield Runtime(services, gateway, committer, lanes, supervisor, notifications)
         finally:
             try:
                 await supervisor.shutdown()
             finally:
                 await committer.close()
+
+
+async def notification_sender(
+    services: Services, session: aiohttp.ClientSession
+) -> NotificationSender:
+    """Return the sender of notifications to CAMPAIGNS_NOTIFY_URL, following the log."""
+    settings = services.settings
+    url = settings.campaigns_notify_url
+    assert url is not None  # noqa: S101 - asked only when it is set
+    if settings.campaigns_notify_hmac_key is None:
+        logging.getLogger("waha_campaigns.notifications").warning(
+            "CAMPAIGNS_NOTIFY_HMAC_KEY is not set: notifications are sent unsigned"
+        )
+    transport = AiohttpNotificationTransport(session, url, settings.campaigns_notify_hmac_key)
+    sender = NotificationSender(
+        services.campaigns,
+        services.follower,
+        transport,
+        clock=services.clock,
+        sleeper=services.sleeper,
+    )
+    await off_loop(sender.prepare)
+    return sender
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def http_app(
@@ -352,6 +406,10 @@ def http_app(
             start_supervisor=False,  # start_running starts it, once the app listens
             decorate_gateway=metrics.timed,
         ) as started:
-            yield ApiRuntime(gateway=started.gateway, supervisor=started.supervisor)
+            yield ApiRuntime(
+                gateway=started.gateway,
+                supervisor=started.supervisor,
+                notifications=started.notifications,
+            )
 
     return make_app(context, runtime, start_supervisor=start_supervisor, mounted=[console(context)])

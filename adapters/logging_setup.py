@@ -17,12 +17,16 @@ from uuid import UUID
 from pydantic import SecretStr
 
 from app.settings import Settings
+from domain.numbering import contact_words
 
 # The campaign a piece of work is about; tasks copy it, so a run started by a request keeps it.
 CAMPAIGN_ID: ContextVar[str | None] = ContextVar("campaign_id", default=None)
 MASK: Final = "***"
-# The runner's prefix, "[campaign <id> | contact <n>/<total>]", counts contacts from 1.
-_RUNNER_PREFIX: Final = re.compile(r"\[campaign (?P<id>[0-9a-f-]{36}) \| contact (?P<n>\d+)/\d+\]")
+# The lanes' prefix, "[campaign <id> | contact <n> of <total> (index <i>)]", counts contacts
+# from 1 for people and names the 0-based index; older lines said "contact <n>/<total>".
+_RUNNER_PREFIX: Final = re.compile(
+    r"\[campaign (?P<id>[0-9a-f-]{36}) \| contact (?P<n>\d+)(?:/| of )(?P<total>\d+)"
+)
 _TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s"
 # Shorter secrets are masked only as whole tokens: as substrings they would mask plain words.
 MIN_SUBSTRING_SECRET: Final = 8
@@ -32,13 +36,15 @@ class CampaignContextFilter(logging.Filter):
     """Give each record `campaign_id` and `contact_index` where they are known, else None.
 
     In order: `extra={"campaign_id": ..., "contact_index": ...}`, the context of the request
-    or run, then the first UUID argument and the runner's "[campaign … | contact n/…]" prefix.
+    or run, then the first UUID argument and the lanes' "[campaign … | contact n of …]" prefix.
+    `contact_total` (the campaign's number of contacts) is set too where the prefix says it.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Set the record's campaign_id and contact_index; never drop it."""
         campaign_id = getattr(record, "campaign_id", None) or CAMPAIGN_ID.get()
         contact_index = getattr(record, "contact_index", None)
+        contact_total = getattr(record, "contact_total", None)
         args = record.args if isinstance(record.args, tuple) else ()
         if campaign_id is None:
             campaign_id = next((str(a) for a in args if isinstance(a, UUID)), None)
@@ -47,8 +53,10 @@ class CampaignContextFilter(logging.Filter):
             if found is not None:
                 campaign_id = campaign_id or found["id"]
                 contact_index = int(found["n"]) - 1
+                contact_total = contact_total or int(found["total"])
         record.campaign_id = None if campaign_id is None else str(campaign_id)
         record.contact_index = contact_index
+        record.contact_total = contact_total
         return True
 
 
@@ -90,9 +98,12 @@ class TextFormatter(_Masking):
         """Return the record as one masked line (plus its traceback, if any)."""
         campaign_id = getattr(record, "campaign_id", None)
         contact_index = getattr(record, "contact_index", None)
+        contact_total = getattr(record, "contact_total", None)
         context = f" [campaign {campaign_id}" if campaign_id else ""
-        if context and contact_index is not None:
-            context += f" contact {contact_index}"
+        if context and isinstance(contact_index, int):
+            # People count from 1 (with the total when known); the index is the data's.
+            total = contact_total if isinstance(contact_total, int) else None
+            context += f" {contact_words(contact_index, total)}"
         record.context = context + "]" if context else ""
         return self.mask(super().format(record))
 
@@ -133,21 +144,28 @@ def campaign_context(campaign_id: UUID) -> Iterator[None]:
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """Return every secret value in the settings, the database password included (both forms)."""
+    """Return every secret value in the settings, URL passwords included (both forms)."""
     values = [
         secret.get_secret_value()
         for secret in (
             settings.waha_api_key,
             settings.campaigns_api_token,
             settings.waha_webhook_hmac_key,
+            settings.campaigns_notify_hmac_key,
         )
         if isinstance(secret, SecretStr)
     ]
-    password = urlsplit(settings.campaigns_database_url).password
-    if password:
-        # As written in the URL and as the driver uses it (and may echo it in an error).
-        values.extend({password, unquote(password)})
+    for url in (settings.campaigns_database_url, settings.campaigns_notify_url or ""):
+        values.extend(_url_passwords(url))
     return values
+
+
+def _url_passwords(url: str) -> list[str]:
+    password = urlsplit(url).password
+    if not password:
+        return []
+    # As written in the URL and as the driver uses it (and may echo it in an error).
+    return list({password, unquote(password)})
 
 
 def configure_logging(

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 from uuid import UUID
 
 from app.campaigns import CampaignsApp
@@ -129,7 +129,29 @@ class CampaignFacts(OutcomeCounts):
                 facts = replace(facts, status=CampaignStatus.COMPLETED)
             case Campaign.CampaignCancelled():
                 facts = replace(facts, status=CampaignStatus.CANCELLED, pause_reason=None)
+            case Campaign.CampaignEdited(changes=changes):
+                facts = facts.edited(changes)
         return replace(facts, last_event_at=at) if at is not None else facts
+
+    def edited(self, changes: dict[str, Any]) -> CampaignFacts:
+        """Return the facts after an edit: its schedule, pacing and options as changed."""
+        facts = self
+        if "scheduled_for" in changes:
+            facts = replace(facts, scheduled_for=changes["scheduled_for"]["new"])
+        if "pacing" in changes:
+            pacing = changes["pacing"]["new"]
+            facts = replace(facts, max_pacing_seconds=float(pacing.get("max_seconds", 0.0)))
+        if "options" in changes:
+            options = changes["options"]["new"]
+            option = bool(options.get("auto_resume", True))
+            facts = replace(
+                facts,
+                auto_resume=option,
+                auto_resume_option=option,
+                simulate_typing=bool(options.get("simulate_typing", False)),
+                check_numbers=bool(options.get("check_numbers", False)),
+            )
+        return facts
 
 
 class CampaignFactsTracker:

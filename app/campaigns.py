@@ -17,6 +17,7 @@ from app.errors import (
     CampaignNotFoundError,
     ConcurrentUpdateError,
 )
+from app.idempotency import IdempotencyConflictError, RequestKey
 from app.ports import Clock
 from app.scheduling import (
     ScheduleCampaign,
@@ -34,15 +35,18 @@ from app.views import (
     history_entry,
 )
 from domain.audience import Audience
-from domain.campaign import Campaign
+from domain.campaign import Campaign, request_key_id
 from domain.contacts import Contact
 from domain.content import MessageContent, MessageTemplate
 from domain.delivery import Deliveries, deliveries_id
 from domain.lane import Lane, lane_id
 from domain.lifecycle import CampaignStatus
+from domain.notification import Notifier
 from domain.session import SessionName
 
 T = TypeVar("T")
+# Aggregates that grow with every run (not the audience: it is written once, whole).
+_SNAPSHOTTED = (Campaign, Deliveries, Lane, Notifier)
 
 DEFAULT_SNAPSHOT_INTERVAL = 1000
 SCHEDULED_TOPIC = Campaign.CampaignScheduled.TOPIC
@@ -100,18 +104,27 @@ class CampaignsApp(Application[UUID]):
             if r.domain_event.originator_version % self.snapshot_interval == 0
         }
         for aggregate in saved:
-            if isinstance(aggregate, Campaign | Deliveries | Lane) and aggregate.id in crossed:
+            if isinstance(aggregate, _SNAPSHOTTED) and aggregate.id in crossed:
                 # Not in the events' transaction, which is harmless: snapshots are rebuildable.
                 self.snapshots.put([type(aggregate).Snapshot.take(aggregate)])
 
     # -- scheduling -------------------------------------------------------------------------
 
-    def schedule_campaign(self, request: ScheduleCampaign) -> ScheduledCampaign:
+    def schedule_campaign(
+        self, request: ScheduleCampaign, *, request_key: RequestKey | None = None
+    ) -> ScheduledCampaign:
         """Validate the request, freeze its audience and record the campaign.
 
         Raises InvalidCampaignError (or a subclass naming every bad row); nothing is recorded
-        unless everything is valid.
+        unless everything is valid. With a `request_key`, a repeat of the request that made a
+        campaign answers that campaign (`replayed`), and another request under the same key
+        raises IdempotencyConflictError; the check comes first, so a repeat is never refused
+        for what changed since (a schedule now in the past).
         """
+        if request_key is not None:
+            found = self.keyed_campaign(request_key)
+            if found is not None:
+                return ScheduledCampaign(found, [], replayed=True)
         now = self.clock.now()
         template = MessageTemplate(request.text, dict(request.defaults))
         report = validated_audience(request, template, self.default_region)
@@ -126,14 +139,40 @@ class CampaignsApp(Application[UUID]):
             pacing=request.pacing.to_record(),
             options=request.options.to_record(),
             at=now,
+            idempotency=None if request_key is None else request_key.record(),
         )
+        self.save_audience(audience)
+        try:
+            self.save(campaign)
+        except IntegrityError:
+            # Only a campaign id derived from a key can be taken: by the same key, meanwhile.
+            found = None if request_key is None else self.keyed_campaign(request_key)
+            if found is None:
+                raise
+            return ScheduledCampaign(found, [], replayed=True)
+        return ScheduledCampaign(self._view(campaign), report.duplicates)
+
+    def save_audience(self, audience: Audience) -> None:
+        """Record a frozen audience unless it is recorded already (it is named by content)."""
         # Existence by the first event: `in repository` would rebuild the whole audience.
         if not self.recorder.select_events(audience.id, limit=1):
             # Frozen concurrently by someone else: identical by construction.
             with contextlib.suppress(IntegrityError):
                 self.save(audience)
-        self.save(campaign)
-        return ScheduledCampaign(self._view(campaign), report.duplicates)
+
+    def keyed_campaign(self, request_key: RequestKey) -> CampaignView | None:
+        """Return the campaign this request key made, or None if it made none yet.
+
+        Raises IdempotencyConflictError when the key made a campaign from another request.
+        """
+        campaign_id = request_key_id(request_key.key)
+        if not self.recorder.select_events(campaign_id, limit=1):
+            return None
+        campaign = self._get(campaign_id)
+        recorded = campaign.idempotency or {}
+        if recorded.get("body_sha256") != request_key.body_sha256:
+            raise IdempotencyConflictError(request_key.key, campaign_id)
+        return self.campaign(campaign_id)
 
     # -- the operator's commands --------------------------------------------------------------
     # A Running campaign belongs to its session's lane, the one writer of what a live run

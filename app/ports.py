@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from domain.contacts import ChatId
 from domain.session import SessionName
@@ -345,4 +345,25 @@ class LaneLeases(Protocol):
 
     def close(self) -> None:
         """Let go of what this process holds and close connections."""
+        ...
+
+
+class NotificationDeliveryError(Exception):
+    """The receiver did not take a notification; `status` is its HTTP answer (None: no answer)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class NotificationTransport(Protocol):
+    """Where campaign notifications go (CAMPAIGNS_NOTIFY_URL), signed by the adapter."""
+
+    async def deliver(
+        self, notification_id: str, kind: str, attempt: int, payload: Mapping[str, Any]
+    ) -> int:
+        """Send one attempt of a notification; return the receiver's 2xx status.
+
+        Raises NotificationDeliveryError for any other answer, a timeout or no connection.
+        """
         ...

@@ -40,10 +40,15 @@ class ScheduleCampaign:
 
 @dataclass(frozen=True)
 class ScheduledCampaign:
-    """The new campaign, and the duplicate rows that were dropped from its audience."""
+    """The new campaign, and the duplicate rows that were dropped from its audience.
+
+    `replayed`: the campaign an earlier request with the same key and body made (nothing new
+    was recorded, and `duplicates` is empty).
+    """
 
     view: CampaignView
     duplicates: list[DuplicateRow]
+    replayed: bool = False
 
 
 def validated_audience(

@@ -49,6 +49,16 @@ class Settings(BaseSettings):
     campaigns_default_region: str | None = None
     campaigns_snapshot_interval: int = Field(default=1000, ge=2)
     campaigns_max_upload_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # Per kind of media (POST /media): WhatsApp's own limits for images, videos and audio;
+    # documents up to what WAHA's 50 MB JSON body holds in base64. Uploads stay within
+    # CAMPAIGNS_MAX_UPLOAD_BYTES whatever these say.
+    campaigns_max_image_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
+    campaigns_max_document_bytes: int = Field(default=30 * 1024 * 1024, ge=1)
+    campaigns_max_video_bytes: int = Field(default=16 * 1024 * 1024, ge=1)
+    campaigns_max_voice_bytes: int = Field(default=16 * 1024 * 1024, ge=1)
+    # Notifications of pauses, completions and cancellations: a signed JSON POST here.
+    campaigns_notify_url: str | None = None
+    campaigns_notify_hmac_key: SecretStr | None = None
     campaigns_log_format: Literal["text", "json"] = "text"
     # Kept so existing configurations still start: since send lanes, ownership is held by a
     # lease (below), not guessed from a quiet log, so this no longer has any effect.
@@ -72,6 +82,15 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("campaigns_notify_url")
+    @classmethod
+    def _notify_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
     @field_validator("campaigns_database_url")
     @classmethod
     def _known_store(cls, value: str) -> str:
@@ -89,7 +108,9 @@ class Settings(BaseSettings):
             raise ValueError("must be a two-letter region code such as DE or BR")
         return region
 
-    @field_validator("waha_api_key", "campaigns_api_token", "waha_webhook_hmac_key")
+    @field_validator(
+        "waha_api_key", "campaigns_api_token", "waha_webhook_hmac_key", "campaigns_notify_hmac_key"
+    )
     @classmethod
     def _empty_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
         return None if value is None or value.get_secret_value() == "" else value

@@ -46,6 +46,8 @@ class PauseView:
     index: int
     # When the pause lifts by itself at a known moment (a window opens, a new day's cap).
     resume_at: datetime | None = None
+    # Whether it lifts without an operator (see Campaign.resumes_by_itself).
+    resumes_by_itself: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +93,9 @@ class CampaignView(OutcomeCounts, JsonView):
     consecutive_failures: int = 0
     delivered: int = 0
     read: int = 0
+    # The campaign whose contacts this one sends again, and the one that retries this one.
+    retry_of: UUID | None = None
+    retried_as: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,7 @@ def campaign_view(campaign: Campaign) -> CampaignView:
             at=campaign.pause["at"],
             index=int(campaign.pause["index"]),
             resume_at=campaign.pause.get("resume_at"),
+            resumes_by_itself=campaign.resumes_by_itself,
         )
     return CampaignView(
         **OutcomeCounts.counted(campaign.counts),
@@ -161,7 +167,13 @@ def campaign_view(campaign: Campaign) -> CampaignView:
         cancelled=dict(campaign.cancelled) if campaign.cancelled else None,
         audience=dict(campaign.audience),
         consecutive_failures=campaign.consecutive_failures,
+        retry_of=_linked(campaign.retry_of),
+        retried_as=_linked(campaign.retried_as),
     )
+
+
+def _linked(link: dict[str, Any] | None) -> UUID | None:
+    return None if link is None else UUID(str(link["campaign_id"]))
 
 
 # The library's own envelope fields; everything else an event stores is its data.

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
-from uuid import UUID
+from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import AttemptOutOfOrderError, DomainError, IllegalTransitionError
 from domain.lifecycle import CampaignStatus, next_status
+from domain.numbering import contact_words, next_contact_words
 from domain.session import SessionName
 
 
@@ -66,8 +68,34 @@ TIMED_PAUSES: Final = frozenset(
 )
 
 
+# Campaign ids derived from what created them, so that asking twice makes one campaign:
+# a client's Idempotency-Key, or the campaign whose contacts a retry sends again.
+REQUEST_KEY_IDS: Final = UUID("5d0b8f3e-2c71-4a9e-9b64-1f0e7c3a8d25")
+RETRY_IDS: Final = UUID("9a4c2e71-6b3d-4f08-8e15-c7d2b0a95f63")
+# What an operator may change before a campaign starts (CampaignEdited).
+EDITABLE: Final = ("name", "message", "pacing", "scheduled_for", "options")
+
+
+def request_key_id(key: str) -> UUID:
+    """Return the id of the campaign that a request with this Idempotency-Key creates."""
+    return uuid5(REQUEST_KEY_IDS, key)
+
+
+def retry_id(campaign_id: UUID) -> UUID:
+    """Return the id of the campaign that retries contacts of `campaign_id`."""
+    return uuid5(RETRY_IDS, str(campaign_id))
+
+
 class AttemptInFlightError(DomainError):
     """A command that must wait until the send in flight has an outcome."""
+
+
+class AlreadyRetriedError(DomainError):
+    """The campaign's contacts are already sent again by another campaign."""
+
+    def __init__(self, retried_as: UUID) -> None:
+        super().__init__(f"the campaign was retried already, as campaign {retried_as}")
+        self.retried_as = retried_as
 
 
 class Campaign(Aggregate):
@@ -78,8 +106,9 @@ class Campaign(Aggregate):
 
     TOPIC = "waha_campaigns:Campaign"
     # Version 2 of the state added last_event_at and next_contact_at (see upcast_v1_v2);
-    # version 3 the operator's requests to a live run and a pause's resume time (v2_v3).
-    class_version = 3
+    # version 3 the operator's requests to a live run and a pause's resume time (v2_v3);
+    # version 4 where the campaign came from (a request key, a retry) and its retry (v3_v4).
+    class_version = 4
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -97,6 +126,24 @@ class Campaign(Aggregate):
         if isinstance(pause, dict):
             pause.setdefault("resume_at", None)
 
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        """Snapshots of version 3 had no request key and no retries."""
+        state.setdefault("idempotency", None)
+        state.setdefault("retry_of", None)
+        state.setdefault("retried_as", None)
+
+    @staticmethod
+    def create_id(
+        idempotency: dict[str, Any] | None = None, retry_of: dict[str, Any] | None = None
+    ) -> UUID:
+        """Return the new campaign's id: derived from its request key or retry, else random."""
+        if idempotency is not None:
+            return request_key_id(str(idempotency["key"]))
+        if retry_of is not None:
+            return retry_id(UUID(str(retry_of["campaign_id"])))
+        return uuid4()
+
     class Event(Aggregate.Event):
         """Base of the campaign's events."""
 
@@ -108,10 +155,15 @@ class Campaign(Aggregate):
         TOPIC = "waha_campaigns:Campaign.Created"
 
     class CampaignScheduled(Created):
-        """The campaign exists, with its message, audience, schedule, pacing and options."""
+        """The campaign exists, with its message, audience, schedule, pacing and options.
+
+        `idempotency` is the client's request key and the sha256 of its request ({key,
+        body_sha256}), when it gave one; `retry_of` names the campaign whose contacts this
+        one sends again, and which ({campaign_id, outcomes, include_in_doubt, contacts}).
+        """
 
         TOPIC = "waha_campaigns:Campaign.CampaignScheduled"
-        class_version = 1
+        class_version = 2
         name: str
         session: str
         message: dict[str, Any]
@@ -120,6 +172,17 @@ class Campaign(Aggregate):
         pacing: dict[str, float]
         options: dict[str, Any]
         at: datetime
+        idempotency: dict[str, Any] | None
+        retry_of: dict[str, Any] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 campaigns had no request key, no retry, and images as their only media."""
+            state["idempotency"] = None
+            state["retry_of"] = None
+            image = state.get("message", {}).get("image")
+            if isinstance(image, dict):
+                image.setdefault("kind", "image")
 
     class CampaignStarted(Event):
         """The first run began."""
@@ -267,9 +330,39 @@ class Campaign(Aggregate):
         index: int
         at: datetime
 
+    class CampaignEdited(Event):
+        """An operator changed the campaign before it started.
+
+        `changes` maps each changed field (name, message, pacing, scheduled_for, options) to
+        {"old": ..., "new": ...}: what it was and what it is now.
+        """
+
+        TOPIC = "waha_campaigns:Campaign.CampaignEdited"
+        class_version = 1
+        changes: dict[str, Any]
+        at: datetime
+
+    class RetryScheduled(Event):
+        """Some contacts of this campaign are sent again by campaign `retry_id`.
+
+        `outcomes` are the outcomes retried (e.g. failed), `contacts` how many there were.
+        """
+
+        TOPIC = "waha_campaigns:Campaign.RetryScheduled"
+        class_version = 1
+        retry_id: UUID
+        outcomes: list[str]
+        include_in_doubt: bool
+        contacts: int
+        at: datetime
+
+    # idempotency and retry_of come before the `*` only because eventsourcing 9.5 takes a
+    # keyword-only parameter as required even with a default; pass them by name.
     @event(CampaignScheduled)
     def __init__(
         self,
+        idempotency: dict[str, Any] | None = None,
+        retry_of: dict[str, Any] | None = None,
         *,
         name: str,
         session: str,
@@ -308,6 +401,10 @@ class Campaign(Aggregate):
         # When the last event happened, and the earliest the next contact may be messaged.
         self.last_event_at: datetime | None = at
         self.next_contact_at: datetime | None = None
+        # Where it came from ({key, body_sha256}; {campaign_id, ...}), and its own retry.
+        self.idempotency = idempotency
+        self.retry_of = retry_of
+        self.retried_as: dict[str, Any] | None = None
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -325,6 +422,27 @@ class Campaign(Aggregate):
     def audience_id(self) -> UUID:
         """The id of the audience record this campaign sends to."""
         return UUID(str(self.audience["id"]))
+
+    @property
+    def resumes_by_itself(self) -> bool:
+        """Whether the campaign is paused by something that lifts without an operator.
+
+        A session pause while automatic resumes are on (and not withheld), a timed pause with
+        its moment, or a stop of the service (lifted when a service starts again).
+        """
+        pause = self.pause
+        if self.state is not CampaignStatus.PAUSED or pause is None:
+            return False
+        reason = pause["reason"]
+        if reason == PauseReason.SHUTDOWN.value:
+            return True
+        if reason in TIMED_PAUSES:
+            return pause.get("resume_at") is not None
+        return (
+            reason in SESSION_PAUSES
+            and bool(self.options.get("auto_resume", True))
+            and not self.auto_resume_withheld
+        )
 
     @property
     def all_handled(self) -> bool:
@@ -354,7 +472,7 @@ class Campaign(Aggregate):
         self._check_is_next(index)
         if self.in_flight is not None:
             raise AttemptInFlightError(
-                f"contact {self.in_flight['index']} already has a send in flight"
+                f"{contact_words(self.in_flight['index'], self.total)} already has a send in flight"
             )
         self._attempt_started(
             index=index,
@@ -386,7 +504,8 @@ class Campaign(Aggregate):
         self._check_is_next(index)
         if self.in_flight is not None and self.in_flight["attempt_id"] != attempt_id:
             raise AttemptOutOfOrderError(
-                f"contact {index} has send {self.in_flight['attempt_id']} in flight, "
+                f"{contact_words(index, self.total)} has send "
+                f"{self.in_flight['attempt_id']} in flight, "
                 f"not {attempt_id}"
             )
         if outcome in {AttemptOutcome.SENT, AttemptOutcome.IN_DOUBT} and self.in_flight is None:
@@ -461,7 +580,8 @@ class Campaign(Aggregate):
         next_status(self.state, "complete")
         if not self.all_handled:
             raise DomainError(
-                f"cannot complete a campaign at contact {self.next_index} of {self.total}"
+                "cannot complete a campaign whose next contact is "
+                + next_contact_words(self.next_index, self.total)
             )
         self._completed(totals=dict(self.counts), at=at)
 
@@ -471,6 +591,46 @@ class Campaign(Aggregate):
         self._check_nothing_in_flight("cancel")
         self._cancelled(reason=reason, index=self.next_index, at=at)
 
+    def edit(self, *, at: datetime, **fields: Any) -> list[str]:
+        """Change fields of a campaign not yet started; return the names of those changed.
+
+        The values are the new records (validated by the caller, as scheduling validates);
+        a field given with its current value is no change. Nothing is recorded without one.
+        """
+        next_status(self.state, "edit")
+        unknown = sorted(set(fields) - set(EDITABLE))
+        if unknown:
+            raise DomainError(f"cannot edit {', '.join(unknown)}: only {', '.join(EDITABLE)}")
+        changes = {
+            name: {"old": copy.deepcopy(getattr(self, name)), "new": copy.deepcopy(value)}
+            for name, value in fields.items()
+            if getattr(self, name) != value
+        }
+        if changes:
+            self._edited(changes=changes, at=at)
+        return list(changes)
+
+    def record_retry(
+        self,
+        *,
+        retry_id: UUID,
+        outcomes: list[str],
+        include_in_doubt: bool,
+        contacts: int,
+        at: datetime,
+    ) -> None:
+        """Note that campaign `retry_id` sends these contacts again; once per campaign."""
+        next_status(self.state, "record_retry")
+        if self.retried_as is not None:
+            raise AlreadyRetriedError(UUID(str(self.retried_as["campaign_id"])))
+        self._retry_scheduled(
+            retry_id=retry_id,
+            outcomes=list(outcomes),
+            include_in_doubt=include_in_doubt,
+            contacts=contacts,
+            at=at,
+        )
+
     def auto_resumes_since(self, since: datetime) -> int:
         """Return how many automatic resumes happened at or after `since`."""
         return sum(1 for at in self.auto_resumes if at >= since)
@@ -478,11 +638,13 @@ class Campaign(Aggregate):
     def _check_is_next(self, index: int) -> None:
         if index >= self.total:
             raise AttemptOutOfOrderError(
-                f"contact {index} does not exist: the audience has {self.total} contacts"
+                f"{contact_words(index, with_index=True)} does not exist: the audience has "
+                f"{self.total} contacts"
             )
         if index != self.next_index:
             raise AttemptOutOfOrderError(
-                f"contact {index} is not the next one to handle ({self.next_index})"
+                f"{contact_words(index, self.total)} is not the next one to handle "
+                f"({next_contact_words(self.next_index, self.total)})"
             )
 
     def _check_operator_may(self, trigger: str, command: str) -> None:
@@ -495,7 +657,8 @@ class Campaign(Aggregate):
     def _check_nothing_in_flight(self, command: str) -> None:
         if self.in_flight is not None:
             raise AttemptInFlightError(
-                f"cannot {command} while the send to contact {self.in_flight['index']} "
+                f"cannot {command} while the send to "
+                f"{contact_words(self.in_flight['index'], self.total)} "
                 "is in flight; try again when it has an outcome"
             )
 
@@ -622,3 +785,28 @@ class Campaign(Aggregate):
         self.pause_requested = None
         self.cancel_requested = None
         self.cancelled = {"reason": reason, "index": index, "at": at}
+
+    @event(CampaignEdited)
+    def _edited(self, changes: dict[str, Any], at: datetime) -> None:
+        self.last_event_at = at
+        for name in EDITABLE:
+            if name in changes:
+                setattr(self, name, copy.deepcopy(changes[name]["new"]))
+
+    @event(RetryScheduled)
+    def _retry_scheduled(
+        self,
+        retry_id: UUID,
+        outcomes: list[str],
+        include_in_doubt: bool,
+        contacts: int,
+        at: datetime,
+    ) -> None:
+        self.last_event_at = at
+        self.retried_as = {
+            "campaign_id": retry_id,
+            "outcomes": list(outcomes),
+            "include_in_doubt": include_in_doubt,
+            "contacts": contacts,
+            "at": at,
+        }

@@ -56,12 +56,17 @@ class MessageTemplate:
 
 @dataclass(frozen=True)
 class ImageReference:
-    """An image stored in the media folder, named by its content."""
+    """A media file stored in the media folder, named by its content.
+
+    Named for the images that came first; `kind` says how it is sent: image, document,
+    video or voice (a voice note carries no caption, so the text is not sent with it).
+    """
 
     media_id: str
     sha256: str
     mimetype: str
     size: int
+    kind: str = "image"
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ class MessageContent:
                 "sha256": self.image.sha256,
                 "mimetype": self.image.mimetype,
                 "size": self.image.size,
+                "kind": self.image.kind,
             }
         return {
             "text": self.template.text,
@@ -103,5 +109,6 @@ class MessageContent:
                 sha256=str(image["sha256"]),
                 mimetype=str(image["mimetype"]),
                 size=int(image["size"]),
+                kind=str(image.get("kind") or "image"),  # before other kinds, all were images
             ),
         )

@@ -37,6 +37,13 @@ TRANSITIONS: Final[list[dict[str, object]]] = [
     {"trigger": "request_pause", "source": "Running", "dest": "Running"},
     {"trigger": "request_cancel", "source": "Running", "dest": "Running"},
     {"trigger": "withhold_auto_resume", "source": "Paused", "dest": "Paused"},
+    # An operator's change to a campaign that has not started (CampaignEdited).
+    {"trigger": "edit", "source": "Scheduled", "dest": "Scheduled"},
+    # The note that some contacts are sent again by a new campaign (a retry); only once
+    # nothing can still change their outcomes. Bookkeeping: the status stays.
+    {"trigger": "record_retry", "source": "Paused", "dest": "Paused"},
+    {"trigger": "record_retry", "source": "Completed", "dest": "Completed"},
+    {"trigger": "record_retry", "source": "Cancelled", "dest": "Cancelled"},
 ]
 
 # Never attached to a model: it answers "may I?" and draws the diagram, nothing else, so the
@@ -79,7 +86,7 @@ def mermaid_diagram() -> str:
             for source in _sources(transition)
             if source != dest
         )
-    for state in (CampaignStatus.RUNNING, CampaignStatus.PAUSED):
+    for state in CampaignStatus:
         loops = [str(t["trigger"]) for t in TRANSITIONS if _sources(t) == [t["dest"]] == [state]]
         if loops:
             lines.append(f"    note right of {state.value}: also {', '.join(loops)}")

@@ -16,6 +16,8 @@ COMMAND_MODULES = (
     "demo",
     "create",
     "client_commands",
+    "edit",
+    "retry",
     "watch",
     "audit_commands",
     "verify",

@@ -45,6 +45,8 @@ from app.audit import (
     timeline,
 )
 from app.campaigns import CampaignsApp
+from domain.campaign import Campaign
+from domain.numbering import contact_words, next_contact_words
 
 _TYPE_COLOURS: Final = {
     "CampaignPaused": "yellow",
@@ -130,14 +132,19 @@ def run_events(args: argparse.Namespace) -> int:
 
 def _events(app: CampaignsApp, args: argparse.Namespace) -> int:
     wanted = set(args.type or CAMPAIGN_EVENT_TYPES)
-    logged = (e for e in logged_events(app, args.id) if e.event is None or _type_of(e) in wanted)
+    sized = _Sized()
+    logged = (
+        e
+        for e in logged_events(app, args.id)
+        if sized.saw(e) and (e.event is None or _type_of(e) in wanted)
+    )
     broken = False
     if args.json:
         for entry in logged:
             broken = broken or entry.event is None
             print(to_json(_event_row(entry)))
     else:
-        rows = [_table_row(entry) for entry in logged]
+        rows = [_table_row(entry, sized.total) for entry in logged]
         broken = any(row[2] == "?" for row in rows)
         print(
             render_table(
@@ -148,6 +155,17 @@ def _events(app: CampaignsApp, args: argparse.Namespace) -> int:
             )
         )
     return ExitCode.FAILED if broken else ExitCode.OK
+
+
+class _Sized:
+    """The campaign's number of contacts, learnt from its first event as the log is read."""
+
+    total: int | None = None
+
+    def saw(self, logged: LoggedEvent) -> bool:
+        if isinstance(logged.event, Campaign.CampaignScheduled):
+            self.total = int(logged.event.audience["size"])
+        return True
 
 
 def _type_of(logged: LoggedEvent) -> str:
@@ -167,12 +185,16 @@ def _event_row(logged: LoggedEvent) -> dict[str, Any]:
     }
 
 
-def _table_row(logged: LoggedEvent) -> list[str]:
+def _table_row(logged: LoggedEvent, total: int | None) -> list[str]:
     if logged.event is None:
         return [str(logged.version), "-", "?", f"cannot decode: {logged.problem}"]
     row = _event_row(logged)
+    # For people, the contact an event is about reads "contact 4 of 15 (index 3)"; --json
+    # keeps the data's 0-based index as it is.
     details = " ".join(
-        f"{key}={_short(value)}"
+        contact_words(value, total)
+        if key == "index" and isinstance(value, int)
+        else f"{key}={_short(value)}"
         for key, value in row["data"].items()
         if value is not None and key != "at"
     )
@@ -184,6 +206,11 @@ def _short(value: Any) -> str:
         return f"{value['size']} contacts"
     text = to_json(value) if isinstance(value, dict | list) else str(value)
     return text if len(text) <= _DETAIL_WIDTH else text[: _DETAIL_WIDTH - 1] + "…"
+
+
+def _cell(words: str) -> str:
+    # Under a CONTACT heading, "3 of 4 (index 2)" says it: the word once is enough.
+    return words.removeprefix("contact ")
 
 
 # -- replay -----------------------------------------------------------------------------------
@@ -216,7 +243,7 @@ def _replay(app: CampaignsApp, args: argparse.Namespace) -> int:
         "TIME",
         "EVENT",
         "STATUS",
-        "NEXT",
+        "NEXT CONTACT",
         "SENT",
         "FAILED",
         "SKIPPED",
@@ -240,7 +267,7 @@ def _step_row(step: ReplayStep) -> list[str]:
         when(step.time),
         step.type,
         state.status,
-        str(state.next_index),
+        _cell(next_contact_words(state.next_index, state.total)),
         str(state.sent),
         str(state.failed),
         str(state.skipped),
@@ -279,7 +306,7 @@ def _timeline_text(found: Timeline, style: Style) -> str:
             when(m.time),
             str(m.version),
             m.what,
-            "-" if m.index is None else str(m.index),
+            "-" if m.index is None else _cell(contact_words(m.index, found.total)),
             m.reason or "",
             m.detail or "",
         ]
@@ -301,14 +328,14 @@ def _timeline_text(found: Timeline, style: Style) -> str:
         )
     ending = found.ending
     if ending is not None:
-        lines.append(f"stopped: {_ending_text(ending)}")
+        lines.append(f"stopped: {_ending_text(ending, found.total)}")
     return "\n".join(lines)
 
 
-def _ending_text(ending: Milestone) -> str:
+def _ending_text(ending: Milestone, total: int) -> str:
     text = f"{ending.what} on {when(ending.time)}"
     if ending.index is not None:
-        text += f" at contact {ending.index}"
+        text += f" at {contact_words(ending.index, total)}"
     if ending.reason:
         text += f": {ending.reason}"
     if ending.detail:

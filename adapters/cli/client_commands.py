@@ -20,6 +20,7 @@ from adapters.cli.output import (
     Style,
     describe_campaign,
     handled,
+    next_contact,
     print_json,
     render_table,
     status_colour,
@@ -149,7 +150,7 @@ def run_show(args: argparse.Namespace) -> int:
         if args.json:
             print_json(view)
         else:
-            print(describe_campaign(view, Style.for_stdout()))
+            print(describe_campaign(view, Style.for_stdout(), with_delivery=True))
         return ExitCode.OK
 
     return run_with_service(args, show)
@@ -168,7 +169,7 @@ def run_command(args: argparse.Namespace) -> int:
         where = stop_reason(view)
         if where is None:
             status = Style.for_stdout().status(str(view.get("status")))
-            where = f"{status} at contact {view.get('next_index')}"
+            where = f"{status}, next {next_contact(view)}"
         print(f"{_DONE[command]} {view.get('name')} ({view.get('id')}): {where}")
         return ExitCode.OK
 

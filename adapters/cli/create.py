@@ -77,16 +77,39 @@ def add_parser(subparsers: Subparsers) -> None:
         metavar="ENC",
         help="the CSV's encoding if not UTF-8, e.g. cp1252 or latin-1 (a Python codec name)",
     )
-    parser.add_argument("--text", required=True, help="the message, or the image's caption")
-    parser.add_argument("--image", type=Path, metavar="FILE", help="send this image (uploaded)")
+    parser.add_argument(
+        "--text",
+        required=True,
+        help="the message, or the media's caption (a voice note is sent without it)",
+    )
+    parser.add_argument(
+        "--media",
+        "--image",
+        dest="media",
+        type=Path,
+        metavar="FILE",
+        help=(
+            "send this file (uploaded): an image, a document (PDF, DOCX, XLSX, ...), a video "
+            "(MP4, WebM, 3GP) or a voice note (OGG/Opus, MP3, M4A, AMR); the kind is read from "
+            "its bytes. --image is its older name"
+        ),
+    )
+    parser.add_argument(
+        "--idempotency-key",
+        metavar="KEY",
+        help=(
+            "name this request: run again with the same key and arguments, it prints the same "
+            "campaign instead of making another (e.g. a UUID)"
+        ),
+    )
     parser.add_argument("--name", help="the campaign's name (default: the file's name)")
     parser.add_argument("--session", default="default", help="the WAHA session (default: default)")
     parser.add_argument(
-        "--at", type=_aware_moment, metavar="TIME", help="start then: ISO 8601 with an offset"
+        "--at", type=aware_moment, metavar="TIME", help="start then: ISO 8601 with an offset"
     )
     parser.add_argument(
         "--pacing",
-        type=_pacing,
+        type=pacing_bounds,
         default=None,
         metavar="MIN-MAX",
         help="random wait between contacts in seconds, e.g. 30-60 (the service's default)",
@@ -94,7 +117,7 @@ def add_parser(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--default",
         action="append",
-        type=_default,
+        type=default_value,
         default=[],
         metavar="FIELD=VALUE",
         help="a template value for contacts without one; repeatable",
@@ -117,7 +140,8 @@ def add_parser(subparsers: Subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def _aware_moment(text: str) -> datetime:
+def aware_moment(text: str) -> datetime:
+    """Parse an ISO 8601 time that has an offset, for argparse."""
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -129,7 +153,8 @@ def _aware_moment(text: str) -> datetime:
     return value
 
 
-def _pacing(text: str) -> tuple[float, float]:
+def pacing_bounds(text: str) -> tuple[float, float]:
+    """Parse MIN-MAX seconds (or one number for both), for argparse."""
     low, _, high = text.partition("-")
     try:
         bounds = (float(low), float(high or low))
@@ -140,7 +165,8 @@ def _pacing(text: str) -> tuple[float, float]:
     return bounds
 
 
-def _default(text: str) -> tuple[str, str]:
+def default_value(text: str) -> tuple[str, str]:
+    """Parse FIELD=VALUE, for argparse."""
     field, sep, value = text.partition("=")
     if not sep or not field.strip():
         raise argparse.ArgumentTypeError(f"a default is FIELD=VALUE: {text!r}")
@@ -202,31 +228,35 @@ def campaign_body(
 
 
 def run(args: argparse.Namespace) -> int:
-    """Upload the image if any, schedule the campaign, print its id."""
+    """Upload the media file if any, schedule the campaign, print its id and any warnings."""
     try:
         path, contacts = read_contacts(args)
     except ContactsFileError as error:
         return fail(str(error), ExitCode.USAGE)
     for warning in contacts.warnings:
         print(f"{path}: {warning}", file=sys.stderr)
-    image: bytes | None = None
-    if args.image is not None:
+    media_bytes: bytes | None = None
+    if args.media is not None:
         try:
-            image = args.image.read_bytes()
+            media_bytes = args.media.read_bytes()
         except OSError as error:
-            return fail(f"cannot read {args.image}: {error.strerror or error}", ExitCode.USAGE)
+            return fail(f"cannot read {args.media}: {error.strerror or error}", ExitCode.USAGE)
 
     async def create(client: ServiceClient) -> int:
         media_id = None
-        if image is not None:
-            kind = mimetypes.guess_type(args.image.name)[0] or "application/octet-stream"
-            media = await client.upload_media(image, args.image.name, kind)
+        if media_bytes is not None:
+            kind = mimetypes.guess_type(args.media.name)[0] or "application/octet-stream"
+            media = await client.upload_media(media_bytes, args.media.name, kind)
             media_id = str(media["id"])
-        view = await client.create_campaign(campaign_body(args, path, contacts, media_id))
+        view = await client.create_campaign(
+            campaign_body(args, path, contacts, media_id), idempotency_key=args.idempotency_key
+        )
         if args.json:
             print_json(view)
         else:
             print(view.get("id"))
+        for warning in view.get("warnings") or []:
+            print(f"warning: {warning}", file=sys.stderr)
         duplicates = view.get("duplicates") or []
         for duplicate in duplicates:
             print(

@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 
 from adapters import bootstrap, processes
+from domain.numbering import contact_words
 
 CONTACTS = 20
 NAMES = "Ana Ben Caro Dev Eli Fay Gus Hana Ivo Jun Kai Lea Mo Nia Oli Pia Quin Ravi Sol Tom"
@@ -96,7 +97,8 @@ class _Demo:
             f"{view['status']}"
         )
         if view["pause"]:
-            line += f" at contact {view['pause']['index'] + 1} ({view['pause']['reason']})"
+            where = contact_words(view["pause"]["index"], view["total"])
+            line += f" at {where} ({view['pause']['reason']})"
         print(f"\r{line:<100}" if self.tty else line, end="" if self.tty else "\n", flush=True)
 
     async def follow(
@@ -209,13 +211,19 @@ async def _story(demo: _Demo) -> int:
     paused = await demo.follow(campaign_id, {"Paused", "Completed"})
     if paused["pause"]:
         print(
-            f"    paused before contact {paused['pause']['index'] + 1}: "
+            f"    paused before {contact_words(paused['pause']['index'], paused['total'])}: "
             f"{paused['pause']['reason']} ({paused['pause']['detail']})"
         )
     print(">>> waiting for the session to work again; the campaign resumes by itself\n")
     final = await demo.follow(campaign_id, {"Completed", "Cancelled"})
     await _audit(demo, campaign_id, final)
     return 0 if final["status"] == "Completed" else 1
+
+
+def _detail(key: str, value: Any, total: int) -> str:
+    if key == "index" and isinstance(value, int):
+        return contact_words(value, total)  # people count contacts from 1
+    return f"{key}={value:.2f}" if isinstance(value, float) else f"{key}={value}"
 
 
 async def _audit(demo: _Demo, campaign_id: str, final: dict[str, Any]) -> None:
@@ -225,7 +233,7 @@ async def _audit(demo: _Demo, campaign_id: str, final: dict[str, Any]) -> None:
     for event in events:
         data = event["data"]
         detail = ", ".join(
-            f"{k}={data[k]:.2f}" if isinstance(data[k], float) else f"{k}={data[k]}"
+            _detail(k, data[k], final["total"])
             for k in ("index", "outcome", "reason", "detail", "seconds", "automatic")
             if k in data and data[k] not in (None, "")
         )

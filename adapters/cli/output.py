@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, TextIO
 
 from adapters.cli.arguments import ExitCode
+from domain.numbering import contact_words, next_contact_words
 
 _COLOURS: Final = {"red": "31", "green": "32", "yellow": "33", "cyan": "36", "dim": "2"}
 # Past a century an estimate says only "never", and the arithmetic would stop being exact.
@@ -200,18 +201,41 @@ def counts_text(view: Mapping[str, Any]) -> str:
     )
 
 
+def _whole(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def at_contact(view: Mapping[str, Any], index: object) -> str:
+    """Return " at contact 4 of 15 (index 3)" for a view's 0-based index; "" if there is none."""
+    found = _whole(index)
+    if found is None:
+        return ""
+    total = _whole(view.get("total"))
+    if total is not None and found >= total:
+        return f" after the last contact ({total:,} of {total:,})"
+    return " at " + contact_words(found, total)
+
+
+def next_contact(view: Mapping[str, Any]) -> str:
+    """Return the next contact a campaign view handles, for people (1-based, with the total)."""
+    index, total = _whole(view.get("next_index")), _whole(view.get("total"))
+    if index is None:
+        return "?"
+    return next_contact_words(index, total) if total is not None else contact_words(index)
+
+
 def stop_reason(view: Mapping[str, Any]) -> str | None:
     """Return why a campaign is not running, or None while it runs or waits to start."""
     pause = view.get("pause")
     if view.get("status") == "Paused" and isinstance(pause, Mapping):
         detail = f" ({pause['detail']})" if pause.get("detail") else ""
-        index = f" at contact {pause['index']}" if pause.get("index") is not None else ""
-        return f"paused{index} since {when(pause.get('at'))}: {pause.get('reason')}{detail}"
+        where = at_contact(view, pause.get("index"))
+        return f"paused{where} since {when(pause.get('at'))}: {pause.get('reason')}{detail}"
     cancelled = view.get("cancelled")
     if view.get("status") == "Cancelled" and isinstance(cancelled, Mapping):
         return (
-            f"cancelled at contact {cancelled.get('index')} on {when(cancelled.get('at'))}: "
-            f"{cancelled.get('reason')}"
+            f"cancelled{at_contact(view, cancelled.get('index'))} on "
+            f"{when(cancelled.get('at'))}: {cancelled.get('reason')}"
         )
     if view.get("status") == "Completed":
         return f"completed on {when(view.get('completed_at'))}"
@@ -222,8 +246,21 @@ def _seconds(value: object) -> str:
     return f"{value:g}" if isinstance(value, int | float) else "?"
 
 
-def describe_campaign(view: Mapping[str, Any], style: Style) -> str:
-    """Return a campaign view (the service's JSON or a replayed state) as aligned lines."""
+def delivery_text(view: Mapping[str, Any]) -> str:
+    """Return how many sent messages WhatsApp delivered and how many were read (from acks)."""
+    sent = count(view, "sent")
+    return (
+        f"{count(view, 'delivered')} of {sent} sent delivered, {count(view, 'read')} read "
+        "(from WhatsApp's receipts)"
+    )
+
+
+def describe_campaign(view: Mapping[str, Any], style: Style, *, with_delivery: bool = False) -> str:
+    """Return a campaign view (the service's JSON or a replayed state) as aligned lines.
+
+    `with_delivery` adds the delivered and read counts, which only the service knows (a
+    replay of the campaign's own events has no receipts).
+    """
     pacing = view.get("pacing") or {}
     rows = [
         ("id", str(view.get("id"))),
@@ -231,7 +268,11 @@ def describe_campaign(view: Mapping[str, Any], style: Style) -> str:
         ("status", style.status(str(view.get("status")))),
         ("session", str(view.get("session"))),
         ("progress", f"{handled(view)} of {view.get('total')} handled: {counts_text(view)}"),
-        ("next", f"contact {view.get('next_index')}"),
+    ]
+    if with_delivery:
+        rows.append(("delivery", delivery_text(view)))
+    rows += [
+        ("next", next_contact(view)),
         ("scheduled", when(view.get("scheduled_for"))),
         ("started", when(view.get("started_at"))),
         ("completed", when(view.get("completed_at"))),

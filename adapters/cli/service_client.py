@@ -38,14 +38,17 @@ class ServiceClient:
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
 
-    async def create_campaign(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Schedule a campaign; return its view."""
-        return await self._json("POST", "/campaigns", json=body)
+    async def create_campaign(
+        self, body: Mapping[str, Any], *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """Schedule a campaign (once per idempotency key, when given); return its view."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
+        return await self._json("POST", "/campaigns", json=body, headers=headers)
 
     async def upload_media(
         self, content: bytes, filename: str, content_type: str
     ) -> dict[str, Any]:
-        """Upload an image; return {id, sha256, mimetype, size}."""
+        """Upload a media file; return {id, sha256, mimetype, size, kind, filename}."""
         form = aiohttp.FormData()
         form.add_field("file", content, filename=filename, content_type=content_type)
         return await self._json("POST", "/media", data=form)
@@ -62,17 +65,29 @@ class ServiceClient:
         """Return a campaign's view."""
         return await self._json("GET", f"/campaigns/{campaign_id}")
 
+    async def edit_campaign(
+        self, campaign_id: object, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Change a Scheduled campaign; return its view with `changed` and `warnings`."""
+        return await self._json("PATCH", f"/campaigns/{campaign_id}", json=changes)
+
+    async def retry_campaign(self, campaign_id: object, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Schedule a retry of a campaign's failed (or in-doubt) contacts; return its view."""
+        return await self._json("POST", f"/campaigns/{campaign_id}/retry", json=body)
+
     async def command(
         self, campaign_id: object, command: str, body: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         """Pause, resume or cancel a campaign; return its new view."""
         return await self._json("POST", f"/campaigns/{campaign_id}/{command}", json=body)
 
-    async def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    async def _json(
+        self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         url = self._base_url + path
         try:
             async with self._session.request(
-                method, url, headers=self._headers, **kwargs
+                method, url, headers={**self._headers, **(headers or {})}, **kwargs
             ) as response:
                 status, body = response.status, await response.read()
         except (aiohttp.ClientError, TimeoutError) as error:

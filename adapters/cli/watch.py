@@ -1,4 +1,8 @@
-"""`watch`: follow a campaign's progress live until it completes, pauses or is cancelled."""
+"""`watch`: follow a campaign live until it ends, or pauses waiting for an operator.
+
+Pauses that lift by themselves (a session that comes back with auto-resume on, a closed
+sending window, a daily cap, a stopped service) are followed through, not taken for an end.
+"""
 
 from __future__ import annotations
 
@@ -39,7 +43,15 @@ MISSED_POLLS_ALLOWED: Final = 3
 # A rate over a few seconds says more about the polls than about the campaign.
 RATE_AFTER_SECONDS: Final = 10.0
 _COUNTS: Final = ("sent", "failed", "skipped", "in_doubt")
-_ENDED: Final = {"Completed": ExitCode.OK, "Paused": ExitCode.FAILED, "Cancelled": ExitCode.FAILED}
+_ENDED: Final = {"Completed": ExitCode.OK, "Cancelled": ExitCode.FAILED}
+# Pause reasons that lift by themselves, as domain/campaign.py has them; for a service too old
+# to say `pause.resumes_by_itself` in its views.
+_SESSION_PAUSES: Final = frozenset(
+    {"session_not_working", "status_check_failed", "waha_unavailable"}
+)
+_TIMED_PAUSES: Final = frozenset(
+    {"outside_window", "daily_cap", "warmup_cap", "reachout_timelock", "capped"}
+)
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -47,16 +59,23 @@ def add_parser(subparsers: Subparsers) -> None:
     parser = add_command(
         subparsers,
         "watch",
-        summary="follow a campaign live until it completes or pauses",
+        summary="follow a campaign live until it ends or needs an operator",
         description=(
             "Poll the campaign and show sent, failed, skipped and in-doubt contacts, the rate "
             "and the time left at its pacing: a progress bar on a terminal, otherwise one line "
-            "per change. Ends when the campaign completes, pauses or is cancelled, saying why."
+            "per change. Ends when the campaign completes or is cancelled, or pauses in a way "
+            "that only an operator lifts (e.g. manual, too_many_failures, account_restricted, "
+            "or a session pause with auto-resume off or withheld), saying why. A pause that "
+            "lifts by itself (the session comes back with auto-resume on, a sending window or "
+            "cap with its resume time, a stopped service) is shown and followed through."
         ),
         exits={
             **SERVICE_EXITS,
             ExitCode.OK: "the campaign completed",
-            ExitCode.FAILED: "the campaign paused or was cancelled",
+            ExitCode.FAILED: (
+                "the campaign was cancelled, or paused until an operator resumes it (with "
+                "--exit-on-pause: paused for any reason)"
+            ),
         },
     )
     parser.add_argument("id", type=campaign_id, metavar="ID")
@@ -69,6 +88,11 @@ def add_parser(subparsers: Subparsers) -> None:
     )
     parser.add_argument(
         "--json", action="store_true", help="print the campaign as one JSON line per change"
+    )
+    parser.add_argument(
+        "--exit-on-pause",
+        action="store_true",
+        help="end at any pause, also one that lifts by itself (exit 1)",
     )
     add_service_options(parser)
     parser.set_defaults(func=run)
@@ -89,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
             clock=clock,
             out=sys.stdout,
             as_json=args.json,
+            exit_on_pause=args.exit_on_pause,
         )
 
     return run_with_service(args, follow)
@@ -121,8 +146,13 @@ async def watch_campaign(
     out: TextIO,
     interactive: bool | None = None,
     as_json: bool = False,
+    exit_on_pause: bool = False,
 ) -> int:
-    """Poll until the campaign ends; return 0 if it completed, 1 if it paused or was cancelled."""
+    """Poll until the campaign ends or waits for an operator; return its exit code.
+
+    0 when it completed; 1 when it was cancelled, or paused by something that does not lift
+    by itself (any pause with `exit_on_pause`).
+    """
     live = not as_json and (is_terminal(out) if interactive is None else interactive)
     style = Style(enabled=live) if interactive is not None else Style.for_stream(out)
     rate, last_state, missed = _Rate(), None, 0
@@ -140,23 +170,63 @@ async def watch_campaign(
         now = clock.now()
         line = progress_line(view, rate.per_minute(now, handled(view)), style, bar=live)
         # A change is a change of the campaign, not of the rate or the estimate.
-        state = tuple(view.get(k) for k in ("status", *_COUNTS, "next_index"))
+        pause = view.get("pause")
+        reason = pause.get("reason") if isinstance(pause, Mapping) else None
+        state = (*(view.get(k) for k in ("status", *_COUNTS, "next_index")), reason)
         if live:
             out.write(f"\r{line}\x1b[K")
             out.flush()
         elif state != last_state:
             out.write(f"{to_json(view)}\n" if as_json else f"{when(now)}  {line}\n")
             out.flush()
-        last_state = state
         status = str(view.get("status"))
-        if status in _ENDED:
+        waits_for_operator = status == "Paused" and (exit_on_pause or not resumes_by_itself(view))
+        if status in _ENDED or waits_for_operator:
             if live:
                 out.write("\n")
             if not as_json:
                 out.write(f"{stop_reason(view)}\n")
             out.flush()
-            return _ENDED[status]
+            return _ENDED.get(status, ExitCode.FAILED)
+        if status == "Paused" and state != last_state and not as_json:
+            # Said once per pause, on its own line: the bar goes on below it.
+            out.write(f"{chr(10) if live else ''}{stop_reason(view)}; {lifts_when(view)}\n")
+            out.flush()
+        last_state = state
         await sleeper.sleep(interval)
+
+
+def resumes_by_itself(view: Mapping[str, Any]) -> bool:
+    """Whether a paused campaign's pause lifts without an operator, as the view says.
+
+    The service says so in `pause.resumes_by_itself`; for one too old to, the rule is applied
+    to the reason: session pauses with auto_resume on, timed pauses with a resume_at, shutdown.
+    """
+    pause = view.get("pause")
+    if not isinstance(pause, Mapping):
+        return False
+    said = pause.get("resumes_by_itself")
+    if isinstance(said, bool):
+        return said
+    reason = pause.get("reason")
+    if reason == "shutdown":
+        return True
+    if reason in _TIMED_PAUSES:
+        return pause.get("resume_at") is not None
+    options = view.get("options")
+    auto_resume = options.get("auto_resume", True) if isinstance(options, Mapping) else True
+    return reason in _SESSION_PAUSES and auto_resume is not False
+
+
+def lifts_when(view: Mapping[str, Any]) -> str:
+    """Return, for people, when a pause that lifts by itself will lift."""
+    pause = view.get("pause")
+    pause = pause if isinstance(pause, Mapping) else {}
+    if pause.get("resume_at") is not None:
+        return f"resumes by itself at {when(pause.get('resume_at'))}; still watching"
+    if pause.get("reason") == "shutdown":
+        return "resumes when the service starts again; still watching"
+    return "resumes by itself when the session works again; still watching"
 
 
 def progress_line(

@@ -13,6 +13,7 @@ from adapters.media import FileMediaStore
 from app.campaigns import CampaignsApp
 from app.deliveries import DeliveryTracker
 from app.log_follower import LogFollower
+from app.notifications import NotificationSender
 from app.ports import Clock, SeenWebhooks, Sleeper, WahaGateway
 from app.read_models import CampaignContacts
 from app.settings import Settings
@@ -43,6 +44,8 @@ class ApiRuntime:
 
     gateway: WahaGateway
     supervisor: Supervisor
+    # Sends campaign notifications to CAMPAIGNS_NOTIFY_URL; None when it is not set.
+    notifications: NotificationSender | None = None
 
 
 # Enters the runtime on the running loop; leaving it stops runs safely and closes WAHA's client.

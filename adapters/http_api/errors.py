@@ -12,9 +12,10 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 from pydantic import ValidationError
 
-from adapters.media import NotAnImageError
+from adapters.media import MediaTooLargeError, UnsupportedMediaError
 from app.errors import CampaignNotFoundError, ConcurrentUpdateError, InvalidCampaignError
-from domain.campaign import AttemptInFlightError
+from app.idempotency import IdempotencyConflictError
+from domain.campaign import AlreadyRetriedError, AttemptInFlightError
 from domain.errors import DomainError, IllegalTransitionError
 
 PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
@@ -139,8 +140,44 @@ def _http_problem(error: web.HTTPException) -> ProblemError:
     return ProblemError(error.status, error.reason, detail or error.reason, headers=headers)
 
 
+def _media_or_request_problem(error: Exception) -> ProblemError | None:
+    match error:
+        case UnsupportedMediaError():
+            # The type keeps the name it had when images were the only media kind.
+            return ProblemError(415, "Unsupported media type", str(error), kind="not-an-image")
+        case MediaTooLargeError():
+            return ProblemError(
+                413,
+                "Request entity too large",
+                str(error),
+                kind="too-large",
+                max_bytes=error.limit,
+                media_kind=error.kind.value,
+            )
+        case IdempotencyConflictError():
+            return ProblemError(
+                409,
+                "Idempotency-Key reused",
+                str(error),
+                kind="idempotency-conflict",
+                campaign_id=str(error.campaign_id),
+            )
+        case AlreadyRetriedError():
+            return ProblemError(
+                409,
+                "Retried already",
+                str(error),
+                kind="retried-already",
+                campaign_id=str(error.retried_as),
+            )
+    return None
+
+
 def problem_for(error: Exception) -> ProblemError | None:  # noqa: C901, PLR0911 - one per kind
     """Return the problem an application, domain or validation error means; None if unknown."""
+    found = _media_or_request_problem(error)
+    if found is not None:
+        return found
     match error:
         case ProblemError():
             return error
@@ -167,8 +204,6 @@ def problem_for(error: Exception) -> ProblemError | None:  # noqa: C901, PLR0911
                 kind="retry",
                 headers={"Retry-After": "1"},
             )
-        case NotAnImageError():
-            return ProblemError(415, "Unsupported media type", str(error), kind="not-an-image")
         case DomainError():
             return invalid_input(str(error), [])
         case web.HTTPException() if error.status >= web.HTTPBadRequest.status_code:

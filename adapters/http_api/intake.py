@@ -1,10 +1,13 @@
-"""Handlers that take things in: campaigns to schedule (JSON, or a form with a file) and images."""
+"""Handlers that take things in: campaigns to schedule (JSON, or a form with a file) and media."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from functools import partial
+from typing import Final
 
 from aiohttp import web
 
@@ -12,25 +15,84 @@ from adapters.contacts_file import ContactsFile, ContactsFileError, read_contact
 from adapters.http_api.context import ApiContext
 from adapters.http_api.errors import invalid_input
 from adapters.http_api.keys import CONTEXT, RUNTIME
-from adapters.http_api.schemas import MAX_SCHEDULE_AHEAD, CampaignFields, CampaignIn
+from adapters.http_api.schemas import (
+    MAX_SCHEDULE_AHEAD,
+    SESSION_NAME_PATTERN,
+    CampaignFields,
+    CampaignIn,
+)
 from adapters.http_api.uploads import read_form, read_json, validate_json
 from adapters.logging_setup import campaign_context
+from adapters.media import UnsupportedMediaError
 from app.audience import ContactInput, DuplicateRow
 from app.blocking import off_loop
-from app.scheduling import ScheduleCampaign
+from app.errors import InvalidCampaignError
+from app.idempotency import RequestKey, digest, key_problem
+from app.ports import MediaKind
+from app.scheduling import ScheduleCampaign, validated_audience, validated_schedule
+from app.session_check import SessionCheck, check_session
 from app.views import CampaignView
-from domain.content import ImageReference
+from domain.content import ImageReference, MessageTemplate
 from domain.errors import DomainError
 from domain.pacing import CampaignOptions, Pacing
 
+IDEMPOTENCY_KEY: Final = "Idempotency-Key"
+# Said on the answer to a repeat: the campaign is the one the first request made.
+REPLAYED: Final = "Idempotent-Replayed"
+SESSION_NAME: Final = re.compile(SESSION_NAME_PATTERN)
+# A voice campaign is taken (its text stays on the record) and the operator is told this.
+VOICE_WARNING: Final = (
+    "message.media_id is a voice note, which WhatsApp sends without a caption: the text is "
+    "kept on the campaign but not sent to contacts"
+)
 _MAX_ID_ECHO = 64
 
 
+@dataclass(frozen=True)
+class _Command:
+    """The scheduling command, and what the operator should know about it."""
+
+    schedule: ScheduleCampaign
+    warnings: list[str]
+
+
+def media_reference(
+    services: ApiContext, media_id: str, field: str = "message.media_id"
+) -> tuple[ImageReference | None, list[dict[str, object]], list[str]]:
+    """Return the stored media `media_id` names, with its problems and warnings.
+
+    Blocking (it reads the media folder). A voice note carries no caption in WAHA: the text
+    is kept on the campaign but not sent, and a warning says so.
+    """
+    try:
+        stored = services.media.describe(media_id)
+    except (KeyError, UnsupportedMediaError):
+        problem: dict[str, object] = {
+            "field": field,
+            "value": media_id[:_MAX_ID_ECHO],
+            "reason": "no such media; upload it with POST /media first",
+        }
+        return None, [problem], []
+    warnings = []
+    if stored.kind == MediaKind.VOICE.value:
+        warnings.append(VOICE_WARNING)
+    reference = ImageReference(stored.id, stored.sha256, stored.mimetype, stored.size, stored.kind)
+    return reference, [], warnings
+
+
 def _schedule_command(
-    services: ApiContext, fields: CampaignFields, contacts: Sequence[ContactInput]
-) -> ScheduleCampaign:
-    """Return the command for the request; reads the media store, so run it off the loop."""
+    services: ApiContext,
+    fields: CampaignFields,
+    contacts: Sequence[ContactInput],
+    session: SessionCheck | None,
+) -> _Command:
+    """Return the command for the request; reads the media store, so run it off the loop.
+
+    An unknown session is refused with every other problem of the request, the
+    application's own checks included, so that one answer names them all.
+    """
     problems: list[dict[str, object]] = []
+    warnings: list[str] = []
     scheduled_for = fields.scheduled_for
     # Naive times are the application's to refuse; an aware one is compared without converting
     # it, which would overflow near year 9999.
@@ -57,23 +119,11 @@ def _schedule_command(
     except DomainError as error:
         problems.append({"field": "options", "reason": str(error)})
     image = None
-    media_id = fields.message.media_id
-    if media_id is not None:
-        try:
-            stored = services.media.describe(media_id)
-        except KeyError:
-            problems.append(
-                {
-                    "field": "message.media_id",
-                    "value": media_id[:_MAX_ID_ECHO],
-                    "reason": "no such image; upload it with POST /media first",
-                }
-            )
-        else:
-            image = ImageReference(stored.id, stored.sha256, stored.mimetype, stored.size)
-    if problems:
-        raise invalid_input("the campaign is not valid", problems)
-    return ScheduleCampaign(
+    if fields.message.media_id is not None:
+        image, media_problems, media_warnings = media_reference(services, fields.message.media_id)
+        problems += media_problems
+        warnings += media_warnings
+    command = ScheduleCampaign(
         name=fields.name,
         text=fields.message.text,
         contacts=contacts,
@@ -84,6 +134,27 @@ def _schedule_command(
         pacing=pacing,
         options=options,
     )
+    if session is not None and session.problem is not None:
+        problems.insert(0, session.problem)
+        problems += _application_problems(command, services)
+    if problems:
+        raise invalid_input("the campaign is not valid", problems)
+    if session is not None and session.warning is not None:
+        warnings.append(session.warning)
+    return _Command(command, warnings)
+
+
+def _application_problems(
+    command: ScheduleCampaign, services: ApiContext
+) -> list[dict[str, object]]:
+    # What scheduling itself would refuse, gathered without recording anything.
+    try:
+        template = MessageTemplate(command.text, dict(command.defaults))
+        validated_audience(command, template, services.campaigns.default_region)
+        validated_schedule(command.scheduled_for, services.clock.now())
+    except InvalidCampaignError as error:
+        return list(error.problems) or [{"field": "body", "reason": str(error)}]
+    return []
 
 
 def _read_contacts(data: bytes, fields: CampaignFields) -> ContactsFile:
@@ -97,7 +168,7 @@ def _read_contacts(data: bytes, fields: CampaignFields) -> ContactsFile:
 
 async def _campaign_from_form(
     request: web.Request, limit: int
-) -> tuple[CampaignFields, ContactsFile]:
+) -> tuple[CampaignFields, ContactsFile, bytes]:
     form = await read_form(request, {"campaign", "contacts"}, limit)
     missing = [
         {"field": f, "reason": "required"} for f in ("campaign", "contacts") if f not in form
@@ -106,7 +177,7 @@ async def _campaign_from_form(
         raise invalid_input("the form lacks a field", missing)
     fields = await validate_json(CampaignFields, form["campaign"])
     contacts = await off_loop(_read_contacts, form["contacts"], fields)
-    return fields, contacts
+    return fields, contacts, form["contacts"]
 
 
 def _created_json(
@@ -117,40 +188,82 @@ def _created_json(
     return json.dumps(view.as_dict() | {"duplicates": duplicated, "warnings": warnings}).encode()
 
 
+def request_key(request: web.Request, *parts: object) -> RequestKey | None:
+    """Return the request's Idempotency-Key with the sha256 of `parts`, or None without one."""
+    key = request.headers.get(IDEMPOTENCY_KEY)
+    if key is None:
+        return None
+    problem = key_problem(key)
+    if problem is not None:
+        raise invalid_input(
+            f"the {IDEMPOTENCY_KEY} header is not valid",
+            [{"field": IDEMPOTENCY_KEY, "value": key[:_MAX_ID_ECHO], "reason": problem}],
+        )
+    return RequestKey(key, digest(*parts))
+
+
+def _created(view: CampaignView, body: bytes, *, replayed: bool) -> web.Response:
+    headers = {"Location": f"/campaigns/{view.id}"}
+    if replayed:
+        headers[REPLAYED] = "true"
+    return web.Response(
+        body=body,
+        status=200 if replayed else 201,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
 async def create_campaign(request: web.Request) -> web.Response:
-    """POST /campaigns: schedule a campaign (JSON, or a form with a contacts file); start if due."""
+    """POST /campaigns: schedule a campaign (JSON, or a form with a contacts file); start if due.
+
+    With an Idempotency-Key, a repeat of the request answers the campaign it made (200,
+    Idempotent-Replayed: true) and the key with another request is a 409; WAHA is asked
+    whether the session exists (422 if not) before anything is recorded.
+    """
     runtime = request.app[RUNTIME]
     services = request.app[CONTEXT]
     fields: CampaignFields
     warnings: list[str] = []
     if request.content_type == "multipart/form-data":
         limit = services.settings.campaigns_max_upload_bytes
-        fields, contacts_file = await _campaign_from_form(request, limit)
-        contacts, warnings = contacts_file.contacts, contacts_file.warnings
+        fields, contacts_file, raw_contacts = await _campaign_from_form(request, limit)
+        contacts, warnings = contacts_file.contacts, list(contacts_file.warnings)
+        key = request_key(request, fields.model_dump(mode="json"), raw_contacts)
     else:
         body = await read_json(request, CampaignIn)
         fields = body
         contacts = [ContactInput(c.phone, c.name, c.variables) for c in body.contacts]
-    command = await off_loop(_schedule_command, services, fields, contacts)
-    scheduled = await off_loop(services.campaigns.schedule_campaign, command)
+        key = request_key(request, body.model_dump(mode="json"))
+    if key is not None:
+        found = await off_loop(services.campaigns.keyed_campaign, key)
+        if found is not None:
+            return _created(found, await off_loop(_created_json, found, [], []), replayed=True)
+    session = None
+    if SESSION_NAME.fullmatch(fields.session):
+        session = await check_session(runtime.gateway, fields.session)
+    command = await off_loop(_schedule_command, services, fields, contacts, session)
+    scheduled = await off_loop(
+        partial(services.campaigns.schedule_campaign, request_key=key), command.schedule
+    )
+    if scheduled.replayed:
+        body_out = await off_loop(_created_json, scheduled.view, [], [])
+        return _created(scheduled.view, body_out, replayed=True)
     campaign_id = scheduled.view.id
     with campaign_context(campaign_id):
         view = await runtime.supervisor.run_now(campaign_id)
+    warnings += command.warnings
     body_out = await off_loop(_created_json, view, scheduled.duplicates, warnings)
-    return web.Response(
-        body=body_out,
-        status=201,
-        content_type="application/json",
-        headers={"Location": f"/campaigns/{view.id}"},
-    )
+    return _created(view, body_out, replayed=False)
 
 
 async def upload_media(request: web.Request) -> web.Response:
-    """POST /media: store an image (checked by its bytes) under the id of its content."""
+    """POST /media: store a media file (its kind read from its bytes) under its content's id."""
     services = request.app[CONTEXT]
     limit = services.settings.campaigns_max_upload_bytes
-    form = await read_form(request, {"file"}, limit)
+    filenames: dict[str, str] = {}
+    form = await read_form(request, {"file"}, limit, filenames)
     if "file" not in form:
         raise invalid_input("the form lacks a field", [{"field": "file", "reason": "required"}])
-    stored = await off_loop(services.media.save, form["file"])
+    stored = await off_loop(services.media.save, form["file"], filenames.get("file"))
     return web.json_response(asdict(stored), status=201)

@@ -22,7 +22,18 @@ _MULTIPART_ENCODINGS: Final = {
     "contacts": {
         "contentType": "text/csv, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     },
-    "file": {"contentType": "image/png, image/jpeg, image/gif, image/webp"},
+    "file": {
+        "contentType": (
+            "image/png, image/jpeg, image/gif, image/webp, application/pdf, "
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document, "
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, "
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation, "
+            "application/vnd.oasis.opendocument.text, "
+            "application/vnd.oasis.opendocument.spreadsheet, "
+            "application/vnd.oasis.opendocument.presentation, application/zip, video/mp4, "
+            "video/webm, video/3gpp, audio/ogg, audio/mpeg, audio/mp4, audio/amr"
+        )
+    },
 }
 
 
@@ -126,6 +137,7 @@ def _operation(endpoint: Endpoint, schemas: _Schemas) -> dict[str, Any]:
     ]
     if endpoint.query is not None:
         parameters += schemas.query_parameters(endpoint.query)
+    parameters += [{**header, "in": "header"} for header in endpoint.headers]
     if parameters:
         operation["parameters"] = parameters
     if endpoint.requests:

@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel
 
-from adapters.http_api import docs, handlers, intake, schemas
+from adapters.http_api import changes, docs, handlers, intake, schemas
 from adapters.http_api.webhooks import receive_waha_webhook
 
 # A body is a pydantic model, or a JSON schema for what no model describes (CSV, Prometheus).
@@ -36,6 +36,21 @@ class Endpoint:
     public: bool = False
     # Other success statuses, answered with the same body.
     also: tuple[int, ...] = ()
+    # Request headers it reads, as OpenAPI parameter objects (without "in").
+    headers: tuple[Mapping[str, Any], ...] = ()
+
+
+IDEMPOTENCY_HEADER: Final[Mapping[str, Any]] = {
+    "name": "Idempotency-Key",
+    "required": False,
+    "description": (
+        "Any text of 1 to 255 printable ASCII characters (e.g. a UUID) naming this request. "
+        "The same key with the same body answers the campaign the first request made (200, "
+        "Idempotent-Replayed: true), across restarts and processes; the same key with another "
+        "body is a 409 (idempotency-conflict) naming that campaign."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]*\\S[ -~]*$"},
+}
 
 
 _ID = (404,)
@@ -45,11 +60,14 @@ ENDPOINTS: Final = (
         "/campaigns",
         intake.create_campaign,
         "create_campaign",
-        "Schedule a campaign; it starts at once when due now",
+        "Schedule a campaign; it starts at once when due now (200: the campaign an earlier "
+        "request with this Idempotency-Key made)",
         201,
         {_JSON: schemas.CampaignCreatedOut},
         {_JSON: schemas.CampaignIn, "multipart/form-data": schemas.CampaignUpload},
-        problems=(400, 413, 415, 422),
+        problems=(400, 409, 413, 415, 422),
+        also=(200,),
+        headers=(IDEMPOTENCY_HEADER,),
     ),
     Endpoint(
         "GET",
@@ -143,7 +161,8 @@ ENDPOINTS: Final = (
         "/media",
         intake.upload_media,
         "upload_media",
-        "Store an image for campaigns; its id is its sha256",
+        "Store a media file for campaigns (image, document, video or voice note); its id is "
+        "its sha256",
         201,
         {_JSON: schemas.MediaOut},
         {"multipart/form-data": schemas.MediaUpload},
@@ -179,6 +198,31 @@ ENDPOINTS: Final = (
         "Prometheus metrics",
         200,
         {"text/plain": _TEXT},
+    ),
+    Endpoint(
+        "PATCH",
+        "/campaigns/{campaign_id}",
+        changes.edit_campaign_handler,
+        "edit_campaign",
+        "Change a Scheduled campaign: name, message, pacing, scheduled_for, options (recorded "
+        "as CampaignEdited, old and new)",
+        200,
+        {_JSON: schemas.CampaignEditedOut},
+        {_JSON: schemas.CampaignPatch},
+        problems=(*_ID, 409, 415, 422),
+    ),
+    Endpoint(
+        "POST",
+        "/campaigns/{campaign_id}/retry",
+        changes.retry_campaign_handler,
+        "retry_campaign",
+        "Send the message again to a Paused, Completed or Cancelled campaign's failed (and, if "
+        "asked, in-doubt) contacts: a new campaign, starting now (200: made already)",
+        201,
+        {_JSON: schemas.CampaignOut},
+        {_JSON: schemas.RetryIn},
+        problems=(*_ID, 409, 415, 422),
+        also=(200,),
     ),
     Endpoint(
         "GET",

@@ -86,7 +86,14 @@ class MessageIn(_Input):
         ),
         json_schema_extra=_NOT_BLANK,
     )
-    media_id: str | None = Field(default=None, description="An id returned by POST /media.")
+    media_id: str | None = Field(
+        default=None,
+        description=(
+            "An id returned by POST /media: an image, document or video is captioned by the "
+            "text; a voice note carries no caption, so the text is not sent with it (the "
+            "answer's warnings say so)."
+        ),
+    )
     defaults: dict[VariableName, str] = Field(
         default_factory=dict,
         description="Values for template fields a contact does not have.",
@@ -230,9 +237,16 @@ class CampaignUpload(_Input):
 
 
 class MediaUpload(_Input):
-    """An image to store, as multipart/form-data."""
+    """A media file to store, as multipart/form-data."""
 
-    file: bytes = Field(description="PNG, JPEG, GIF or WebP; the type is read from the bytes.")
+    file: bytes = Field(
+        description=(
+            "An image (PNG, JPEG, GIF, WebP), a document (PDF, DOCX, XLSX, PPTX, ODT, ODS, "
+            "ODP, ZIP), a video (MP4, WebM, 3GP) or a voice note (OGG/Opus, MP3, M4A, AMR); "
+            "the kind is read from the bytes, never from the name. The part's filename is "
+            "kept: a document shows it in the chat."
+        )
+    )
 
 
 class WebhookIn(BaseModel):
@@ -385,7 +399,11 @@ class CampaignCreatedOut(CampaignOut):
 
     duplicates: list[DuplicateOut]
     warnings: list[str] = Field(
-        description="Columns of the contacts file that were ignored, and why; empty for JSON."
+        description=(
+            "What the operator should know: columns of the contacts file that were ignored, "
+            "a session WAHA could not be asked about or that does not work now, a voice note "
+            "whose text is not sent. Empty on a repeat answered from its Idempotency-Key."
+        )
     )
 
 
@@ -460,12 +478,18 @@ class ContactReportPage(BaseModel):
 
 
 class MediaOut(BaseModel):
-    """A stored image; its id is its sha256."""
+    """A stored media file; its id is its sha256."""
 
     id: str
     sha256: str
     mimetype: str
     size: int
+    kind: Literal["image", "document", "video", "voice"] = Field(
+        description="How it is sent: sendImage, sendFile, sendVideo or sendVoice."
+    )
+    filename: str | None = Field(
+        description="The name it was uploaded with (its extension the true one), if any."
+    )
 
 
 class HealthOut(BaseModel):
@@ -502,5 +526,124 @@ class Problem(BaseModel):
         default=None, description="For 409: the state the campaign is in."
     )
     max_bytes: int | None = Field(
-        default=None, description="For 413: the largest body taken (CAMPAIGNS_MAX_UPLOAD_BYTES)."
+        default=None,
+        description=(
+            "For 413: the largest body taken (CAMPAIGNS_MAX_UPLOAD_BYTES), or the largest file "
+            "of its media_kind (CAMPAIGNS_MAX_<KIND>_BYTES)."
+        ),
+    )
+    media_kind: Literal["image", "document", "video", "voice"] | None = Field(
+        default=None, description="For 413 from POST /media: the kind of the file refused."
+    )
+    campaign_id: UUID | None = Field(
+        default=None,
+        description=(
+            "For 409 idempotency-conflict: the campaign the key made; for 409 "
+            "retried-already: the campaign that retries this one."
+        ),
+    )
+
+
+# -- editing and retrying (appended: PATCH /campaigns/{id}, POST /campaigns/{id}/retry) --------
+
+
+class MessagePatch(_Input):
+    """Message fields to change; those left out (or null, but media_id) stay as they are."""
+
+    text: str | None = Field(
+        default=None,
+        description="A new template; not empty or blank. Checked against every contact.",
+        json_schema_extra=_NOT_BLANK,
+    )
+    media_id: str | None = Field(
+        default=None,
+        description="An id returned by POST /media; null removes the media, absent keeps it.",
+    )
+    defaults: dict[VariableName, str] | None = Field(
+        default=None,
+        description="Replaces every default value for template fields.",
+        json_schema_extra=_VARIABLE_NAMES_SCHEMA,
+    )
+
+
+class PacingPatch(_Input):
+    """Pacing bounds to change; the other bound stays as it is."""
+
+    min_seconds: FiniteFloat | None = Field(default=None, ge=0, le=MAX_PACING_SECONDS)
+    max_seconds: FiniteFloat | None = Field(default=None, ge=0, le=MAX_PACING_SECONDS)
+
+
+class OptionsPatch(_Input):
+    """Options to change; those left out stay as they are."""
+
+    auto_resume: bool | None = None
+    check_numbers: bool | None = None
+    simulate_typing: bool | None = None
+    max_consecutive_failures: int | None = None
+    max_auto_resumes_per_hour: int | None = None
+    resend_in_doubt: bool | None = None
+    priority: int | None = Field(default=None, ge=-MAX_PRIORITY, le=MAX_PRIORITY)
+    max_consecutive_unknown: int | None = Field(default=None, ge=1, le=MAX_CONSECUTIVE_UNKNOWN)
+
+
+class CampaignPatch(_Input):
+    """Changes to a Scheduled campaign; every field is optional, and absent ones stay."""
+
+    name: str | None = Field(
+        default=None,
+        description=f"Not empty or blank; at most {MAX_NAME_LENGTH} characters.",
+        json_schema_extra={**_NOT_BLANK, "maxLength": MAX_NAME_LENGTH},
+    )
+    message: MessagePatch | None = None
+    scheduled_for: datetime | None = Field(
+        default=None,
+        description=(
+            "ISO 8601 with a UTC offset, at most 366 days ahead; null means now (the campaign "
+            "starts at once), absent keeps the schedule."
+        ),
+    )
+    pacing: PacingPatch | None = None
+    options: OptionsPatch | None = None
+
+    @field_validator("scheduled_for", mode="before")
+    @classmethod
+    def _iso_text(cls, value: object) -> object:
+        if value is not None and not isinstance(value, str):
+            raise ValueError("must be ISO 8601 text, e.g. 2026-12-01T09:00:00+01:00")
+        return value
+
+
+class CampaignEditedOut(CampaignOut):
+    """The campaign after the edit, what changed, and what the operator should know."""
+
+    changed: list[Literal["name", "message", "pacing", "scheduled_for", "options"]] = Field(
+        description="The fields recorded as changed (CampaignEdited); empty: nothing changed."
+    )
+    warnings: list[str] = Field(description="E.g. a voice note, whose text is not sent.")
+
+
+RetriedOutcome = Literal["failed", "in_doubt"]
+
+
+def _failed() -> list[RetriedOutcome]:
+    return ["failed"]
+
+
+class RetryIn(_Input):
+    """Which contacts of a finished or paused campaign to send the message again."""
+
+    outcomes: list[RetriedOutcome] = Field(
+        default_factory=_failed,
+        description=(
+            "Contacts with these outcomes; in_doubt needs include_in_doubt. Sent contacts were "
+            "reached and skipped ones were skipped for a reason, so neither is retried."
+        ),
+        json_schema_extra={"minItems": 1},
+    )
+    include_in_doubt: bool = Field(
+        default=False,
+        description=(
+            "Also in-doubt contacts: WAHA may have delivered their message, so they may get it "
+            "twice."
+        ),
     )

@@ -62,6 +62,9 @@ async def start_running(app: web.Application) -> None:
     # The watcher and the follower run with the supervisor: all loop on the context's sleeper.
     deferred.tasks.append(asyncio.create_task(context.view_cache.watch_store(context.sleeper)))
     deferred.tasks.append(asyncio.create_task(context.follower.follow(context.sleeper)))
+    notifications = app[RUNTIME].notifications
+    if notifications is not None:
+        deferred.tasks.append(asyncio.create_task(notifications.run()))
     await app[RUNTIME].supervisor.start()
 
 

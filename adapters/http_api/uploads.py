@@ -85,7 +85,10 @@ async def _read_part(part: BodyPartReader, budget: int, limit: int) -> bytes:
 
 
 async def _read_fields(
-    reader: MultipartReader, fields: Collection[str], limit: int
+    reader: MultipartReader,
+    fields: Collection[str],
+    limit: int,
+    filenames: dict[str, str] | None = None,
 ) -> dict[str, bytes]:
     found: dict[str, bytes] = {}
     used = 0
@@ -107,11 +110,20 @@ async def _read_fields(
         data = await _read_part(part, limit - used, limit)
         used += len(data)
         found[name] = data
+        if filenames is not None and part.filename:
+            filenames[name] = part.filename
     return found
 
 
-async def read_form(request: web.Request, fields: Collection[str], limit: int) -> dict[str, bytes]:
+async def read_form(
+    request: web.Request,
+    fields: Collection[str],
+    limit: int,
+    filenames: dict[str, str] | None = None,
+) -> dict[str, bytes]:
     """Return the named fields of a multipart/form-data body, reading at most `limit` bytes.
+
+    `filenames`, when given, is filled with the filename each file part was sent with.
 
     aiohttp's client_max_size does not cover a streamed multipart body, so parts are read
     in chunks against the limit, and a declared length over it is refused before reading.
@@ -130,7 +142,7 @@ async def read_form(request: web.Request, fields: Collection[str], limit: int) -
             "bad-multipart",
         ) from None
     try:
-        return await _read_fields(reader, fields, limit)
+        return await _read_fields(reader, fields, limit, filenames)
     except (ValueError, HttpProcessingError, BadContentDispositionHeader):
         # aiohttp's parser says "Reading after EOF", "Could not find starting boundary", or
         # names a part's header line it cannot read: all mean a body that is not a form.

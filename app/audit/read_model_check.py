@@ -11,6 +11,7 @@ from app.audit.verify import Violation
 from app.campaigns import CampaignsApp
 from app.read_models import CampaignContacts
 from app.views import ContactReport
+from domain.numbering import contact_words
 
 MISMATCH: Final = "read-model-mismatch"
 _PAGE: Final = 1000
@@ -45,12 +46,14 @@ def read_model_violations(
     seen = 0
     for row in _rows(contacts, campaign_id):
         if row.index >= len(replayed):
-            found.append(Violation(MISMATCH, f"contact {row.index} is not in the audience"))
+            where = contact_words(row.index, len(replayed))
+            found.append(Violation(MISMATCH, f"{where} is outside the audience"))
         else:
             seen += 1
             differs = _differences(row, replayed[row.index])
             if differs:
-                found.append(Violation(MISMATCH, f"contact {row.index}: {differs}"))
+                where = contact_words(row.index, len(replayed))
+                found.append(Violation(MISMATCH, f"{where}: {differs}"))
         if len(found) >= _SHOWN:
             found.append(Violation(MISMATCH, "more rows may differ; showing the first"))
             return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
@@ -13,6 +13,7 @@ from app.audit.log import Event, event_time
 from app.audit.replay import ReplayError
 from app.views import jsonable
 from domain.campaign import AttemptOutcome, Campaign
+from domain.numbering import contact_words
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class Milestone:
     index: int | None = None
     reason: str | None = None
     detail: str | None = None
+    # For people: "contact 4 of 15 (index 3)" where `index` (0-based, for programs) is set.
+    contact: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,12 +92,20 @@ def timeline(events: Iterable[Event]) -> Timeline:
         )
     ]
     status = "Scheduled"
+    total = int(first.audience["size"])
+    name, configured = first.name, dict(first.pacing)
     counts: Counter[str] = Counter({o.value: 0 for o in AttemptOutcome})
     waits: list[float] = []
     for domain_event in iterator:
         status = _STATUS_AFTER.get(type(domain_event), status)
+        if isinstance(domain_event, Campaign.CampaignEdited):
+            changes = domain_event.changes
+            name = str(changes.get("name", {}).get("new", name))
+            configured = dict(changes.get("pacing", {}).get("new", configured))
         milestone = _milestone(domain_event)
         if milestone is not None:
+            if milestone.index is not None:
+                milestone = replace(milestone, contact=contact_words(milestone.index, total))
             milestones.append(milestone)
         elif isinstance(domain_event, Campaign.ContactAttempted):
             counts[domain_event.outcome] += 1
@@ -105,11 +116,11 @@ def timeline(events: Iterable[Event]) -> Timeline:
         pacing = PacingUsed(len(waits), min(waits), sum(waits) / len(waits), max(waits))
     return Timeline(
         campaign_id=first.originator_id,
-        name=first.name,
+        name=name,
         status=status,
-        total=int(first.audience["size"]),
+        total=total,
         counts=dict(counts),
-        configured_pacing=dict(first.pacing),
+        configured_pacing=configured,
         milestones=milestones,
         pacing=pacing,
     )
@@ -132,4 +143,9 @@ def _milestone(domain_event: Event) -> Milestone | None:  # noqa: PLR0911 - one 
             return Milestone(time, version, "completed")
         case Campaign.CampaignCancelled(index=index, reason=reason):
             return Milestone(time, version, "cancelled", index, reason)
+        case Campaign.CampaignEdited(changes=changes):
+            return Milestone(time, version, "edited", detail=", ".join(sorted(changes)))
+        case Campaign.RetryScheduled(retry_id=retry_id, outcomes=outcomes, contacts=contacts):
+            detail = f"{contacts} {' or '.join(outcomes)} contact(s) by campaign {retry_id}"
+            return Milestone(time, version, "retried", detail=detail)
     return None

@@ -15,6 +15,7 @@ from app.campaigns import CampaignsApp
 from app.errors import CampaignNotFoundError
 from app.views import jsonable
 from domain.campaign import AttemptOutcome, Campaign
+from domain.numbering import contact_words
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,10 @@ class LogChecker:
         self._sends: Counter[int] = Counter()
         self._attempts: dict[str, int] = {}  # attempt id -> index, for sends not yet resolved
         self._ended: str | None = None
+        self._started = False
+
+    def _contact(self, index: int) -> str:
+        return contact_words(index, self.size)
 
     def _flag(self, rule: str, detail: str, version: int | None) -> None:
         self.violations.append(Violation(rule, detail, version))
@@ -82,7 +87,8 @@ class LogChecker:
             self._flag("undecodable-event", logged.problem, version)
             return
         name = type(logged.event).__name__
-        if self._ended is not None:
+        # Noting a retry is the one thing a finished campaign may still record.
+        if self._ended is not None and not isinstance(logged.event, Campaign.RetryScheduled):
             self._flag("event-after-end", f"a {name} after {self._ended}", version)
         if isinstance(logged.event, Campaign.CampaignScheduled):
             if self.events != 1:
@@ -95,6 +101,10 @@ class LogChecker:
 
     def _check_event(self, domain_event: Event, version: int) -> None:
         match domain_event:
+            case Campaign.CampaignStarted():
+                self._started = True
+            case Campaign.CampaignEdited() if self._started:
+                self._flag("edit-after-start", "a CampaignEdited after CampaignStarted", version)
             case Campaign.AttemptStarted(index=index, attempt_id=attempt_id):
                 self._attempts[attempt_id] = index
             case Campaign.AttemptAbandoned(attempt_id=attempt_id):
@@ -115,25 +125,29 @@ class LogChecker:
     def _outcome(self, attempted: Campaign.ContactAttempted, version: int) -> None:
         index, attempt_id = attempted.index, attempted.attempt_id
         if self.size is not None and not 0 <= index < self.size:
-            self._flag("contact-out-of-range", f"contact {index} of {self.size}", version)
+            detail = f"{self._contact(index)} is outside the audience"
+            self._flag("contact-out-of-range", detail, version)
         if index in self._handled:
             self._flag(
                 "contact-handled-twice",
-                f"contact {index} already had an outcome at version {self._handled[index]}",
+                f"{self._contact(index)} already had an outcome at version {self._handled[index]}",
                 version,
             )
         if attempt_id is not None:
             started = self._attempts.pop(attempt_id, None)
             if started is None:
-                detail = f"no AttemptStarted for send {attempt_id} to contact {index}"
+                detail = f"no AttemptStarted for send {attempt_id} to {self._contact(index)}"
                 self._flag("outcome-without-attempt", detail, version)
             elif started != index:
-                detail = f"send {attempt_id} was started for contact {started}, not {index}"
+                detail = (
+                    f"send {attempt_id} was started for {self._contact(started)}, "
+                    f"not {self._contact(index)}"
+                )
                 self._flag("attempt-mismatch", detail, version)
         if attempted.outcome == AttemptOutcome.SENT.value:
             self._sends[index] += 1
             if self._sends[index] == 2:  # noqa: PLR2004 - the second send is the violation
-                detail = f"contact {index} was sent the message twice"
+                detail = f"{self._contact(index)} was sent the message twice"
                 self._flag("contact-sent-twice", detail, version)
         self.counts[attempted.outcome] += 1
         self._handled[index] = version
@@ -144,8 +158,8 @@ class LogChecker:
         if index != self._next_unhandled:
             self._flag(
                 rule,
-                f"campaign {verb} at contact {index}, but the next unhandled contact is "
-                f"{self._next_unhandled}",
+                f"campaign {verb} at {self._contact(index)}, but the next unhandled one is "
+                f"{self._contact(self._next_unhandled)}",
                 version,
             )
 

@@ -74,11 +74,11 @@ def test_only_a_whole_sha256_names_an_image(tmp_path: Path, media_id: str) -> No
         store.load(media_id)
 
 
-def test_a_file_that_is_not_an_image_is_not_stored(tmp_path: Path) -> None:
+def test_a_file_of_no_media_kind_is_not_stored(tmp_path: Path) -> None:
     store = FileMediaStore(tmp_path / "media")
 
     with pytest.raises(NotAnImageError):
-        store.save(b"%PDF-1.7")
+        store.save(b"MZ\x90\x00 a Windows program")
 
     assert not (tmp_path / "media").exists()
 

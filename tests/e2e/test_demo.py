@@ -26,7 +26,7 @@ async def test_the_demo_completes_through_a_pause_and_an_automatic_resume() -> N
     assert process.returncode == 0, text
     assert "WAHA SIMULATOR" in text
     assert re.search(r"console: http://127\.0\.0\.1:\d+/ui/  \(sign in with this demo's", text)
-    assert "CampaignPaused       index=" in text
+    assert re.search(r"CampaignPaused       contact \d+ of 20 \(index \d+\)", text), text
     assert "reason=session_not_working" in text
     assert "CampaignResumed" in text
     assert "automatic=True" in text

@@ -402,9 +402,21 @@ async def test_show_prints_the_campaign_and_why_it_stopped(
     assert "status     Paused" in out
     assert "progress   2 of 4 handled: 2 sent, 0 failed, 0 skipped, 0 in doubt" in out
     assert (
-        "stopped    paused at contact 2 since 2026-11-28 09:30:00Z: "
+        "stopped    paused at contact 3 of 4 (index 2) since 2026-11-28 09:30:00Z: "
         "session_not_working (session STOPPED)" in out
     )
+
+
+async def test_show_prints_how_many_sent_messages_were_delivered_and_read(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    view = service.fake.add(a_view(status="Completed", sent=4, next_index=4, delivered=3, read=1))
+
+    assert await cli("show", view["id"], *service_args(service)) == 0
+
+    out = capsys.readouterr().out
+    assert "delivery   3 of 4 sent delivered, 1 read (from WhatsApp's receipts)" in out
+    assert "next       none left: all 4 handled" in out
 
 
 async def test_show_as_json_is_the_services_view(
@@ -443,11 +455,13 @@ async def test_pause_then_resume(service: Service, capsys: pytest.CaptureFixture
 
     assert await cli("pause", view["id"], *service_args(service)) == 0
     assert capsys.readouterr().out == (
-        f"paused Spring sale ({view['id']}): paused at contact 1 since 2026-11-28 10:00:00Z: "
-        "manual\n"
+        f"paused Spring sale ({view['id']}): paused at contact 2 of 4 (index 1) since "
+        "2026-11-28 10:00:00Z: manual\n"
     )
     assert await cli("resume", view["id"], *service_args(service)) == 0
-    assert capsys.readouterr().out == f"resumed Spring sale ({view['id']}): Running at contact 1\n"
+    assert capsys.readouterr().out == (
+        f"resumed Spring sale ({view['id']}): Running, next contact 2 of 4 (index 1)\n"
+    )
 
 
 async def test_a_command_the_state_does_not_allow_is_refused(
@@ -468,7 +482,10 @@ async def test_cancel_sends_the_reason(
 
     assert code == 0
     assert service.fake.received[-1][2] == {"reason": "wrong list"}
-    assert "cancelled at contact 3 on 2026-11-28 10:00:00Z: wrong list" in capsys.readouterr().out
+    assert (
+        "cancelled at contact 4 of 4 (index 3) on 2026-11-28 10:00:00Z: wrong list"
+        in capsys.readouterr().out
+    )
 
 
 # -- reaching the service ---------------------------------------------------------------------

@@ -68,7 +68,10 @@ def test_verify_names_a_row_changed_behind_the_models_back(
 
     out = capsys.readouterr().out
     assert f"FAIL  campaign {campaign_id}" in out
-    assert "read-model-mismatch: contact 1: outcome is 'failed' in the read model" in out
+    assert (
+        "read-model-mismatch: contact 2 of 4 (index 1): outcome is 'failed' in the read model"
+        in out
+    )
 
 
 def test_a_read_model_behind_the_log_is_told_and_fails_only_when_strict(

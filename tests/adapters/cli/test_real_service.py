@@ -61,7 +61,7 @@ async def test_create_show_list_and_cancel_through_the_real_api(
     assert [v["id"] for v in json.loads(capsys.readouterr().out)["items"]] == [campaign_id]
 
     assert await cli("cancel", campaign_id, "--reason", "wrong list", *service) == 0
-    assert "cancelled at contact 0" in capsys.readouterr().out
+    assert "cancelled at contact 1 of 2 (index 0)" in capsys.readouterr().out
     assert await cli("pause", campaign_id, *service) == 2
     assert capsys.readouterr().err.startswith("waha-campaigns: ")
 

@@ -49,7 +49,7 @@ def test_events_prints_the_audit_trail_as_a_table(
     assert "CampaignScheduled" in lines[1]
     assert "3 contacts" in lines[1]
     assert "CampaignPaused" in lines[-1]
-    assert "index=1 reason=session_not_working detail=session STOPPED" in lines[-1]
+    assert "contact 2 of 3 (index 1) reason=session_not_working detail=session STOPPED" in lines[-1]
 
 
 def test_events_as_json_lines_filtered_by_type(
@@ -262,7 +262,7 @@ def test_replay_at_a_time_shows_the_campaign_as_it_was_then(
     assert code == 0
     assert "(CampaignPaused," in out.splitlines()[0]
     assert "status     Paused" in out
-    assert "paused at contact 2 since" in out
+    assert "paused at contact 3 of 4 (index 2) since" in out
     assert "session_not_working (session STOPPED)" in out
 
 
@@ -292,7 +292,7 @@ def test_replay_step_as_a_table(store: SqliteStore, capsys: pytest.CaptureFixtur
 
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:4] == ["VERSION", "TIME", "EVENT", "STATUS"]
-    assert lines[-1].split()[3:6] == ["CampaignPaused", "Paused", "1"]
+    assert lines[-1].split()[3:9] == ["CampaignPaused", "Paused", "2", "of", "2", "(index"]
 
 
 def test_replay_past_the_end_of_the_log_is_an_input_error(
@@ -368,9 +368,17 @@ def test_timeline_shows_pauses_resumes_pacing_and_the_end(
     out = capsys.readouterr().out
     assert "Completed, 4 contacts: 4 sent, 0 failed, 0 skipped, 0 in doubt" in out
     paused = next(line for line in out.splitlines() if " paused " in line)
-    assert paused.split()[3:7] == ["paused", "2", "session_not_working", "session"]
+    assert paused.split()[3:10] == [
+        "paused",
+        "3",
+        "of",
+        "4",
+        "(index",
+        "2)",
+        "session_not_working",
+    ]
     resumed = next(line for line in out.splitlines() if " resumed " in line)
-    assert resumed.split()[3:6] == ["resumed", "2", "automatic"]
+    assert resumed.split()[3:10] == ["resumed", "3", "of", "4", "(index", "2)", "automatic"]
     assert "pacing used: 3 waits, min 30.0 s, mean 30.0 s, max 30.0 s" in out
     assert "stopped: completed on" in out
 

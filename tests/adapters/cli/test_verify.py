@@ -93,8 +93,10 @@ def test_verify_finds_a_contact_sent_twice(
     assert main(["verify", str(campaign_id), "--database", store.url]) == 1
 
     out = capsys.readouterr().out
-    assert "contact-sent-twice: contact 1 was sent the message twice" in out
-    assert "contact-handled-twice: contact 1 already had an outcome at version" in out
+    assert "contact-sent-twice: contact 2 of 3 (index 1) was sent the message twice" in out
+    assert (
+        "contact-handled-twice: contact 2 of 3 (index 1) already had an outcome at version" in out
+    )
 
 
 def test_verify_finds_a_pause_at_the_wrong_contact(
@@ -116,8 +118,8 @@ def test_verify_finds_a_pause_at_the_wrong_contact(
     assert main(["verify", str(campaign_id), "--database", store.url]) == 1
 
     assert (
-        "pause-index: campaign pauses at contact 0, but the next unhandled contact is 2"
-        in capsys.readouterr().out
+        "pause-index: campaign pauses at contact 1 of 4 (index 0), but the next unhandled one "
+        "is contact 3 of 4 (index 2)" in capsys.readouterr().out
     )
 
 

@@ -56,11 +56,12 @@ async def test_watch_prints_a_line_per_change_and_exits_0_on_completion(
     assert lines[3] == "completed on 2026-11-28 10:00:00Z"
 
 
-async def test_watch_exits_1_with_the_reason_when_the_campaign_pauses(
+async def test_watch_exits_1_with_the_reason_when_the_campaign_waits_for_an_operator(
     service: Service, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    withheld = PAUSE | {"resumes_by_itself": False}
     campaign_id = script(
-        service, a_view(sent=1), a_view(status="Paused", sent=2, next_index=2, pause=PAUSE)
+        service, a_view(sent=1), a_view(status="Paused", sent=2, next_index=2, pause=withheld)
     )
 
     code = await cli(
@@ -69,8 +70,96 @@ async def test_watch_exits_1_with_the_reason_when_the_campaign_pauses(
 
     assert code == 1
     assert capsys.readouterr().out.splitlines()[-1] == (
-        "paused at contact 2 since 2026-11-28 09:30:00Z: session_not_working (session STOPPED)"
+        "paused at contact 3 of 4 (index 2) since 2026-11-28 09:30:00Z: "
+        "session_not_working (session STOPPED)"
     )
+
+
+async def test_watch_follows_a_pause_that_lifts_by_itself_through_to_the_end(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    window = {
+        "reason": "outside_window",
+        "detail": "sends 09:00-18:00",
+        "at": "2026-11-28T18:00:00+00:00",
+        "index": 2,
+        "resume_at": "2026-11-29T09:00:00+00:00",
+        "resumes_by_itself": True,
+    }
+    campaign_id = script(
+        service,
+        a_view(sent=2, next_index=2),
+        a_view(status="Paused", sent=2, next_index=2, pause=window),
+        a_view(status="Paused", sent=2, next_index=2, pause=window),
+        a_view(status="Running", sent=3, next_index=3),
+        a_view(status="Completed", sent=4, next_index=4, completed_at="2026-11-29T09:05:00+00:00"),
+    )
+
+    code = await cli(
+        "watch", campaign_id, "--interval", "0", "--url", service.url, "--token", TOKEN
+    )
+
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert (
+        lines.count(
+            "paused at contact 3 of 4 (index 2) since 2026-11-28 18:00:00Z: outside_window "
+            "(sends 09:00-18:00); resumes by itself at 2026-11-29 09:00:00Z; still watching"
+        )
+        == 1
+    )
+    assert lines[-1] == "completed on 2026-11-29 09:05:00Z"
+
+
+@pytest.mark.parametrize(
+    ("reason", "options", "follows"),
+    [
+        ("session_not_working", {}, True),
+        ("session_not_working", {"auto_resume": False}, False),
+        ("shutdown", {"auto_resume": False}, True),
+        ("daily_cap", {}, False),  # a timed pause without its moment cannot lift
+        ("manual", {}, False),
+        ("too_many_failures", {}, False),
+    ],
+)
+async def test_a_service_that_does_not_say_whether_a_pause_lifts_is_judged_by_the_reason(
+    service: Service, reason: str, options: dict[str, object], follows: bool
+) -> None:
+    pause = {"reason": reason, "detail": "", "at": "2026-11-28T09:30:00+00:00", "index": 2}
+    paused = a_view(status="Paused", sent=2, next_index=2, pause=pause, options=options)
+    campaign_id = script(service, paused, a_view(status="Completed", sent=4, next_index=4))
+
+    code = await cli(
+        "watch", campaign_id, "--interval", "0", "--url", service.url, "--token", TOKEN
+    )
+
+    assert code == (0 if follows else 1)
+
+
+async def test_watch_with_exit_on_pause_ends_at_any_pause(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lifts = PAUSE | {"resumes_by_itself": True}
+    campaign_id = script(
+        service,
+        a_view(status="Paused", sent=2, next_index=2, pause=lifts),
+        a_view(status="Completed", sent=4, next_index=4),
+    )
+
+    code = await cli(
+        "watch",
+        campaign_id,
+        "--exit-on-pause",
+        "--interval",
+        "0",
+        "--url",
+        service.url,
+        "--token",
+        TOKEN,
+    )
+
+    assert code == 1
+    assert capsys.readouterr().out.splitlines()[-1].startswith("paused at contact 3 of 4")
 
 
 async def test_watch_as_json_prints_the_campaign_once_per_change(
@@ -132,7 +221,7 @@ async def test_watch_on_a_terminal_redraws_a_progress_bar_and_waits_between_poll
     # Three contacts in the two minutes since the first poll.
     assert "1.5/min" in frames[3]
     assert "\x1b[36mRunning\x1b[0m" in frames[3]
-    assert frames[-1].endswith("\ncancelled at contact 3 on -: stop\n")
+    assert frames[-1].endswith("\ncancelled at contact 4 of 4 (index 3) on -: stop\n")
 
 
 def test_time_left_is_the_remaining_waits_at_the_mean_pacing() -> None:

@@ -29,6 +29,8 @@ UNKNOWN = "00000000-0000-4000-8000-000000000000"
 JSON = {"Content-Type": "application/json"}
 TOO_LARGE = b" " * (MAX_UPLOAD + 1)
 NO_BOUNDARY = {"Content-Type": "multipart/form-data"}
+KEYED = {"Idempotency-Key": "documented-statuses-1"}
+BAD_KEY = {"Idempotency-Key": " "}
 
 
 Request = Callable[[Client, str], Awaitable[ClientResponse]]
@@ -49,6 +51,10 @@ def post(path: str, **request: Any) -> Request:
 
 def get(path: str, **request: Any) -> Request:
     return lambda client, campaign_id: client.get(path.format(id=campaign_id), **request)
+
+
+def patch(path: str, **request: Any) -> Request:
+    return lambda client, campaign_id: client.patch(path.format(id=campaign_id), **request)
 
 
 def form(path: str, data: Callable[[], aiohttp.FormData]) -> Request:
@@ -76,6 +82,10 @@ SHOWN = (
     Shown("create_campaign", 413, post("/campaigns", data=TOO_LARGE, headers=JSON)),
     Shown("create_campaign", 415, post("/campaigns", data=b"x")),
     Shown("create_campaign", 422, post("/campaigns", json=campaign_body(name=""))),
+    Shown("create_campaign", 201, post("/campaigns", json=campaign_body(), headers=KEYED)),
+    Shown("create_campaign", 200, post("/campaigns", json=campaign_body(), headers=KEYED)),
+    Shown("create_campaign", 409, post("/campaigns", json=campaign_body(3), headers=KEYED)),
+    Shown("create_campaign", 422, post("/campaigns", json=campaign_body(), headers=BAD_KEY)),
     Shown("list_campaigns", 200, get("/campaigns")),
     Shown("list_campaigns", 401, anonymous("GET", "/campaigns")),
     Shown("list_campaigns", 422, get("/campaigns", params={"limit": "0"})),
@@ -85,6 +95,17 @@ SHOWN = (
     Shown("pause_campaign", 409, post("/campaigns/{id}/pause")),
     Shown("resume_campaign", 404, post(f"/campaigns/{UNKNOWN}/resume")),
     Shown("resume_campaign", 409, post("/campaigns/{id}/resume")),
+    Shown("edit_campaign", 200, patch("/campaigns/{id}", json={"name": "Renamed"})),
+    Shown("edit_campaign", 400, patch("/campaigns/{id}", data=b"{", headers=JSON)),
+    Shown("edit_campaign", 404, patch(f"/campaigns/{UNKNOWN}", json={"name": "x"})),
+    Shown("edit_campaign", 413, patch("/campaigns/{id}", data=TOO_LARGE, headers=JSON)),
+    Shown("edit_campaign", 415, patch("/campaigns/{id}", data=b"x")),
+    Shown("edit_campaign", 422, patch("/campaigns/{id}", json={"name": ""})),
+    Shown("retry_campaign", 404, post(f"/campaigns/{UNKNOWN}/retry")),
+    Shown("retry_campaign", 409, post("/campaigns/{id}/retry")),
+    Shown("retry_campaign", 400, post("/campaigns/{id}/retry", data=b"{", headers=JSON)),
+    Shown("retry_campaign", 413, post("/campaigns/{id}/retry", data=TOO_LARGE, headers=JSON)),
+    Shown("retry_campaign", 415, post("/campaigns/{id}/retry", data=b"x")),
     Shown("cancel_campaign", 400, post("/campaigns/{id}/cancel", data=b"{", headers=JSON)),
     Shown("cancel_campaign", 404, post(f"/campaigns/{UNKNOWN}/cancel")),
     Shown("cancel_campaign", 413, post("/campaigns/{id}/cancel", data=TOO_LARGE, headers=JSON)),
@@ -92,6 +113,9 @@ SHOWN = (
     Shown("cancel_campaign", 422, post("/campaigns/{id}/cancel", json={"reason": ""})),
     Shown("cancel_campaign", 200, post("/campaigns/{id}/cancel")),
     Shown("cancel_campaign", 409, post("/campaigns/{id}/cancel")),
+    Shown("edit_campaign", 409, patch("/campaigns/{id}", json={"name": "Too late"})),
+    Shown("retry_campaign", 422, post("/campaigns/{id}/retry", json={"outcomes": ["failed"]})),
+    Shown("retry_campaign", 422, post("/campaigns/{id}/retry", json={"outcomes": ["sent"]})),
     Shown("campaign_events", 200, get("/campaigns/{id}/events")),
     Shown("campaign_events", 404, get(f"/campaigns/{UNKNOWN}/events")),
     Shown("campaign_events", 422, get("/campaigns/{id}/events", params={"limit": "x"})),
@@ -102,7 +126,7 @@ SHOWN = (
     Shown("upload_media", 201, form("/media", lambda: image_form(PNG))),
     Shown("upload_media", 400, post("/media", data=b"x", headers=NO_BOUNDARY)),
     Shown("upload_media", 413, form("/media", lambda: image_form(PNG + TOO_LARGE))),
-    Shown("upload_media", 415, form("/media", lambda: image_form(b"%PDF-1.7"))),
+    Shown("upload_media", 415, form("/media", lambda: image_form(b"MZ\x90\x00 a program"))),
     Shown("upload_media", 415, post("/media", data=PNG, headers={"Content-Type": "image/png"})),
     Shown("upload_media", 422, form("/media", lambda: image_form(PNG, field="photo"))),
     Shown("waha_webhook", 200, post("/webhooks/waha", data=WORKING, headers=SIGNED)),

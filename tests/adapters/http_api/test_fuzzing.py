@@ -26,10 +26,18 @@ STATEFUL_SCENARIOS = 40
 STATEFUL_STEPS = 6
 # A schema cannot say "a phone number WhatsApp knows", "an id POST /media returned" or "an
 # image": requests the schema allows may still be refused for what they mean, with the
-# statuses the document gives for it.
+# statuses the document gives for it. An edit may name media that was never uploaded or a
+# text whose {fields} the contacts lack; a retry may ask for failed contacts of a campaign
+# that has none: both are 422s the schema cannot foresee.
 ACCEPTED: Final = ["2xx", "401", "404", "409"]
 REFUSED: Final = ["400", "401", "404", "405", "409", "415", "422"]
-MEANING_REFUSED: Final = {"create_campaign": "422", "upload_media": "415", "waha_webhook": "400"}
+MEANING_REFUSED: Final = {
+    "create_campaign": "422",
+    "upload_media": "415",
+    "waha_webhook": "400",
+    "edit_campaign": "422",
+    "retry_campaign": "422",
+}
 
 
 def _meaning_refused(operation_id: str, status: str) -> dict[str, Any]:

@@ -72,6 +72,30 @@ async def test_a_session_that_is_down_pauses_the_run(
     assert shown["next_index"] == 0
 
 
+async def test_a_pause_says_whether_it_lifts_by_itself(
+    client: Client, services: Services, clock: ManualClock, gateway: FakeWahaGateway
+) -> None:
+    manual_id = running_campaign(services, clock)
+    await client.post(f"/campaigns/{manual_id}/pause")
+    gateway.status = "STOPPED"
+    waits = await create(client, session="one")
+    stays = await create(client, session="two", options={"auto_resume": False})
+    await finish_runs(client)
+
+    views = [
+        await (await client.get(f"/campaigns/{campaign_id}")).json()
+        for campaign_id in (waits["id"], stays["id"], manual_id)
+    ]
+
+    assert [v["pause"]["reason"] for v in views] == [
+        "session_not_working",
+        "session_not_working",
+        "manual",
+    ]
+    assert [v["pause"]["resumes_by_itself"] for v in views] == [True, False, False]
+    assert [v["pause"]["resume_at"] for v in views] == [None, None, None]
+
+
 async def test_cancel_a_scheduled_campaign_with_a_reason(
     client: Client, clock: ManualClock
 ) -> None:

@@ -89,7 +89,17 @@ def test_secrets_are_masked_in_both_formats() -> None:
 def test_the_text_format_shows_the_campaign_and_contact() -> None:
     text = TextFormatter().format(record("[campaign %s | contact %d/%d] sent", CAMPAIGN, 1, 2))
 
-    assert f"[campaign {CAMPAIGN} contact 0]" in text
+    assert f"[campaign {CAMPAIGN} contact 1 of 2 (index 0)]" in text
+
+
+def test_the_lanes_prefix_names_the_contact_from_1_and_its_index() -> None:
+    made = record("[campaign %s | contact %d of %d (index %d)] sent", CAMPAIGN, 4, 15, 3)
+
+    line = as_json(made)
+    text = TextFormatter().format(made)
+
+    assert (line["campaign_id"], line["contact_index"]) == (str(CAMPAIGN), 3)
+    assert f"[campaign {CAMPAIGN} contact 4 of 15 (index 3)]:" in text
 
 
 def test_the_settings_secrets_include_the_database_password(tmp_path: Path) -> None:

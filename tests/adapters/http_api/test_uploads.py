@@ -156,7 +156,14 @@ async def test_an_image_is_stored_by_its_content(client: Client, settings: Setti
     assert response.status == 201
     stored = await response.json()
     digest = hashlib.sha256(PNG).hexdigest()
-    assert stored == {"id": digest, "sha256": digest, "mimetype": "image/png", "size": len(PNG)}
+    assert stored == {
+        "id": digest,
+        "sha256": digest,
+        "mimetype": "image/png",
+        "size": len(PNG),
+        "kind": "image",
+        "filename": None,
+    }
     media_dir = Path(settings.campaigns_media_dir)
     assert [p.name for p in media_dir.iterdir()] == [f"{digest}.png"]
 
@@ -179,14 +186,15 @@ async def test_a_campaign_sends_an_uploaded_image_with_the_text_as_caption(
         "sha256": media["sha256"],
         "mimetype": "image/png",
         "size": len(PNG),
+        "kind": "image",
     }
     assert gateway.sent[0].text == "Look Contact 0"
     assert gateway.sent[0].image is not None
     assert gateway.sent[0].image.data == PNG
 
 
-async def test_a_file_that_is_not_an_image_is_refused(client: Client, settings: Settings) -> None:
-    response = await client.post("/media", data=image_form(b"%PDF-1.7 not an image"))
+async def test_a_file_that_is_no_media_kind_is_refused(client: Client, settings: Settings) -> None:
+    response = await client.post("/media", data=image_form(b"MZ\x90\x00 a Windows program"))
 
     assert response.status == 415
     assert response.content_type == "application/problem+json"

@@ -264,7 +264,10 @@ def test_a_pause_that_is_not_at_the_next_contact_is_a_violation(
     violations = audit_campaign(campaigns, campaign_id).violations
 
     assert [v.rule for v in violations] == ["pause-index"]
-    assert "at contact 3, but the next unhandled contact is 2" in violations[0].detail
+    assert (
+        "at contact 4 of 4 (index 3), but the next unhandled one is contact 3 of 4 (index 2)"
+        in violations[0].detail
+    )
 
 
 def test_completing_with_contacts_left_is_a_violation(
