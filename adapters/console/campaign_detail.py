@@ -50,6 +50,8 @@ class Action:
     label: str
     href: str
     confirm: bool
+    # For the retry: how many in-doubt contacts it may include, in words (empty: none).
+    in_doubt: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,10 +108,10 @@ def retry_action(view: CampaignView, offered: bool) -> Action | None:
         return None
     if view.failed + view.in_doubt == 0:
         return None
-    label = (
-        f"Retry {count(view.failed + view.in_doubt)} failed / in-doubt contacts as a new campaign"
-    )
-    return Action("retry", label, f"/ui/campaigns/{view.id}/retry", confirm=False)
+    label = f"Retry the {count(view.failed)} failed contact(s) as a new campaign"
+    in_doubt = count(view.in_doubt) if view.in_doubt else ""
+    href = f"/ui/campaigns/{view.id}/retry"
+    return Action("retry", label, href, confirm=False, in_doubt=in_doubt)
 
 
 def message_sample(view: CampaignView, first: Contact | None) -> MessageSample:

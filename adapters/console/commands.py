@@ -16,18 +16,16 @@ from adapters.http_api.context import ApiContext, ApiRuntime
 from adapters.logging_setup import campaign_context
 from app.blocking import off_loop
 from app.campaign_facts import CampaignFacts
-from app.errors import ConcurrentUpdateError
+from app.errors import ConcurrentUpdateError, InvalidCampaignError
+from app.retries import RetryRequest, retry_campaign
 from app.scheduling import ScheduleCampaign
 from app.views import CampaignView
-from domain.campaign import AttemptInFlightError
+from domain.campaign import AlreadyRetriedError, AttemptInFlightError
 from domain.errors import IllegalTransitionError
 
-# HOOK(retry): POST /campaigns/{id}/retry ("retry failed / in-doubt contacts as a new
-# campaign") is being added to the API by another engineer. The console's button shows once
-# the app has a route at this path and `retry` below is wired to the application path the
-# API handler uses (until then it refuses, and the button stays hidden).
+# Retrying a campaign's failed (and, when asked, in-doubt) contacts as a new campaign: the
+# same application path as POST /campaigns/{id}/retry.
 RETRY_PATH = "/campaigns/{campaign_id}/retry"
-RETRY_WIRED = False
 
 
 @dataclass(frozen=True)
@@ -102,17 +100,36 @@ async def schedule(context: ApiContext, runtime: ApiRuntime, command: ScheduleCa
 
 def retry_offered(app: web.Application) -> bool:
     """Whether the app offers retrying a campaign's failed and in-doubt contacts (see HOOK)."""
-    if not RETRY_WIRED:
-        return False
     return any(
         resource.canonical == RETRY_PATH and any(r.method == "POST" for r in resource)
         for resource in app.router.resources()
     )
 
 
-async def retry(runtime: ApiRuntime, campaign_id: UUID) -> Outcome:
-    """Schedule the campaign's failed and in-doubt contacts as a new campaign (see HOOK)."""
-    del runtime
-    raise CommandRefusedError(
-        f"retrying campaign {campaign_id} is not offered by this version of the service"
-    )
+async def retry(
+    context: ApiContext, runtime: ApiRuntime, campaign_id: UUID, *, include_in_doubt: bool
+) -> Outcome:
+    """Schedule the campaign's failed (and maybe in-doubt) contacts as a new campaign, now."""
+    asked = RetryRequest(outcomes=("failed",), include_in_doubt=include_in_doubt)
+    try:
+        with campaign_context(campaign_id):
+            retried = await off_loop(
+                retry_campaign,
+                context.campaigns,
+                context.contacts,
+                context.follower,
+                campaign_id,
+                asked,
+            )
+    except (
+        IllegalTransitionError,
+        InvalidCampaignError,
+        AlreadyRetriedError,
+        ConcurrentUpdateError,
+    ) as error:
+        raise CommandRefusedError(str(error)) from None
+    view = retried.view
+    if not retried.replayed:
+        with campaign_context(view.id):
+            view = await runtime.supervisor.run_now(view.id)
+    return Outcome(view)

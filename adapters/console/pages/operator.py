@@ -92,7 +92,25 @@ async def cancel(request: web.Request) -> web.StreamResponse:
 
 
 async def retry(request: web.Request) -> web.StreamResponse:
-    """POST /ui/campaigns/{id}/retry: only while the service offers it (see commands' HOOK)."""
+    """POST /ui/campaigns/{id}/retry: the failed contacts (and in-doubt ones, if ticked) anew."""
     if not state_of(request).features.retry:
         raise web.HTTPNotFound
-    return await _give(request, "retry", commands.retry)
+    form = await form_of(request)
+    include_in_doubt = form.get("include_in_doubt") == "1"
+    context = context_of(request)
+    campaign_id = campaign_id_of(request)
+    session = session_of(request)
+    try:
+        outcome = await commands.retry(
+            context, runtime_of(request), campaign_id, include_in_doubt=include_in_doubt
+        )
+    except CampaignNotFoundError:
+        raise web.HTTPNotFound from None
+    except commands.CommandRefusedError as error:
+        session.notify(f"Not done: {error}.", "error")
+        raise web.HTTPSeeOther(f"/ui/campaigns/{campaign_id}") from None
+    view = outcome.view
+    session.notify(
+        f"Retrying {count(view.total)} contact(s) as a new campaign, {view.name!r}.", "success"
+    )
+    raise web.HTTPSeeOther(f"/ui/campaigns/{view.id}")

@@ -23,13 +23,11 @@ def test_the_opt_out_list_is_found_by_its_routes() -> None:
     assert features_of(with_list).opt_outs is True
 
 
-def test_retry_waits_for_the_api_route_and_the_consoles_wiring() -> None:
-    app = web.Application()
-    app.router.add_post(commands.RETRY_PATH, _nothing)
+def test_retry_is_offered_where_the_service_has_the_route() -> None:
+    with_route, without = web.Application(), web.Application()
+    with_route.router.add_post(commands.RETRY_PATH, _nothing)
 
-    # The route alone is not enough: commands.retry must be wired to its application path.
-    assert commands.RETRY_WIRED is False
-    assert features_of(app).retry is False
+    assert (features_of(with_route).retry, features_of(without).retry) == (True, False)
 
 
 async def test_the_opt_outs_page_and_its_entry_show_once_the_service_has_the_list(

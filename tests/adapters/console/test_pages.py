@@ -9,6 +9,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from adapters.bootstrap import Services
+from app.ports import GatewayRejectedError
 from tests import histories
 from tests.adapters.console.conftest import Client, create, csrf_of, finish_runs, runtime_of
 from tests.builders import a_campaign
@@ -223,8 +224,25 @@ async def test_pages_waiting_for_other_features_stay_hidden(signed_in: Client) -
 
     assert opt_outs.status == 404
     assert 'href="/ui/opt-outs"' not in page
-    assert 'id="action-retry"' not in page
-    assert (
-        await signed_in.post(f"/ui/campaigns/{created['id']}/retry", data={"csrf": csrf_of(page)})
-    ).status == 404
     assert runtime_of(signed_in) is not None
+
+
+async def test_the_failed_contacts_are_retried_as_a_new_campaign_from_the_page(
+    signed_in: Client, services: Services, gateway: FakeWahaGateway
+) -> None:
+    gateway.send_results.append(GatewayRejectedError("bad chat id", status=400))
+    created = await create(signed_in)
+    await finish_runs(signed_in)
+    page = await (await signed_in.get(f"/ui/campaigns/{created['id']}")).text()
+    assert 'id="action-retry"' in page
+
+    response = await signed_in.post(
+        f"/ui/campaigns/{created['id']}/retry", data={"csrf": csrf_of(page)}, allow_redirects=False
+    )
+    await finish_runs(signed_in)
+
+    assert response.status == 303
+    new_id = UUID(response.headers["Location"].rsplit("/", 1)[1])
+    retried = services.campaigns.campaign(new_id)
+    assert (retried.total, retried.retry_of) == (1, UUID(created["id"]))
+    assert services.campaigns.campaign(UUID(created["id"])).retried_as == new_id
