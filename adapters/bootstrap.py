@@ -37,11 +37,16 @@ from app.campaigns import CampaignsApp
 from app.committer import GroupCommitter
 from app.contacts_projection import ContactsProjection
 from app.deliveries import DeliveryTracker
+from app.eta import FinishEstimate
+from app.guardrails import Guardrails
 from app.lane_parts import LanePorts, LaneSettings
 from app.lanes import Lanes
 from app.log_follower import LogFollower, follower_of
+from app.opt_outs import OptOutBook
 from app.ports import Clock, LaneLeases, RandomSource, Sleeper, WahaGateway
 from app.read_models import ContactsView
+from app.session_settings import SessionSettingsBook
+from app.sessions import SessionsOverview
 from app.settings import Settings
 from app.supervisor import Supervisor, SupervisorSettings
 
@@ -63,6 +68,10 @@ class Services:
     follower: LogFollower
     contacts: ContactsView
     seen_webhooks: SeenWebhooksStore
+    # The numbers' guardrails: their settings, the opt-out list, and the gates before sends.
+    session_settings: SessionSettingsBook
+    opt_outs: OptOutBook
+    guardrails: Guardrails
 
     def close(self) -> None:
         """Close the event store's connections, and those of the leases and seen webhooks."""
@@ -160,12 +169,17 @@ def build(
     except BaseException:
         campaigns.close()
         raise
+    facts = CampaignFactsTracker(campaigns)
+    session_settings = SessionSettingsBook(campaigns, clock)
+    opt_outs = OptOutBook(campaigns, clock, settings.campaigns_default_region)
+    # Views carry when each campaign should finish.
+    campaigns.estimate_finish = FinishEstimate(facts.facts, session_settings, contacts, clock)
     return Services(
         settings=settings,
         campaigns=campaigns,
         media=FileMediaStore(settings.campaigns_media_dir),
         deliveries=DeliveryTracker(campaigns, contacts, follower),
-        facts=CampaignFactsTracker(campaigns),
+        facts=facts,
         leases=leases,
         clock=clock,
         sleeper=sleeper or AsyncioSleeper(),
@@ -173,6 +187,9 @@ def build(
         follower=follower,
         contacts=contacts,
         seen_webhooks=seen,
+        session_settings=session_settings,
+        opt_outs=opt_outs,
+        guardrails=Guardrails(campaigns, session_settings, opt_outs, contacts),
     )
 
 
@@ -278,6 +295,7 @@ async def running(
                 sleeper=services.sleeper,
                 rng=services.rng,
                 facts=services.facts.facts,
+                gates=services.guardrails,
             ),
             services.leases,
             settings=lane_settings or lane_settings_of(services.settings),
@@ -326,6 +344,11 @@ def http_app(
         metrics=metrics,
         view_cache=ViewCache(services.campaigns),
         seen_webhooks=services.seen_webhooks,
+        session_settings=services.session_settings,
+        opt_outs=services.opt_outs,
+        sessions=SessionsOverview(
+            services.session_settings, services.contacts, services.leases, services.clock
+        ),
     )
 
     @contextlib.asynccontextmanager

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
@@ -49,6 +49,16 @@ class CampaignFacts:
     check_numbers: bool
     # The auto_resume option as scheduled: a resume lifts any withholding back to it.
     auto_resume_option: bool = True
+    # What an estimate of the campaign's end needs (app/eta.py): its size, its lower pacing
+    # bound and its priority among the campaigns of its session.
+    total: int = 0
+    min_pacing_seconds: float = 0.0
+    priority: int = 0
+
+    @property
+    def handled(self) -> int:
+        """How many contacts have an outcome."""
+        return self.sent + self.failed + self.skipped + self.in_doubt
 
     @classmethod
     def of(cls, campaign: Campaign, position: int) -> CampaignFacts:
@@ -75,6 +85,9 @@ class CampaignFacts:
             simulate_typing=bool(options.get("simulate_typing", False)),
             check_numbers=bool(options.get("check_numbers", False)),
             auto_resume_option=option,
+            total=campaign.total,
+            min_pacing_seconds=float(campaign.pacing.get("min_seconds", 0.0)),
+            priority=_priority(options),
         )
 
     @classmethod
@@ -100,6 +113,9 @@ class CampaignFacts:
             simulate_typing=bool(event.options.get("simulate_typing", False)),
             check_numbers=bool(event.options.get("check_numbers", False)),
             auto_resume_option=option,
+            total=int(event.audience.get("size", 0)),
+            min_pacing_seconds=float(event.pacing.get("min_seconds", 0.0)),
+            priority=_priority(event.options),
         )
 
     def folded(self, event: Campaign.Event) -> CampaignFacts:  # noqa: C901 - a case per event
@@ -135,6 +151,13 @@ class CampaignFacts:
             case Campaign.CampaignCancelled():
                 facts = replace(facts, status=CampaignStatus.CANCELLED, pause_reason=None)
         return replace(facts, last_event_at=at) if at is not None else facts
+
+
+def _priority(options: Mapping[str, object]) -> int:
+    try:
+        return int(str(options.get("priority", 0)))
+    except ValueError:
+        return 0
 
 
 class CampaignFactsTracker:

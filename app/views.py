@@ -9,7 +9,13 @@ from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
 
-from domain.campaign import AttemptOutcome, Campaign
+from domain.campaign import (
+    SESSION_PAUSES,
+    TIMED_PAUSES,
+    AttemptOutcome,
+    Campaign,
+    PauseReason,
+)
 from domain.lifecycle import CampaignStatus
 
 
@@ -36,12 +42,19 @@ class JsonView:
 
 @dataclass(frozen=True)
 class PauseView:
-    """Why and where a campaign is paused."""
+    """Why and where a campaign is paused, and whether (and when) it resumes by itself.
+
+    `resume_at` is set for a pause that lifts at a known moment (a window, a cap, WhatsApp's
+    limits); `withheld` says in words why a pause that could lift by itself will not.
+    """
 
     reason: str
     detail: str
     at: datetime
     index: int
+    resume_at: datetime | None = None
+    resumes_by_itself: bool = False
+    withheld: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,9 @@ class CampaignView(JsonView):
     consecutive_failures: int = 0
     delivered: int = 0
     read: int = 0
+    # When the campaign should finish (its lane's share, pacing, window and caps); None when
+    # done, or when it waits for something nobody can time (an operator, the session).
+    eta: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -113,14 +129,7 @@ class ContactReport(JsonView):
 
 def campaign_view(campaign: Campaign) -> CampaignView:
     """Return the view of a campaign aggregate."""
-    pause = None
-    if campaign.pause is not None:
-        pause = PauseView(
-            reason=str(campaign.pause["reason"]),
-            detail=str(campaign.pause["detail"]),
-            at=campaign.pause["at"],
-            index=int(campaign.pause["index"]),
-        )
+    pause = None if campaign.pause is None else pause_view(campaign)
     counts = campaign.counts
     return CampaignView(
         id=campaign.id,
@@ -145,6 +154,33 @@ def campaign_view(campaign: Campaign) -> CampaignView:
         cancelled=dict(campaign.cancelled) if campaign.cancelled else None,
         audience=dict(campaign.audience),
         consecutive_failures=campaign.consecutive_failures,
+    )
+
+
+def pause_view(campaign: Campaign) -> PauseView:
+    """Return the view of a paused campaign's pause: why, where, and whether it lifts alone."""
+    pause = campaign.pause or {}
+    reason = str(pause.get("reason"))
+    resume_at = pause.get("resume_at")
+    withheld = campaign.auto_resume_withheld
+    if reason in TIMED_PAUSES:
+        by_itself = resume_at is not None
+        if not by_itself:
+            withheld = "no moment to resume at is known: resume it by hand"
+    elif reason in SESSION_PAUSES:
+        if not campaign.options.get("auto_resume", True):
+            withheld = withheld or "the campaign's auto_resume option is off: resume it by hand"
+        by_itself = withheld is None
+    else:
+        by_itself = reason == PauseReason.SHUTDOWN.value  # resumes when a service starts
+    return PauseView(
+        reason=reason,
+        detail=str(pause.get("detail")),
+        at=pause["at"],
+        index=int(pause["index"]),
+        resume_at=resume_at if isinstance(resume_at, datetime) else None,
+        resumes_by_itself=by_itself,
+        withheld=withheld,
     )
 
 

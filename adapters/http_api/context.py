@@ -13,8 +13,11 @@ from adapters.media import FileMediaStore
 from app.campaigns import CampaignsApp
 from app.deliveries import DeliveryTracker
 from app.log_follower import LogFollower
+from app.opt_outs import OptOutBook
 from app.ports import Clock, SeenWebhooks, Sleeper, WahaGateway
 from app.read_models import CampaignContacts
+from app.session_settings import SessionSettingsBook
+from app.sessions import SessionsOverview
 from app.settings import Settings
 from app.supervisor import Supervisor
 
@@ -35,6 +38,10 @@ class ApiContext:
     view_cache: ViewCache
     # Webhooks acted on lately, in the store: a repeat is not acted on again, even after a restart.
     seen_webhooks: SeenWebhooks
+    # The numbers' guardrails: settings per session, the opt-out list, the sessions' views.
+    session_settings: SessionSettingsBook
+    opt_outs: OptOutBook
+    sessions: SessionsOverview
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,90 @@
+"""When a campaign should finish, from the record as it stands (domain/eta.py decides)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from app.campaign_facts import CampaignFacts
+from app.ports import Clock
+from app.read_models import CampaignContacts
+from app.session_settings import SessionSettingsBook
+from domain.campaign import TIMED_PAUSES, Campaign, PauseReason
+from domain.eta import Share, finish_at, lane_work
+from domain.lifecycle import CampaignStatus
+from domain.pacing import CampaignOptions
+from domain.window import optional_window
+
+
+def _mean_gap(pacing: Mapping[str, float]) -> float:
+    return (float(pacing.get("min_seconds", 0.0)) + float(pacing.get("max_seconds", 0.0))) / 2
+
+
+class FinishEstimate:
+    """Estimates campaigns' ends: their lane's share, pacing, the windows and the caps.
+
+    Blocking (it reads the settings and the read model): call it off the event loop.
+    """
+
+    def __init__(
+        self,
+        facts: Callable[[], list[CampaignFacts]],
+        settings: SessionSettingsBook,
+        contacts: CampaignContacts,
+        clock: Clock,
+    ) -> None:
+        self._facts = facts
+        self._settings = settings
+        self._contacts = contacts
+        self._clock = clock
+
+    def __call__(self, campaign: Campaign) -> datetime | None:
+        """Return when `campaign` should finish, or None (done, or waiting on something untimed)."""
+        now = self._clock.now()
+        start = self._start(campaign, now)
+        if start is None:
+            return None
+        options = CampaignOptions.from_record(campaign.options)
+        ours = Share(
+            remaining=max(0, campaign.total - campaign.next_index),
+            mean_gap_seconds=_mean_gap(campaign.pacing),
+            priority=options.priority,
+        )
+        others = [
+            Share(
+                max(0, f.total - f.handled),
+                (f.min_pacing_seconds + f.max_pacing_seconds) / 2,
+                f.priority,
+            )
+            for f in self._facts()
+            if f.session == campaign.session
+            and f.id != campaign.id
+            and f.status == CampaignStatus.RUNNING
+        ]
+        settings = self._settings.settings_of(campaign.session)
+        today_start = settings.day_start(now)
+        return finish_at(
+            lane_work(ours, others),
+            start,
+            settings,
+            sent_today=self._contacts.sent_count(campaign.session, today_start),
+            today_start=today_start,
+            campaign_window=optional_window(campaign.options.get("window")),
+        )
+
+    @staticmethod
+    def _start(campaign: Campaign, now: datetime) -> datetime | None:
+        state = campaign.state
+        if state is CampaignStatus.RUNNING:
+            return now
+        if state is CampaignStatus.SCHEDULED:
+            return max(now, campaign.scheduled_for)
+        pause = campaign.pause
+        if state is not CampaignStatus.PAUSED or pause is None:
+            return None
+        if pause["reason"] == PauseReason.SHUTDOWN.value:
+            return now
+        resume_at = pause.get("resume_at")
+        if pause["reason"] in TIMED_PAUSES and isinstance(resume_at, datetime):
+            return max(now, resume_at)
+        return None
