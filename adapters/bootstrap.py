@@ -44,6 +44,7 @@ from app.lanes import Lanes
 from app.log_follower import LogFollower, follower_of
 from app.opt_outs import OptOutBook
 from app.ports import Clock, LaneLeases, RandomSource, Sleeper, WahaGateway
+from app.preview import CampaignPreview
 from app.read_models import ContactsView
 from app.session_settings import SessionSettingsBook
 from app.sessions import SessionsOverview
@@ -72,6 +73,8 @@ class Services:
     session_settings: SessionSettingsBook
     opt_outs: OptOutBook
     guardrails: Guardrails
+    # When campaigns should finish: views carry it as `eta` (campaigns.estimate_finish).
+    estimate: FinishEstimate
 
     def close(self) -> None:
         """Close the event store's connections, and those of the leases and seen webhooks."""
@@ -172,8 +175,8 @@ def build(
     facts = CampaignFactsTracker(campaigns)
     session_settings = SessionSettingsBook(campaigns, clock)
     opt_outs = OptOutBook(campaigns, clock, settings.campaigns_default_region)
-    # Views carry when each campaign should finish.
-    campaigns.estimate_finish = FinishEstimate(facts.facts, session_settings, contacts, clock)
+    estimate = FinishEstimate(facts.facts, session_settings, contacts, clock)
+    campaigns.estimate_finish = estimate  # views carry when each campaign should finish
     return Services(
         settings=settings,
         campaigns=campaigns,
@@ -190,6 +193,7 @@ def build(
         session_settings=session_settings,
         opt_outs=opt_outs,
         guardrails=Guardrails(campaigns, session_settings, opt_outs, contacts),
+        estimate=estimate,
     )
 
 
@@ -348,6 +352,14 @@ def http_app(
         opt_outs=services.opt_outs,
         sessions=SessionsOverview(
             services.session_settings, services.contacts, services.leases, services.clock
+        ),
+        preview=CampaignPreview(
+            services.campaigns,
+            services.session_settings,
+            services.opt_outs,
+            services.contacts,
+            services.estimate,
+            services.clock,
         ),
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from uuid import UUID
 
 from app.campaign_facts import CampaignFacts
 from app.ports import Clock
@@ -44,11 +45,31 @@ class FinishEstimate:
         start = self._start(campaign, now)
         if start is None:
             return None
-        options = CampaignOptions.from_record(campaign.options)
-        ours = Share(
+        return self.plan(
+            session=campaign.session,
             remaining=max(0, campaign.total - campaign.next_index),
-            mean_gap_seconds=_mean_gap(campaign.pacing),
-            priority=options.priority,
+            pacing=campaign.pacing,
+            options=campaign.options,
+            start=start,
+            campaign_id=campaign.id,
+        )
+
+    def plan(
+        self,
+        *,
+        session: str,
+        remaining: int,
+        pacing: Mapping[str, float],
+        options: Mapping[str, object],
+        start: datetime,
+        campaign_id: UUID | None = None,
+    ) -> datetime | None:
+        """Return when `remaining` contacts with this pacing and these options are done."""
+        now = self._clock.now()
+        ours = Share(
+            remaining=remaining,
+            mean_gap_seconds=_mean_gap(pacing),
+            priority=CampaignOptions.from_record(options).priority,
         )
         others = [
             Share(
@@ -57,19 +78,17 @@ class FinishEstimate:
                 f.priority,
             )
             for f in self._facts()
-            if f.session == campaign.session
-            and f.id != campaign.id
-            and f.status == CampaignStatus.RUNNING
+            if f.session == session and f.id != campaign_id and f.status == CampaignStatus.RUNNING
         ]
-        settings = self._settings.settings_of(campaign.session)
+        settings = self._settings.settings_of(session)
         today_start = settings.day_start(now)
         return finish_at(
             lane_work(ours, others),
             start,
             settings,
-            sent_today=self._contacts.sent_count(campaign.session, today_start),
+            sent_today=self._contacts.sent_count(session, today_start),
             today_start=today_start,
-            campaign_window=optional_window(campaign.options.get("window")),
+            campaign_window=optional_window(options.get("window")),
         )
 
     @staticmethod

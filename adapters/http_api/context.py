@@ -15,6 +15,7 @@ from app.deliveries import DeliveryTracker
 from app.log_follower import LogFollower
 from app.opt_outs import OptOutBook
 from app.ports import Clock, SeenWebhooks, Sleeper, WahaGateway
+from app.preview import CampaignPreview
 from app.read_models import CampaignContacts
 from app.session_settings import SessionSettingsBook
 from app.sessions import SessionsOverview
@@ -42,6 +43,7 @@ class ApiContext:
     session_settings: SessionSettingsBook
     opt_outs: OptOutBook
     sessions: SessionsOverview
+    preview: CampaignPreview
 
 
 @dataclass(frozen=True)

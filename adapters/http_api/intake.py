@@ -21,7 +21,8 @@ from app.scheduling import ScheduleCampaign
 from app.views import CampaignView
 from domain.content import ImageReference
 from domain.errors import DomainError
-from domain.pacing import CampaignOptions, Pacing
+from domain.pacing import CampaignOptions, Pacing, pacing_warnings
+from domain.window import InvalidSettingError
 
 _MAX_ID_ECHO = 64
 
@@ -54,6 +55,8 @@ def _schedule_command(
     options = CampaignOptions()
     try:
         options = CampaignOptions(**fields.options.model_dump())
+    except InvalidSettingError as error:  # the campaign's window: named to its field
+        problems.append({"field": error.field, "reason": error.reason})
     except DomainError as error:
         problems.append({"field": "options", "reason": str(error)})
     image = None
@@ -83,6 +86,7 @@ def _schedule_command(
         scheduled_for=fields.scheduled_for,
         pacing=pacing,
         options=options,
+        variants=fields.message.variants,
     )
 
 
@@ -117,9 +121,8 @@ def _created_json(
     return json.dumps(view.as_dict() | {"duplicates": duplicated, "warnings": warnings}).encode()
 
 
-async def create_campaign(request: web.Request) -> web.Response:
-    """POST /campaigns: schedule a campaign (JSON, or a form with a contacts file); start if due."""
-    runtime = request.app[RUNTIME]
+async def campaign_request(request: web.Request) -> tuple[ScheduleCampaign, list[str]]:
+    """Return the command a create (or preview) request asks for, and its contacts' warnings."""
     services = request.app[CONTEXT]
     fields: CampaignFields
     warnings: list[str] = []
@@ -132,6 +135,16 @@ async def create_campaign(request: web.Request) -> web.Response:
         fields = body
         contacts = [ContactInput(c.phone, c.name, c.variables) for c in body.contacts]
     command = await off_loop(_schedule_command, services, fields, contacts)
+    return command, list(warnings)
+
+
+async def create_campaign(request: web.Request) -> web.Response:
+    """POST /campaigns: schedule a campaign (JSON, or a form with a contacts file); start if due."""
+    runtime = request.app[RUNTIME]
+    services = request.app[CONTEXT]
+    command, warnings = await campaign_request(request)
+    # Accepted, but said plainly: pacing below WAHA's advice (or none at all).
+    warnings += pacing_warnings(command.pacing)
     scheduled = await off_loop(services.campaigns.schedule_campaign, command)
     campaign_id = scheduled.view.id
     with campaign_context(campaign_id):

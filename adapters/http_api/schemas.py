@@ -76,6 +76,15 @@ class MessageIn(_Input):
         description="Values for template fields a contact does not have.",
         json_schema_extra=_VARIABLE_NAMES_SCHEMA,
     )
+    variants: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description=(
+            "Other texts: each contact gets one of text and these at random (drawn from the "
+            "attempt's id, so a replay shows the same). In any text, {Hi|Hello|Hey} gives "
+            "each contact one of the alternatives; {name} stays a field."
+        ),
+    )
 
 
 class ContactIn(_Input):
@@ -106,6 +115,13 @@ class OptionsIn(_Input):
     max_consecutive_failures: int = _OPTIONS.max_consecutive_failures
     max_auto_resumes_per_hour: int = _OPTIONS.max_auto_resumes_per_hour
     resend_in_doubt: bool = _OPTIONS.resend_in_doubt
+    window: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "The campaign's own sending window, narrower than the number's: {days, start, "
+            "end, timezone} as in PUT /sessions/{session}/settings. Both must be open to send."
+        ),
+    )
 
 
 class CampaignFields(_Input):
@@ -202,7 +218,7 @@ class MediaUpload(_Input):
 
 
 class WebhookIn(BaseModel):
-    """WAHA's webhook envelope; session.status and message.ack are acted on, others ignored."""
+    """WAHA's webhook envelope: session.status, message.ack and opt-out replies acted on."""
 
     # WAHA adds fields over its versions, and events this service ignores are taken whatever
     # they carry: only `event` is checked for every envelope, so only it has a type here.
@@ -322,12 +338,22 @@ class StoredEventsQuery(_Page):
 
 
 class PauseOut(BaseModel):
-    """Why and at which contact a campaign is paused."""
+    """Why and at which contact a campaign is paused, and whether it resumes by itself."""
 
     reason: str
     detail: str
     at: datetime
     index: int
+    resume_at: datetime | None = Field(
+        default=None, description="When it resumes by itself (windows, caps, WhatsApp's limits)."
+    )
+    resumes_by_itself: bool = Field(
+        default=False,
+        description="At resume_at, when the session works again, or when a service starts.",
+    )
+    withheld: str | None = Field(
+        default=None, description="Why a pause that could lift by itself will not, in words."
+    )
 
 
 class CampaignOut(BaseModel):
@@ -356,6 +382,13 @@ class CampaignOut(BaseModel):
     audience: dict[str, Any]
     delivered: int
     read: int
+    eta: datetime | None = Field(
+        default=None,
+        description=(
+            "When it should finish: its session's share among running campaigns, pacing, "
+            "window and caps; null when done or waiting for an operator or the session."
+        ),
+    )
 
 
 class DuplicateOut(BaseModel):
@@ -371,7 +404,10 @@ class CampaignCreatedOut(CampaignOut):
 
     duplicates: list[DuplicateOut]
     warnings: list[str] = Field(
-        description="Columns of the contacts file that were ignored, and why; empty for JSON."
+        description=(
+            "Columns of the contacts file that were ignored, and why; pacing below WAHA's "
+            "advice (30 s) or none at all."
+        )
     )
 
 

@@ -136,3 +136,8 @@ async def anonymous(
 def assert_problem(body: dict[str, Any], status: int) -> None:
     assert {"type", "title", "status", "detail"} <= body.keys()
     assert body["status"] == status
+
+
+def file_warnings(created: dict[str, Any]) -> list[str]:
+    """Return the answer's warnings about the contacts file (not those about the pacing)."""
+    return [w for w in created["warnings"] if not w.startswith("pacing")]

@@ -19,7 +19,8 @@ from app.ports import AccountLimits
 from app.session_settings import SessionSettingsBook
 from domain.campaign import Campaign
 from domain.content import MessageTemplate
-from tests.builders import contacts, scheduled
+from domain.pacing import CampaignOptions
+from tests.builders import a_campaign, contacts, scheduled
 from tests.fakes.gateway import FakeWahaGateway
 from tests.fakes.system import ManualClock, ParkingSleeper
 from tests.unit.app.lane_harness import Harness
@@ -78,7 +79,9 @@ def a_world(campaigns: CampaignsApp, clock: ManualClock) -> World:
     opt_outs = OptOutBook(campaigns, clock)
     gates = Guardrails(campaigns, settings, opt_outs, contacts_view)
     harness = Harness(campaigns, FakeWahaGateway(clock), clock, sleeper, gates=gates)
-    campaigns.estimate_finish = FinishEstimate(harness.tracker.facts, settings, contacts_view, clock)
+    campaigns.estimate_finish = FinishEstimate(
+        harness.tracker.facts, settings, contacts_view, clock
+    )
     return World(harness, settings, opt_outs, gates, clock, sleeper)
 
 
@@ -130,7 +133,9 @@ async def test_a_campaign_created_while_the_window_is_closed_starts_at_the_openi
 
     assert len(world.gateway.sent) == 3
     assert all(s.at >= MONDAY_NINE for s in world.gateway.sent)
-    resumed = [e for e in world.harness.events_of(campaign_id) if type(e).__name__ == "CampaignResumed"]
+    resumed = [
+        e for e in world.harness.events_of(campaign_id) if type(e).__name__ == "CampaignResumed"
+    ]
     assert [(e.index, e.automatic, e.at) for e in resumed] == [(0, True, MONDAY_NINE)]
 
 
@@ -161,10 +166,10 @@ async def test_a_timed_pause_resumes_on_time_after_a_restart(
 async def test_a_campaigns_own_window_holds_only_that_campaign(world: World) -> None:
     world.clock.current = MONDAY_NINE
     world.settings.change("default", {"window": OFFICE}, by="test")
-    narrow = {**OFFICE, "days": ["tue"]}
+    narrow: dict[str, object] = {**OFFICE, "days": ["tue"]}
     other = scheduled(world.campaigns, 2, contacts=contacts(2, start=100))
     own = world.campaigns.schedule_campaign(
-        _request(2, options_window=narrow)
+        a_campaign(2, options=CampaignOptions(window=narrow))
     ).view.id
 
     await world.until(lambda: world.view(other).status == "Completed", "the other's completion")
@@ -175,13 +180,6 @@ async def test_a_campaigns_own_window_holds_only_that_campaign(world: World) -> 
     assert view.pause.reason == "outside_window"
     assert view.pause.resume_at == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # Tuesday 09:00
     assert len(world.gateway.sent) == 2
-
-
-def _request(n: int, *, options_window: dict[str, object]) -> Any:
-    from domain.pacing import CampaignOptions
-    from tests.builders import a_campaign
-
-    return a_campaign(n, options=CampaignOptions(window=options_window))
 
 
 # -- 2. the caps ----------------------------------------------------------------------------------
@@ -291,7 +289,9 @@ async def test_a_recently_contacted_number_is_skipped_naming_the_earlier_campaig
     await world.until(lambda: world.view(second).status == "Completed", "the second campaign")
 
     assert outcomes(world, second) == [(0, "skipped", "recently_contacted"), (1, "sent", None)]
-    skipped = [e for e in world.harness.events_of(second) if isinstance(e, Campaign.ContactAttempted)]
+    skipped = [
+        e for e in world.harness.events_of(second) if isinstance(e, Campaign.ContactAttempted)
+    ]
     assert str(first) in (skipped[0].error or "")
 
 

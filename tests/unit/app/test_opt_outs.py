@@ -98,7 +98,9 @@ def test_a_reply_that_is_only_a_keyword_puts_its_sender_on_the_list(book: OptOut
     assert book.learn(reply("STOP", chat_id="120363@g.us"), DEFAULT_OPT_OUT_KEYWORDS) is None
 
 
-@pytest.mark.parametrize("said", ["STOP", "unsubscribe", "Stopp", "ARRET", "Arrêt", "baja", "PARAR", "sair", "Cancelar"])
+@pytest.mark.parametrize(
+    "said", ["STOP", "unsubscribe", "Stopp", "ARRET", "Arrêt", "baja", "PARAR", "sair", "Cancelar"]
+)
 def test_the_default_keywords_cover_the_usual_languages(said: str) -> None:
     assert keyword_of(said, DEFAULT_OPT_OUT_KEYWORDS) is not None
 
@@ -112,7 +114,7 @@ def test_only_a_persons_chat_names_a_phone() -> None:
 
 def test_the_gate_reads_one_event_of_the_phone(book: OptOutBook, campaigns: CampaignsApp) -> None:
     book.add([ANN], source="api")
-    record = campaigns.repository.get(opt_out_id(ANN))
+    record: object = campaigns.repository.get(opt_out_id(ANN))
 
     assert isinstance(record, OptOut)
     assert record.entry == book.entry(ANN)
