@@ -15,6 +15,8 @@ COMMAND_MODULES = (
     "demo",
     "create",
     "client_commands",
+    "session_commands",
+    "opt_out_commands",
     "watch",
     "audit_commands",
     "verify",

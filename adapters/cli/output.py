@@ -206,7 +206,8 @@ def stop_reason(view: Mapping[str, Any]) -> str | None:
     if view.get("status") == "Paused" and isinstance(pause, Mapping):
         detail = f" ({pause['detail']})" if pause.get("detail") else ""
         index = f" at contact {pause['index']}" if pause.get("index") is not None else ""
-        return f"paused{index} since {when(pause.get('at'))}: {pause.get('reason')}{detail}"
+        said = f"paused{index} since {when(pause.get('at'))}: {pause.get('reason')}{detail}"
+        return said + _resumes(pause)
     cancelled = view.get("cancelled")
     if view.get("status") == "Cancelled" and isinstance(cancelled, Mapping):
         return (
@@ -216,6 +217,17 @@ def stop_reason(view: Mapping[str, Any]) -> str | None:
     if view.get("status") == "Completed":
         return f"completed on {when(view.get('completed_at'))}"
     return None
+
+
+def _resumes(pause: Mapping[str, Any]) -> str:
+    """Say whether a pause lifts by itself, when, or why it will not ("" if not said)."""
+    if pause.get("resume_at"):
+        return f"; resumes by itself at {when(pause['resume_at'])}"
+    if pause.get("withheld"):
+        return f"; stays paused: {pause['withheld']}"
+    if pause.get("resumes_by_itself"):
+        return "; resumes by itself"
+    return ""
 
 
 def _seconds(value: object) -> str:
@@ -236,6 +248,8 @@ def describe_campaign(view: Mapping[str, Any], style: Style) -> str:
         ("started", when(view.get("started_at"))),
         ("completed", when(view.get("completed_at"))),
     ]
+    if view.get("eta"):
+        rows.append(("eta", when(view.get("eta"))))
     if isinstance(pacing, Mapping) and pacing:
         low, high = _seconds(pacing.get("min_seconds")), _seconds(pacing.get("max_seconds"))
         rows.append(("pacing", f"{low}-{high} s"))

@@ -68,12 +68,15 @@ class ServiceClient:
         """Pause, resume or cancel a campaign; return its new view."""
         return await self._json("POST", f"/campaigns/{campaign_id}/{command}", json=body)
 
+    async def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """Make any request of the API (json=, params=, headers=); return its JSON object."""
+        return await self._json(method, path, **kwargs)
+
     async def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         url = self._base_url + path
+        headers = {**self._headers, **kwargs.pop("headers", {})}
         try:
-            async with self._session.request(
-                method, url, headers=self._headers, **kwargs
-            ) as response:
+            async with self._session.request(method, url, headers=headers, **kwargs) as response:
                 status, body = response.status, await response.read()
         except (aiohttp.ClientError, TimeoutError) as error:
             reason = str(error) or type(error).__name__
