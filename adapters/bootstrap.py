@@ -17,7 +17,7 @@ import aiohttp
 from aiohttp import web
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.postgres import PostgresFactory
-from eventsourcing.sqlite import SQLiteFactory
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 from eventsourcing.utils import strtobool
 
 from adapters.http_api.context import ApiContext, ApiRuntime
@@ -30,6 +30,7 @@ from adapters.media import FileMediaStore
 from adapters.persistence import persistence_environment, postgres_conninfo
 from adapters.read_model import contacts_view
 from adapters.seen_webhooks import SeenWebhooksStore, seen_webhooks
+from adapters.sqlite_gate_reads import SQLiteGateReads
 from adapters.system import AsyncioSleeper, SystemClock, SystemRandom
 from adapters.waha.client import AiohttpWahaGateway
 from app.campaign_facts import CampaignFactsTracker
@@ -38,8 +39,9 @@ from app.committer import GroupCommitter
 from app.contacts_projection import ContactsProjection
 from app.deliveries import DeliveryTracker
 from app.eta import FinishEstimate
+from app.gate_reads import GateReads, StoreGateReads
 from app.guardrails import Guardrails
-from app.lane_parts import LanePorts, LaneSettings
+from app.lane_parts import LanePorts, LaneSettings, SendGates
 from app.lanes import Lanes
 from app.log_follower import LogFollower, follower_of
 from app.opt_outs import OptOutBook
@@ -84,6 +86,7 @@ class Services:
             self.seen_webhooks.close()
             if isinstance(self.leases, PostgresLaneLeases):
                 self.leases.close()
+            self.guardrails.close()
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,7 @@ def build(
         campaigns.close()
         raise
     facts = CampaignFactsTracker(campaigns)
+    gate_reads = gate_reads_of(settings.campaigns_database_url, campaigns, contacts)
     session_settings = SessionSettingsBook(campaigns, clock)
     opt_outs = OptOutBook(campaigns, clock, settings.campaigns_default_region)
     estimate = FinishEstimate(facts.facts, session_settings, contacts, clock)
@@ -192,9 +196,21 @@ def build(
         seen_webhooks=seen,
         session_settings=session_settings,
         opt_outs=opt_outs,
-        guardrails=Guardrails(campaigns, session_settings, opt_outs, contacts),
+        guardrails=Guardrails(campaigns, session_settings, contacts, reads=gate_reads),
         estimate=estimate,
     )
+
+
+def gate_reads_of(url: str, campaigns: CampaignsApp, contacts: ContactsView) -> GateReads:
+    """Return the guardrails' reads: one transaction of their own on SQLite, else the library's."""
+    recorder = campaigns.recorder
+    if url.startswith("sqlite:///") and isinstance(recorder, SQLiteApplicationRecorder):
+        return SQLiteGateReads(
+            Path(url.removeprefix("sqlite:///")),
+            recorder.events_table_name,
+            recorder.convert_originator_id,
+        )
+    return StoreGateReads(campaigns, contacts)
 
 
 def read_model(
@@ -275,11 +291,13 @@ async def running(
     lane_settings: LaneSettings | None = None,
     start_supervisor: bool = True,
     decorate_gateway: Callable[[WahaGateway], WahaGateway] | None = None,
+    gates: SendGates | None = None,
 ) -> AsyncIterator[Runtime]:
     """Run the runtime on the current loop; on exit, stop runs safely and close WAHA's client.
 
     `decorate_gateway` wraps the gateway (given or built) before anything uses it, e.g. to time
-    every WAHA call for the metrics.
+    every WAHA call for the metrics. `gates` replaces the numbers' guardrails (benchmarks
+    compare them with OpenGates).
     """
     async with contextlib.AsyncExitStack() as stack:
         if gateway is None:
@@ -299,7 +317,7 @@ async def running(
                 sleeper=services.sleeper,
                 rng=services.rng,
                 facts=services.facts.facts,
-                gates=services.guardrails,
+                gates=services.guardrails if gates is None else gates,
             ),
             services.leases,
             settings=lane_settings or lane_settings_of(services.settings),

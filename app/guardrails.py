@@ -3,9 +3,11 @@
 Every answer is exact at send time. Settings and the sends of the number's local day are
 kept per session from the store's log: seeded once from the per-contact read model (its
 count and its position, read together), then moved on at every call by the log's events
-after that position (one indexed query: the outcomes recorded since, and settings changes).
-The lane is the session's only sender and records each outcome before its next turn, so
-nothing sent escapes the count. An opt-out is one indexed read of the phone's last event.
+after that position (the intents and outcomes recorded since, and settings changes). The
+lane is the session's only sender and every send has a durable intent first, so nothing
+sent escapes the count (an intent without an outcome yet counts as sent). An opt-out is
+the phone's record's last event; a recent contact, the read model's last message to the
+chat or a later one from the log. All of a contact's reads are one call (app/gate_reads.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from uuid import UUID
 
 from app.blocking import off_loop
 from app.campaigns import CampaignsApp
-from app.opt_outs import OptOutBook
+from app.gate_reads import GateRead, GateReads, StoreGateReads
 from app.ports import UNTIL_FURTHER_NOTICE, SessionStatusFact
 from app.read_models import CampaignContacts
 from app.session_settings import SessionSettingsBook
@@ -35,8 +37,9 @@ from domain.guardrails import (
     window_verdict,
 )
 from domain.number_settings import NumberSettings, SessionSettings, settings_id
+from domain.opt_out import OptOutEntry, entry_of, opt_out_id
 from domain.session import SessionName
-from domain.window import SendWindow, optional_window
+from domain.window import SendWindow, next_local_day_start, optional_window
 
 _TOPICS: Final = (
     Campaign.AttemptStarted.TOPIC,
@@ -60,11 +63,14 @@ class _Tally:
     position: int
     settings: NumberSettings
     day_start: datetime
+    day_end: datetime  # when the next local day begins: counted afresh from then
     sent_today: int
     # Chats this number messaged after the seed's position: the read model may not have them.
     messaged: dict[str, EarlierMessage] = field(default_factory=dict)
     # Campaigns with an intent recorded and no outcome yet: counted as sent until they have one.
     in_flight: set[UUID] = field(default_factory=set)
+
+    changed: bool = False  # the time zone changed: the day's bounds are another's
 
     @property
     def counted(self) -> int:
@@ -93,19 +99,26 @@ class Guardrails:
         self,
         campaigns: CampaignsApp,
         settings: SessionSettingsBook,
-        opt_outs: OptOutBook,
         contacts: CampaignContacts,
+        reads: GateReads | None = None,
     ) -> None:
         self._campaigns = campaigns
         self._settings = settings
-        self._opt_outs = opt_outs
         self._contacts = contacts
+        self._reads = reads or StoreGateReads(campaigns, contacts)
         self._tallies: dict[str, _Tally] = {}
         self._status: dict[str, SessionStatusFact] = {}
         self._sessions: dict[UUID, str] = {}
+        self._settings_ids: dict[str, UUID] = {}
         self._windows: dict[UUID, SendWindow | None] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+
+    def close(self) -> None:
+        """Let go of what the reads hold (an adapter's own connections)."""
+        close = getattr(self._reads, "close", None)
+        if close is not None:
+            close()
 
     # -- the port ---------------------------------------------------------------------------------
 
@@ -116,24 +129,31 @@ class Guardrails:
     async def before_send(
         self, session: SessionName, campaign: Campaign, contact: Contact, now: datetime
     ) -> GateVerdict:
-        """Return whether the contact may be messaged now (reads the store off the loop)."""
+        """Return whether the contact may be messaged now.
+
+        The store is read off the loop, but for reads of a local file, which cost less than
+        the hop to a worker thread.
+        """
+        if self._reads.local:
+            return self.decide(session, campaign, contact, now)
         return await off_loop(self.decide, session, campaign, contact, now)
 
     def decide(
         self, session: str, campaign: Campaign, contact: Contact, now: datetime
     ) -> GateVerdict:
         """Ask the gates in order; the first that stands in the way gives the verdict (blocking)."""
+        record_id = opt_out_id(contact.phone)
         with self._lock(session):
-            tally = self._current(session, now)
+            tally, read = self._current(session, now, record_id, str(contact.chat_id))
         settings = tally.settings
         verdict = (
             window_verdict(settings.window, self._window_of(campaign), now)
             or cap_verdict(settings, now, tally.counted)
             or limits_verdict(whatsapp_limits(self._status.get(session)), now)
-            or opt_out_verdict(self._opt_outs.entry(contact.phone))
+            or opt_out_verdict(self._opt_out(contact.phone, read))
         )
         if verdict is None and settings.recontact_after_days is not None:
-            earlier = self._last_message(session, tally, str(contact.chat_id))
+            earlier = self._last_message(session, tally, read, str(contact.chat_id))
             verdict = recent_contact_verdict(earlier, now, settings.recontact_after_days)
         return verdict or Go()
 
@@ -142,23 +162,27 @@ class Guardrails:
     def sent_today(self, session: str, now: datetime) -> int:
         """Return how many messages the number sent in its local day of `now` (blocking)."""
         with self._lock(session):
-            return self._current(session, now).counted
+            tally, _ = self._current(session, now, opt_out_id(""), None)
+            return tally.counted
 
     def _lock(self, session: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(session, threading.Lock())
 
-    def _current(self, session: str, now: datetime) -> _Tally:
+    def _current(
+        self, session: str, now: datetime, record_id: UUID, chat_id: str | None
+    ) -> tuple[_Tally, GateRead]:
+        """Return the number's tally caught up with the log, and the store's answer."""
         tally = self._tallies.get(session)
         if tally is None or len(tally.messaged) > _MAX_REMEMBERED:
             tally = self._seed(session, now)
-        self._catch_up(session, tally)
-        if tally.settings.day_start(now) != tally.day_start:
+        read = self._catch_up(session, tally, record_id, chat_id)
+        if tally.changed or not tally.day_start <= now < tally.day_end:
             # A new local day (or a new time zone): counted afresh from the read model.
             tally = self._seed(session, now)
-            self._catch_up(session, tally)
+            read = self._catch_up(session, tally, record_id, chat_id)
         self._tallies[session] = tally
-        return tally
+        return tally, read
 
     def _seed(self, session: str, now: datetime) -> _Tally:
         """Count the day's sends in the read model, with the position that count reflects."""
@@ -170,18 +194,26 @@ class Guardrails:
             if self._contacts.position() == position:
                 break  # no batch landed in between: the count is the position's
         # Settings changed after `position` are met again by the catch-up.
-        return _Tally(position, settings, day_start, sent)
+        day_end = next_local_day_start(now, settings.zone)
+        return _Tally(position, settings, day_start, day_end, sent)
 
-    def _catch_up(self, session: str, tally: _Tally) -> None:
-        """Move the tally on by the log's outcomes and settings changes after its position."""
-        recorder = self._campaigns.recorder
-        own_settings = settings_id(session)
+    def _catch_up(
+        self, session: str, tally: _Tally, record_id: UUID, chat_id: str | None
+    ) -> GateRead:
+        """Move the tally on by the log after its position; return the store's last answer."""
+        own_settings = self._settings_ids.setdefault(session, settings_id(session))
         reload = False
         while True:
-            page = recorder.select_notifications(
-                start=tally.position, limit=_PAGE, topics=_TOPICS, inclusive_of_start=False
+            asked = chat_id if tally.settings.recontact_after_days is not None else None
+            read = self._reads.read(
+                after=tally.position,
+                topics=_TOPICS,
+                limit=_PAGE,
+                opt_out_id=record_id,
+                session=session,
+                chat_id=asked,
             )
-            for notification in page:
+            for notification in read.new:
                 tally.position = notification.id
                 campaign_id = UUID(str(notification.originator_id))
                 if notification.topic in _SETTINGS_TOPICS:
@@ -195,10 +227,13 @@ class Guardrails:
                     tally.in_flight.add(campaign_id)  # one send at a time per campaign
                 else:
                     tally.in_flight.discard(campaign_id)  # abandoned: nothing went out
-            if len(page) < _PAGE:
-                break
-        if reload:
-            tally.settings = self._settings.settings_of(session)
+            if reload:
+                settings = self._settings.settings_of(session)
+                tally.changed = tally.changed or settings.zone != tally.settings.zone
+                tally.settings = settings
+                reload = False
+            if len(read.new) < _PAGE:
+                return read
 
     @staticmethod
     def _count(tally: _Tally, attempted: object) -> None:
@@ -223,9 +258,20 @@ class Guardrails:
             self._sessions[campaign_id] = known
         return known
 
-    def _last_message(self, session: str, tally: _Tally, chat_id: str) -> EarlierMessage | None:
+    def _opt_out(self, phone: str, read: GateRead) -> OptOutEntry | None:
+        """Return the contact's entry on the opt-out list, from its record's last event."""
+        if read.opt_out is None:
+            return None
+        return entry_of(phone, self._campaigns.mapper.to_domain_event(read.opt_out))
+
+    def _last_message(
+        self, session: str, tally: _Tally, read: GateRead, chat_id: str
+    ) -> EarlierMessage | None:
         """Return the number's last message to the chat: the read model's, or a later one."""
-        found = self._contacts.last_sent(session, chat_id)
+        found = read.last_sent
+        if not read.chat_asked:
+            # Asked before the rule was on (it came with the catch-up): ask now.
+            found = self._contacts.last_sent(session, chat_id)
         stored = None if found is None else EarlierMessage(found[0], found[1])
         recent = tally.messaged.get(chat_id)
         if recent is None:

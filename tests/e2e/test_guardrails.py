@@ -180,7 +180,7 @@ async def test_a_number_messaged_lately_is_skipped_by_the_next_campaign(
 
     history = await events(service, second["id"])
     assert skips(history) == [(0, "recently_contacted"), (1, "recently_contacted")]
-    skipped = [e for e in history if e["type"] == "ContactAttempted"][0]
+    skipped = next(e for e in history if e["type"] == "ContactAttempted")
     assert first["id"] in skipped["data"]["error"]
     assert len(await simulator.ledger()) == 3
 

@@ -77,7 +77,7 @@ def a_world(campaigns: CampaignsApp, clock: ManualClock) -> World:
     _, contacts_view = read_model(campaigns)
     settings = SessionSettingsBook(campaigns, clock)
     opt_outs = OptOutBook(campaigns, clock)
-    gates = Guardrails(campaigns, settings, opt_outs, contacts_view)
+    gates = Guardrails(campaigns, settings, contacts_view)
     harness = Harness(campaigns, FakeWahaGateway(clock), clock, sleeper, gates=gates)
     campaigns.estimate_finish = FinishEstimate(
         harness.tracker.facts, settings, contacts_view, clock
