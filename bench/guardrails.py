@@ -35,6 +35,7 @@ from domain.session import SessionName
 SESSION = SessionName("default")
 BATCH = 20_000  # events per save: the fixture is written in big transactions
 EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ROUNDS = 3
 
 
 class InstantWaha:
@@ -219,22 +220,40 @@ async def main(opted_out: int, messages: int, calls: int, lane_contacts: int) ->
         probe = app.load(schedule(app, calls, first=0))
         contacts = app.audience_of(probe.id)
         await gate_cost(services.guardrails, probe, contacts[:50])  # the tally's first seed
-        guarded = await gate_cost(services.guardrails, probe, contacts)
-        opened = await gate_cost(OpenGates(), probe, contacts)
-        print(f"gate calls for {calls:,} contacts that pass every gate:")
+        # Best of three rounds each: the machine is shared, and a round may be unlucky.
+        guarded = min(
+            [await gate_cost(services.guardrails, probe, contacts) for _ in range(ROUNDS)],
+            key=statistics.fmean,
+        )
+        opened = min(
+            [await gate_cost(OpenGates(), probe, contacts) for _ in range(ROUNDS)],
+            key=statistics.fmean,
+        )
+        print(f"gate calls for {calls:,} contacts that pass every gate (best of {ROUNDS} rounds):")
         print(line("  guardrails (all five gates)", guarded))
         print(line("  OpenGates (no guardrails)", opened))
         extra = statistics.fmean(guarded) - statistics.fmean(opened)
         print(f"  guardrails cost {extra:.3f} ms per contact (goal < 0.2 ms)")
 
         await lane_rate(services, OpenGates(), 200, first=500_000)  # warm up
-        bare = await lane_rate(services, OpenGates(), lane_contacts, first=600_000)
-        with_gates = await lane_rate(services, services.guardrails, lane_contacts, first=700_000)
-        print(f"a lane sending {lane_contacts:,} contacts at zero pacing, WAHA answering at once:")
-        print(f"  OpenGates:  {bare * 1000:6.3f} ms per contact ({1 / bare:7.1f} contacts/s)")
+        rates: dict[str, list[float]] = {"OpenGates": [], "guardrails": []}
+        first = 600_000
+        for _ in range(ROUNDS):  # alternated, so that both meet the same machine
+            for label, gates in (("OpenGates", OpenGates()), ("guardrails", services.guardrails)):
+                rates[label].append(await lane_rate(services, gates, lane_contacts, first=first))
+                first += lane_contacts
         print(
-            f"  guardrails: {with_gates * 1000:6.3f} ms per contact ({1 / with_gates:7.1f} "
-            f"contacts/s), {with_gates / bare - 1:+.1%}"
+            f"a lane sending {lane_contacts:,} contacts at zero pacing, WAHA answering at once "
+            f"(ms per contact, best and median of {ROUNDS} alternated rounds):"
+        )
+        best = {label: min(values) for label, values in rates.items()}
+        for label, values in rates.items():
+            print(
+                f"  {label:<11} best {min(values) * 1000:6.3f}, median "
+                f"{statistics.median(values) * 1000:6.3f} ({1 / min(values):7.1f} contacts/s)"
+            )
+        print(
+            f"  guardrails / OpenGates, best rounds: {best['guardrails'] / best['OpenGates'] - 1:+.1%}"
         )
         services.close()
 

@@ -22,6 +22,8 @@ from domain.window import DAY_NAMES, SendWindow, both_open_at
 
 # A WhatsApp limit in force without an end WAHA names is looked at again after this long.
 LIMIT_RECHECK: Final = timedelta(minutes=15)
+# A campaign's window that never meets the number's is looked at again daily (settings change).
+NO_OVERLAP_RECHECK: Final = timedelta(days=1)
 OPTED_OUT: Final = "opted_out"
 RECENTLY_CONTACTED: Final = "recently_contacted"
 
@@ -55,10 +57,13 @@ def window_verdict(
         windows = [w for w in (number, campaign) if w is not None]
         both = both_open_at(windows, now)
         if both is None:
+            again = now + NO_OVERLAP_RECHECK
             return Hold(
                 PauseReason.OUTSIDE_WINDOW,
                 f"the campaign's window ({describe_window(campaign)}) never meets the "
-                "number's within 60 days; change one of them, then resume",
+                f"number's within 60 days; looked at again at {again.isoformat()}: change "
+                "one of them, then resume",
+                resume_at=again,
                 lane_wide=False,
             )
         return Hold(

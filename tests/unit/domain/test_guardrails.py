@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from domain.campaign import PauseReason
+from domain.campaign import Campaign, PauseReason
 from domain.caps import Warmup, effective_cap
 from domain.gates import Hold, Skip
 from domain.guardrails import (
@@ -31,6 +31,9 @@ BERLIN_OFFICE = {
     "end": "18:00",
     "timezone": "Europe/Berlin",
 }
+
+
+FRIDAY_EVENING = datetime(2026, 11, 27, 19, 0, tzinfo=UTC)
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -98,6 +101,49 @@ def test_a_window_across_the_march_change_opens_at_local_nine() -> None:
 
     assert isinstance(verdict, Hold)
     assert verdict.resume_at == utc(2026, 3, 30, 7, 0)  # Monday 09:00 CEST
+
+
+def test_windows_that_never_meet_are_looked_at_again_the_next_day() -> None:
+    clock = ManualClock(utc(2026, 11, 30, 8, 30))
+    number = settings(window=BERLIN_OFFICE).window
+    campaign = SendWindow.parse({**BERLIN_OFFICE, "days": ["sat"]})
+
+    verdict = window_verdict(number, campaign, clock.now())
+
+    assert isinstance(verdict, Hold)
+    assert verdict.resume_at == clock.now() + timedelta(days=1)
+    assert "never meets" in verdict.detail
+
+
+def test_a_timed_pause_is_on_the_record_and_survives_a_replay() -> None:
+    clock = ManualClock(FRIDAY_EVENING)
+    campaign = Campaign(
+        name="Spring sale",
+        session="default",
+        message={"text": "Hi"},
+        audience={"id": "6acbb920-ed4d-59f0-a952-74f90983bf30", "content_hash": "0", "size": 2},
+        scheduled_for=clock.now(),
+        pacing={"min_seconds": 0.0, "max_seconds": 0.0},
+        options={},
+        at=clock.now(),
+    )
+    campaign.start(at=clock.now())
+    verdict = window_verdict(settings(window=BERLIN_OFFICE).window, None, clock.now())
+    assert isinstance(verdict, Hold)
+    campaign.pause_at_next(
+        reason=verdict.reason, detail=verdict.detail, at=clock.now(), resume_at=verdict.resume_at
+    )
+
+    replayed = None  # a restart: the campaign is what its events make it
+    for recorded in campaign.collect_events():
+        replayed = recorded.mutate(replayed)
+
+    assert isinstance(replayed, Campaign)
+    assert replayed.pause is not None
+    assert (replayed.pause["reason"], replayed.pause["resume_at"]) == (
+        "outside_window",
+        datetime(2026, 11, 30, 8, 0, tzinfo=UTC),
+    )
 
 
 # -- 2. the caps --------------------------------------------------------------------------------
