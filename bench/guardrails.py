@@ -252,9 +252,8 @@ async def main(opted_out: int, messages: int, calls: int, lane_contacts: int) ->
                 f"  {label:<11} best {min(values) * 1000:6.3f}, median "
                 f"{statistics.median(values) * 1000:6.3f} ({1 / min(values):7.1f} contacts/s)"
             )
-        print(
-            f"  guardrails / OpenGates, best rounds: {best['guardrails'] / best['OpenGates'] - 1:+.1%}"
-        )
+        ratio = best["guardrails"] / best["OpenGates"] - 1
+        print(f"  guardrails / OpenGates, best rounds: {ratio:+.1%}")
         services.close()
 
 
