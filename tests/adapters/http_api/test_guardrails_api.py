@@ -285,3 +285,17 @@ async def test_a_preview_refuses_what_create_refuses(client: Client) -> None:
     response = await client.post("/campaigns/preview", json=campaign_body(name=" "))
 
     assert response.status == 422
+
+
+async def test_a_campaigns_own_window_is_checked_and_kept(client: Client) -> None:
+    bad = campaign_body(options={"window": {**OFFICE, "timezone": "Nowhere/Town"}})
+    response = await client.post("/campaigns", json=bad)
+    problem = await response.json()
+
+    assert response.status == 422
+    assert [e["field"] for e in problem["errors"]] == ["options.window.timezone"]
+
+    window = {**OFFICE, "days": ["Friday", "MON"]}
+    created = await create(client, options={"window": window}, scheduled_for="2026-12-24T09:00:00Z")
+
+    assert created["options"]["window"] == OFFICE  # as the number's: short names, week order
