@@ -82,11 +82,13 @@ class FinishEstimate:
         ]
         settings = self._settings.settings_of(session)
         today_start = settings.day_start(now)
+        # Counted only when a cap makes it matter: a view must stay cheap on a busy number.
+        capped = settings.daily_cap is not None or settings.warmup is not None
         return finish_at(
             lane_work(ours, others),
             start,
             settings,
-            sent_today=self._contacts.sent_count(session, today_start),
+            sent_today=self._contacts.sent_count(session, today_start) if capped else 0,
             today_start=today_start,
             campaign_window=optional_window(options.get("window")),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -134,7 +135,7 @@ def test_a_timed_pause_is_on_the_record_and_survives_a_replay() -> None:
         reason=verdict.reason, detail=verdict.detail, at=clock.now(), resume_at=verdict.resume_at
     )
 
-    replayed = None  # a restart: the campaign is what its events make it
+    replayed: Any = None  # a restart: the campaign is what its events make it
     for recorded in campaign.collect_events():
         replayed = recorded.mutate(replayed)
 
