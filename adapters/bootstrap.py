@@ -19,7 +19,7 @@ import aiohttp
 from aiohttp import web
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.postgres import PostgresFactory
-from eventsourcing.sqlite import SQLiteFactory
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 from eventsourcing.utils import strtobool
 
 from adapters.console.mount import console
@@ -34,6 +34,7 @@ from adapters.notify_http import AiohttpNotificationTransport
 from adapters.persistence import persistence_environment, postgres_conninfo
 from adapters.read_model import contacts_view
 from adapters.seen_webhooks import SeenWebhooksStore, seen_webhooks
+from adapters.sqlite_gate_reads import SQLiteGateReads
 from adapters.store_tables import create_tables
 from adapters.system import AsyncioSleeper, SystemClock, SystemRandom
 from adapters.waha.client import AiohttpWahaGateway
@@ -43,12 +44,19 @@ from app.campaigns import CampaignsApp
 from app.committer import GroupCommitter
 from app.contacts_projection import ContactsProjection
 from app.deliveries import DeliveryTracker
-from app.lane_parts import LanePorts, LaneSettings
+from app.eta import FinishEstimate
+from app.gate_reads import GateReads, StoreGateReads
+from app.guardrails import Guardrails
+from app.lane_parts import LanePorts, LaneSettings, SendGates
 from app.lanes import Lanes
 from app.log_follower import LogFollower, follower_of
 from app.notifications import NotificationSender
+from app.opt_outs import OptOutBook
 from app.ports import Clock, LaneLeases, MediaKind, RandomSource, Sleeper, WahaGateway
+from app.preview import CampaignPreview
 from app.read_models import ContactsView
+from app.session_settings import SessionSettingsBook
+from app.sessions import SessionsOverview
 from app.settings import Settings
 from app.supervisor import Supervisor, SupervisorSettings
 
@@ -70,6 +78,12 @@ class Services:
     follower: LogFollower
     contacts: ContactsView
     seen_webhooks: SeenWebhooksStore
+    # The numbers' guardrails: their settings, the opt-out list, and the gates before sends.
+    session_settings: SessionSettingsBook
+    opt_outs: OptOutBook
+    guardrails: Guardrails
+    # When campaigns should finish: views carry it as `eta` (campaigns.estimate_finish).
+    estimate: FinishEstimate
 
     def close(self) -> None:
         """Close the event store's connections, and those of the leases and seen webhooks."""
@@ -78,6 +92,7 @@ class Services:
         finally:
             self.seen_webhooks.close()
             self.leases.close()
+            self.guardrails.close()
 
 
 @dataclass(frozen=True)
@@ -171,12 +186,18 @@ def build(
     except BaseException:
         campaigns.close()
         raise
+    facts = CampaignFactsTracker(campaigns)
+    gate_reads = gate_reads_of(settings.campaigns_database_url, campaigns, contacts)
+    session_settings = SessionSettingsBook(campaigns, clock)
+    opt_outs = OptOutBook(campaigns, clock, settings.campaigns_default_region)
+    estimate = FinishEstimate(facts.facts, session_settings, contacts, clock)
+    campaigns.estimate_finish = estimate  # views carry when each campaign should finish
     return Services(
         settings=settings,
         campaigns=campaigns,
         media=FileMediaStore(settings.campaigns_media_dir, media_limits_of(settings)),
         deliveries=DeliveryTracker(campaigns, contacts, follower),
-        facts=CampaignFactsTracker(campaigns),
+        facts=facts,
         leases=leases,
         clock=clock,
         sleeper=sleeper or AsyncioSleeper(),
@@ -184,6 +205,10 @@ def build(
         follower=follower,
         contacts=contacts,
         seen_webhooks=seen,
+        session_settings=session_settings,
+        opt_outs=opt_outs,
+        guardrails=Guardrails(campaigns, session_settings, contacts, reads=gate_reads),
+        estimate=estimate,
     )
 
 
@@ -195,6 +220,18 @@ def media_limits_of(settings: Settings) -> dict[MediaKind, int]:
         MediaKind.VIDEO: settings.campaigns_max_video_bytes,
         MediaKind.VOICE: settings.campaigns_max_voice_bytes,
     }
+
+
+def gate_reads_of(url: str, campaigns: CampaignsApp, contacts: ContactsView) -> GateReads:
+    """Return the guardrails' reads: one transaction of their own on SQLite, else the library's."""
+    recorder = campaigns.recorder
+    if url.startswith("sqlite:///") and isinstance(recorder, SQLiteApplicationRecorder):
+        return SQLiteGateReads(
+            Path(url.removeprefix("sqlite:///")),
+            recorder.events_table_name,
+            recorder.convert_originator_id,
+        )
+    return StoreGateReads(campaigns, contacts)
 
 
 def read_model(
@@ -284,11 +321,13 @@ async def running(
     lane_settings: LaneSettings | None = None,
     start_supervisor: bool = True,
     decorate_gateway: Callable[[WahaGateway], WahaGateway] | None = None,
+    gates: SendGates | None = None,
 ) -> AsyncIterator[Runtime]:
     """Run the runtime on the current loop; on exit, stop runs safely and close WAHA's client.
 
     `decorate_gateway` wraps the gateway (given or built) before anything uses it, e.g. to time
-    every WAHA call for the metrics.
+    every WAHA call for the metrics. `gates` replaces the numbers' guardrails (benchmarks
+    compare them with OpenGates).
     """
     async with contextlib.AsyncExitStack() as stack:
         session: aiohttp.ClientSession | None = None
@@ -316,6 +355,7 @@ async def running(
                 sleeper=services.sleeper,
                 rng=services.rng,
                 facts=services.facts.facts,
+                gates=services.guardrails if gates is None else gates,
             ),
             services.leases,
             settings=lane_settings or lane_settings_of(services.settings),
@@ -394,6 +434,19 @@ def http_app(
         metrics=metrics,
         view_cache=ViewCache(services.campaigns),
         seen_webhooks=services.seen_webhooks,
+        session_settings=services.session_settings,
+        opt_outs=services.opt_outs,
+        sessions=SessionsOverview(
+            services.session_settings, services.contacts, services.leases, services.clock
+        ),
+        preview=CampaignPreview(
+            services.campaigns,
+            services.session_settings,
+            services.opt_outs,
+            services.contacts,
+            services.estimate,
+            services.clock,
+        ),
     )
 
     @contextlib.asynccontextmanager

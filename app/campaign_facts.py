@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
@@ -47,6 +47,16 @@ class CampaignFacts(OutcomeCounts):
     check_numbers: bool
     # The auto_resume option as scheduled: a resume lifts any withholding back to it.
     auto_resume_option: bool = True
+    # What an estimate of the campaign's end needs (app/eta.py): its size, its lower pacing
+    # bound and its priority among the campaigns of its session.
+    total: int = 0
+    min_pacing_seconds: float = 0.0
+    priority: int = 0
+
+    @property
+    def handled(self) -> int:
+        """How many contacts have an outcome."""
+        return self.sent + self.failed + self.skipped + self.in_doubt
 
     @classmethod
     def of(cls, campaign: Campaign, position: int) -> CampaignFacts:
@@ -70,6 +80,9 @@ class CampaignFacts(OutcomeCounts):
             simulate_typing=bool(options.get("simulate_typing", False)),
             check_numbers=bool(options.get("check_numbers", False)),
             auto_resume_option=option,
+            total=campaign.total,
+            min_pacing_seconds=float(campaign.pacing.get("min_seconds", 0.0)),
+            priority=_priority(options),
         )
 
     @classmethod
@@ -95,6 +108,9 @@ class CampaignFacts(OutcomeCounts):
             simulate_typing=bool(event.options.get("simulate_typing", False)),
             check_numbers=bool(event.options.get("check_numbers", False)),
             auto_resume_option=option,
+            total=int(event.audience.get("size", 0)),
+            min_pacing_seconds=float(event.pacing.get("min_seconds", 0.0)),
+            priority=_priority(event.options),
         )
 
     def folded(self, event: Campaign.Event) -> CampaignFacts:  # noqa: C901 - a case per event
@@ -152,6 +168,13 @@ class CampaignFacts(OutcomeCounts):
                 check_numbers=bool(options.get("check_numbers", False)),
             )
         return facts
+
+
+def _priority(options: Mapping[str, object]) -> int:
+    try:
+        return int(str(options.get("priority", 0)))
+    except ValueError:
+        return 0
 
 
 class CampaignFactsTracker:

@@ -6,6 +6,7 @@ import contextlib
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -59,6 +60,9 @@ class CampaignsApp(Application[UUID]):
     # Snapshots are taken in `save` from the campaign just saved: the library's automatic
     # snapshotting would replay up to an interval's worth of events from the store for each.
     is_snapshotting_enabled = True
+    # When a campaign should finish (app/eta.py), set by the composition root; views carry
+    # it as `eta`. None (stores opened for audits): no estimate.
+    estimate_finish: Callable[[Campaign], datetime | None] | None = None
 
     def __init__(
         self,
@@ -126,7 +130,7 @@ class CampaignsApp(Application[UUID]):
             if found is not None:
                 return ScheduledCampaign(found, [], replayed=True)
         now = self.clock.now()
-        template = MessageTemplate(request.text, dict(request.defaults))
+        template = MessageTemplate(request.text, dict(request.defaults), tuple(request.variants))
         report = validated_audience(request, template, self.default_region)
         scheduled_for = validated_schedule(request.scheduled_for, now)
         audience = Audience.freeze(report.contacts)
@@ -268,7 +272,7 @@ class CampaignsApp(Application[UUID]):
 
     def campaign_at(self, campaign_id: UUID, version: int) -> CampaignView:
         """Return the campaign's view as it was right after event `version`."""
-        return self._view(self._get(campaign_id, version))
+        return campaign_view(self._get(campaign_id, version))  # as it was: no estimate
 
     def audience_chunk(self, audience_id: UUID, chunk: int) -> list[Contact]:
         """Return the audience's contacts `chunk * CHUNK_SIZE` onwards (at most CHUNK_SIZE).
@@ -382,9 +386,11 @@ class CampaignsApp(Application[UUID]):
             raise CampaignNotFoundError(campaign_id)
         return campaign
 
-    @staticmethod
-    def _view(campaign: Campaign) -> CampaignView:
-        return campaign_view(campaign)
+    def _view(self, campaign: Campaign) -> CampaignView:
+        view = campaign_view(campaign)
+        if self.estimate_finish is not None:
+            view = replace(view, eta=self.estimate_finish(campaign))
+        return view
 
 
 def _cache_size(text: str | None) -> int | None:

@@ -23,6 +23,7 @@ from domain.content import ImageReference, MessageContent, MessageTemplate, is_v
 from domain.errors import DomainError
 from domain.lifecycle import next_status
 from domain.pacing import CampaignOptions, Pacing
+from domain.window import InvalidSettingError
 
 
 class Keep(Enum):
@@ -165,6 +166,9 @@ def _options(
     merged = {k: v for k, v in {**current, **given}.items() if k in known}
     try:
         return CampaignOptions(**merged).to_record()
+    except InvalidSettingError as error:  # the campaign's window: named to its field
+        problems.append({"field": error.field, "reason": error.reason})
+        return dict(current)
     except (DomainError, TypeError) as error:
         problems.append({"field": "options", "reason": str(error)})
         return dict(current)

@@ -12,7 +12,14 @@ from uuid import UUID
 from app.campaign_facts import CampaignFacts
 from app.campaigns import CampaignsApp
 from app.committer import GroupCommitter
-from app.ports import Clock, MediaStore, RandomSource, Sleeper, WahaGateway
+from app.ports import (
+    Clock,
+    MediaStore,
+    RandomSource,
+    SessionStatusFact,
+    Sleeper,
+    WahaGateway,
+)
 from domain.audience import CHUNK_SIZE
 from domain.campaign import Campaign
 from domain.contacts import Contact
@@ -49,6 +56,10 @@ class LaneSettings:
 class SendGates(Protocol):
     """The number's guardrails, asked before every intent (after the status check)."""
 
+    def observe_status(self, fact: SessionStatusFact) -> None:
+        """Take note of the session's status as just checked (WhatsApp's limits ride on it)."""
+        ...
+
     async def before_send(
         self, session: SessionName, campaign: Campaign, contact: Contact, now: datetime
     ) -> GateVerdict:
@@ -58,6 +69,9 @@ class SendGates(Protocol):
 
 class OpenGates:
     """No guardrails: every contact may be messaged."""
+
+    def observe_status(self, fact: SessionStatusFact) -> None:
+        """Ignore it."""
 
     async def before_send(
         self,

@@ -395,6 +395,7 @@ class LaneRun:
         except GatewayError as error:
             await self.go_down(PauseReason.STATUS_CHECK_FAILED, short_text(error))
             return False
+        self.p.gates.observe_status(fact)  # WhatsApp's limits in it are a guardrail
         decision = decide(fact.status)
         if isinstance(decision, Pause):
             await self.go_down(PauseReason.SESSION_NOT_WORKING, fact.status)

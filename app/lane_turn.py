@@ -145,10 +145,11 @@ class ContactTurn:
             log.info("campaign %s completed: %d contacts", campaign.id, campaign.total)
             await self.run.commit()
             return
-        ready = await self._prepare(campaign.next_index)
+        # Made first: it seeds the choice of the text's variant, so a replay shows the same.
+        attempt_id = uuid.uuid4().hex
+        ready = await self._prepare(campaign.next_index, attempt_id)
         if ready is None:
             return
-        attempt_id = uuid.uuid4().hex
         now = self.p.clock.now()
         campaign.begin_attempt(
             index=ready.index,
@@ -201,7 +202,7 @@ class ContactTurn:
 
     # -- before the intent ----------------------------------------------------------------------
 
-    async def _prepare(self, index: int) -> _Ready | None:
+    async def _prepare(self, index: int, attempt_id: str) -> _Ready | None:
         """Everything that can fail before a message could leave; None when the turn is over."""
         held = self.held
         contact: Contact
@@ -215,7 +216,7 @@ class ContactTurn:
         if not isinstance(verdict, Go):
             await self._obey(verdict, index, contact)
             return None
-        text = held.content.template.render(contact.template_values())
+        text = held.content.template.render(contact.template_values(), seed=attempt_id)
         media = None
         if held.content.image is not None:
             try:

@@ -13,13 +13,14 @@ from app.views import CampaignView
 from domain.contacts import contacts_missing_fields
 from domain.content import ImageReference, MessageTemplate, is_variable_name
 from domain.errors import DomainError
-from domain.pacing import CampaignOptions, Pacing
+from domain.pacing import CampaignOptions, Pacing, pacing_problem
 
 # WAHA session names: letters, digits, dash and underscore (its dashboard refuses others).
 _SESSION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_NAME_LENGTH = 200
 # A schedule this far in the past is more likely a timezone slip than an intent.
 PAST_SCHEDULE_TOLERANCE = timedelta(minutes=5)
+MAX_VARIANTS = 50
 _VARIABLE_NAME_RULE = "a variable name is a letter, then letters, digits or '_' (at most 64)"
 
 
@@ -36,6 +37,8 @@ class ScheduleCampaign:
     scheduled_for: datetime | None = None
     pacing: Pacing = field(default_factory=Pacing)
     options: CampaignOptions = field(default_factory=CampaignOptions)
+    # Other texts: each contact gets one of `text` and these (domain/variation.py).
+    variants: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,10 @@ def validated_audience(
         )
     if not request.text.strip():
         problems.append({"field": "message.text", "reason": "must not be empty"})
-    try:
-        template.fields()
-    except DomainError as error:
-        problems.append({"field": "message.text", "reason": str(error)})
+    problems.extend(_text_problems(request))
+    pacing = pacing_problem(request.pacing)
+    if pacing is not None:
+        problems.append({"field": "pacing", "reason": pacing})
     problems.extend(
         {"field": f"message.defaults.{name[:64]}", "reason": _VARIABLE_NAME_RULE}
         for name in request.defaults
@@ -98,6 +101,25 @@ def validated_audience(
             [replace(m, position=report.rows[m.position]) for m in missing], available=available
         )
     return report
+
+
+def _text_problems(request: ScheduleCampaign) -> list[dict[str, object]]:
+    """Each text that cannot be rendered (the text, then its variants), named by its field."""
+    problems: list[dict[str, object]] = []
+    if len(request.variants) > MAX_VARIANTS:
+        problems.append({"field": "message.variants", "reason": f"at most {MAX_VARIANTS} variants"})
+        return problems
+    named = [("message.text", request.text)]
+    named += [(f"message.variants[{i}]", text) for i, text in enumerate(request.variants)]
+    for name, text in named:
+        if name != "message.text" and not text.strip():
+            problems.append({"field": name, "reason": "must not be empty"})
+            continue
+        try:
+            MessageTemplate(text).fields()
+        except DomainError as error:
+            problems.append({"field": name, "reason": str(error)})
+    return problems
 
 
 def validated_schedule(scheduled_for: datetime | None, now: datetime) -> datetime:

@@ -11,6 +11,8 @@ import phonenumbers
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.opt_out import DEFAULT_OPT_OUT_KEYWORDS
+
 DEFAULT_DATABASE_URL = "sqlite:///./var/campaigns.sqlite3"
 
 
@@ -66,6 +68,14 @@ class Settings(BaseSettings):
     # On PostgreSQL, how long a lane's lease lasts without renewal: a process that died or
     # stalled loses its lanes after this (renewed every third of it while alive).
     campaigns_lease_seconds: float = Field(default=6.0, ge=2.0, le=300.0)
+    # Replies whose whole text (trimmed, any case) is one of these put the sender on the
+    # opt-out list: comma-separated.
+    campaigns_opt_out_keywords: str = ",".join(DEFAULT_OPT_OUT_KEYWORDS)
+
+    @property
+    def opt_out_keywords(self) -> tuple[str, ...]:
+        """The opt-out keywords, as given (compared trimmed and case-folded)."""
+        return tuple(k.strip() for k in self.campaigns_opt_out_keywords.split(",") if k.strip())
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         # A database URL may carry a password: never show it in a repr or a log line.
@@ -74,6 +84,14 @@ class Settings(BaseSettings):
                 yield name, redact_url(value)
             else:
                 yield name, value
+
+    @field_validator("campaigns_opt_out_keywords")
+    @classmethod
+    def _some_keyword(cls, value: str) -> str:
+        words = [k.strip() for k in value.split(",") if k.strip()]
+        if any(len(k) > 64 for k in words):  # noqa: PLR2004 - a word, not a sentence
+            raise ValueError("each keyword is at most 64 characters")
+        return value
 
     @field_validator("waha_url")
     @classmethod

@@ -10,7 +10,12 @@ from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
 
-from domain.campaign import AttemptOutcome, Campaign
+from domain.campaign import (
+    SESSION_PAUSES,
+    TIMED_PAUSES,
+    AttemptOutcome,
+    Campaign,
+)
 from domain.lifecycle import CampaignStatus
 from domain.session import SessionName
 
@@ -38,7 +43,11 @@ class JsonView:
 
 @dataclass(frozen=True)
 class PauseView:
-    """Why and where a campaign is paused."""
+    """Why and where a campaign is paused, and whether (and when) it resumes by itself.
+
+    `resume_at` is set for a pause that lifts at a known moment (a window, a cap, WhatsApp's
+    limits); `withheld` says in words why a pause that could lift by itself will not.
+    """
 
     reason: str
     detail: str
@@ -48,6 +57,8 @@ class PauseView:
     resume_at: datetime | None = None
     # Whether it lifts without an operator (see Campaign.resumes_by_itself).
     resumes_by_itself: bool = False
+    # Why a pause that could lift by itself will not, in the operator's words.
+    withheld: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,6 +107,9 @@ class CampaignView(OutcomeCounts, JsonView):
     # The campaign whose contacts this one sends again, and the one that retries this one.
     retry_of: UUID | None = None
     retried_as: UUID | None = None
+    # When the campaign should finish (its lane's share, pacing, window and caps); None when
+    # done, or when it waits for something nobody can time (an operator, the session).
+    eta: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -137,16 +151,7 @@ class ContactReport(JsonView):
 
 def campaign_view(campaign: Campaign) -> CampaignView:
     """Return the view of a campaign aggregate."""
-    pause = None
-    if campaign.pause is not None:
-        pause = PauseView(
-            reason=str(campaign.pause["reason"]),
-            detail=str(campaign.pause["detail"]),
-            at=campaign.pause["at"],
-            index=int(campaign.pause["index"]),
-            resume_at=campaign.pause.get("resume_at"),
-            resumes_by_itself=campaign.resumes_by_itself,
-        )
+    pause = None if campaign.pause is None else pause_view(campaign)
     return CampaignView(
         **OutcomeCounts.counted(campaign.counts),
         id=campaign.id,
@@ -169,11 +174,41 @@ def campaign_view(campaign: Campaign) -> CampaignView:
         consecutive_failures=campaign.consecutive_failures,
         retry_of=_linked(campaign.retry_of),
         retried_as=_linked(campaign.retried_as),
+        eta=None,  # the application adds it: it needs the number's other campaigns
     )
 
 
 def _linked(link: dict[str, Any] | None) -> UUID | None:
     return None if link is None else UUID(str(link["campaign_id"]))
+
+
+def pause_view(campaign: Campaign) -> PauseView:
+    """Return the view of a paused campaign's pause: why, where, and whether it lifts alone."""
+    pause = campaign.pause or {}
+    resume_at = pause.get("resume_at")
+    return PauseView(
+        reason=str(pause.get("reason")),
+        detail=str(pause.get("detail")),
+        at=pause["at"],
+        index=int(pause["index"]),
+        resume_at=resume_at if isinstance(resume_at, datetime) else None,
+        resumes_by_itself=campaign.resumes_by_itself,
+        withheld=_withheld(campaign, str(pause.get("reason")), resume_at),
+    )
+
+
+def _withheld(campaign: Campaign, reason: str, resume_at: object) -> str | None:
+    # Said only of pauses that lift by themselves in general but not this one.
+    if reason in TIMED_PAUSES:
+        return (
+            None if resume_at is not None else "no moment to resume at is known: resume it by hand"
+        )
+    if reason in SESSION_PAUSES:
+        if campaign.auto_resume_withheld is not None:
+            return campaign.auto_resume_withheld
+        if not campaign.options.get("auto_resume", True):
+            return "the campaign's auto_resume option is off: resume it by hand"
+    return None
 
 
 # The library's own envelope fields; everything else an event stores is its data.

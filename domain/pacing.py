@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Final
 
 from domain.errors import DomainError, InvalidPacingError
+from domain.window import InvalidSettingError, SendWindow
 
 # WAHA's advice against bans: random waits of tens of seconds, never a fixed interval.
 DEFAULT_MIN_SECONDS: Final = 30.0
@@ -51,6 +52,44 @@ class Pacing:
         return cls(float(str(record["min_seconds"])), float(str(record["max_seconds"])))
 
 
+# Below this, WAHA's advice against bans is not followed: accepted, with a warning.
+ADVISED_MIN_SECONDS: Final = 30.0
+
+
+def pacing_problem(pacing: Pacing) -> str | None:
+    """Return why a new campaign may not use `pacing`, or None.
+
+    The wait must be random: equal bounds are refused, but for 0 and 0 (no wait at all, which
+    tests and demos use). Campaigns recorded with equal bounds still load and run.
+    """
+    if pacing.min_seconds == pacing.max_seconds and pacing.max_seconds > 0:
+        return (
+            f"min_seconds and max_seconds are both {pacing.min_seconds:g}: the wait between "
+            "contacts must be random, so give a range (e.g. 30 and 60); 0 and 0 (no wait at "
+            "all) is allowed for tests and demos"
+        )
+    return None
+
+
+def pacing_warnings(pacing: Pacing) -> list[str]:
+    """Return what an operator should know about `pacing` before sending with it."""
+    if pacing.max_seconds == 0:
+        return [
+            (
+                "pacing is 0 seconds: no wait at all between contacts, fine for tests and demos "
+                "but a ban risk on a real number"
+            )
+        ]
+    if pacing.min_seconds < ADVISED_MIN_SECONDS:
+        return [
+            (
+                f"pacing min_seconds {pacing.min_seconds:g} is below WAHA's advice of "
+                f"{ADVISED_MIN_SECONDS:g} seconds between contacts: a ban risk on a real number"
+            )
+        ]
+    return []
+
+
 @dataclass(frozen=True)
 class CampaignOptions:
     """Per-campaign choices about checks, courtesy and what the runner may decide alone."""
@@ -66,6 +105,9 @@ class CampaignOptions:
     # Outcomes in a row that say nothing surely reached WhatsApp (in doubt, connection
     # errors, 5xx) before the session's lane pauses with waha_unavailable.
     max_consecutive_unknown: int = 3
+    # The campaign's own sending window ({days, start, end, timezone}), narrower than the
+    # number's: both must be open to send. None: the number's alone.
+    window: Mapping[str, object] | None = None
 
     def __post_init__(self) -> None:
         if self.max_consecutive_failures < 1:
@@ -80,6 +122,11 @@ class CampaignOptions:
             raise DomainError(
                 f"max_auto_resumes_per_hour must be between 0 and {MAX_AUTO_RESUMES_PER_HOUR}"
             )
+        if self.window is not None:
+            try:
+                SendWindow.parse(self.window)
+            except InvalidSettingError as error:
+                raise InvalidSettingError(f"options.{error.field}", error.reason) from None
         if self.resend_in_doubt:
             # Kept as a field so the policy is on each campaign's record; only "never" exists.
             raise DomainError(
@@ -88,7 +135,10 @@ class CampaignOptions:
 
     def to_record(self) -> dict[str, object]:
         """Return the options as JSON-native data for an event."""
-        return asdict(self)
+        record = asdict(self)
+        if self.window is not None:
+            record["window"] = SendWindow.parse(self.window).to_record()
+        return record
 
     @classmethod
     def from_record(cls, record: Mapping[str, object]) -> CampaignOptions:
@@ -108,4 +158,17 @@ class CampaignOptions:
         known["priority"] = max(-MAX_PRIORITY, min(priority, MAX_PRIORITY))
         unknown = int(str(known.get("max_consecutive_unknown", 3)))
         known["max_consecutive_unknown"] = max(1, min(unknown, MAX_CONSECUTIVE_UNKNOWN))
+        window = known.get("window")
+        if window is not None and not _readable_window(window):
+            known["window"] = None  # e.g. a time zone gone from the database: the number's rules
         return cls(**known)  # type: ignore[arg-type]
+
+
+def _readable_window(record: object) -> bool:
+    if not isinstance(record, Mapping):
+        return False
+    try:
+        SendWindow.parse(record)
+    except InvalidSettingError:
+        return False
+    return True

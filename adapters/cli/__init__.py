@@ -18,6 +18,8 @@ COMMAND_MODULES = (
     "client_commands",
     "edit",
     "retry",
+    "session_commands",
+    "opt_out_commands",
     "watch",
     "audit_commands",
     "verify",

@@ -20,8 +20,9 @@ from adapters.cli.arguments import (
     add_service_options,
     positive_int,
 )
-from adapters.cli.output import fail, print_json
+from adapters.cli.output import fail, print_json, when
 from adapters.cli.service_client import Problem, ServiceClient, problem_line, run_with_service
+from adapters.cli.session_commands import window_spec
 from adapters.contacts_file import (
     ContactsFile,
     ContactsFileError,
@@ -80,7 +81,17 @@ def add_parser(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--text",
         required=True,
-        help="the message, or the media's caption (a voice note is sent without it)",
+        help=(
+            "the message, or the media's caption (a voice note is sent without it); "
+            "{Hi|Hello} gives each contact one of them"
+        ),
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="another text: each contact gets one of --text and these at random; repeatable",
     )
     parser.add_argument(
         "--media",
@@ -134,6 +145,25 @@ def add_parser(subparsers: Subparsers) -> None:
         type=positive_int,
         metavar="N",
         help="pause after N failed sends in a row (the service's default: 5)",
+    )
+    parser.add_argument(
+        "--window",
+        type=window_spec,
+        metavar="SPEC",
+        help="the campaign's own sending window, within the number's: DAYS HH:MM-HH:MM "
+        "TIMEZONE, e.g. 'mon-fri 10:00-16:00 Europe/Berlin'",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="record nothing: print the first messages, the rejects, the warnings and the ETA",
+    )
+    parser.add_argument(
+        "--preview",
+        type=positive_int,
+        default=5,
+        metavar="N",
+        help="with --dry-run, how many rendered messages to print (default 5, at most 100)",
     )
     add_json_option(parser)
     add_service_options(parser)
@@ -207,6 +237,8 @@ def campaign_body(
         message["media_id"] = media_id
     if args.default:
         message["defaults"] = dict(args.default)
+    if args.variant:
+        message["variants"] = list(args.variant)
     options: dict[str, Any] = {
         "auto_resume": not args.no_auto_resume,
         "check_numbers": args.check_numbers,
@@ -214,6 +246,8 @@ def campaign_body(
     }
     if args.max_failures is not None:
         options["max_consecutive_failures"] = args.max_failures
+    if args.window is not None:
+        options["window"] = args.window
     body: dict[str, Any] = {
         "name": args.name or path.stem,
         "session": args.session,
@@ -243,6 +277,10 @@ def run(args: argparse.Namespace) -> int:
             return fail(f"cannot read {args.media}: {error.strerror or error}", ExitCode.USAGE)
 
     async def create(client: ServiceClient) -> int:
+        if args.dry_run:
+            # Nothing is stored, not even the image: a preview renders texts only.
+            body = campaign_body(args, path, contacts, None)
+            return await _dry_run(client, body, args, path, contacts)
         media_id = None
         if media_bytes is not None:
             kind = mimetypes.guess_type(args.media.name)[0] or "application/octet-stream"
@@ -251,24 +289,65 @@ def run(args: argparse.Namespace) -> int:
         view = await client.create_campaign(
             campaign_body(args, path, contacts, media_id), idempotency_key=args.idempotency_key
         )
-        if args.json:
-            print_json(view)
-        else:
-            print(view.get("id"))
-        for warning in view.get("warnings") or []:
-            print(f"warning: {warning}", file=sys.stderr)
-        duplicates = view.get("duplicates") or []
-        for duplicate in duplicates:
-            print(
-                f"dropped {path} {_place(contacts, duplicate.get('position'))}: "
-                f"same number as {_place(contacts, duplicate.get('first_position'))}",
-                file=sys.stderr,
-            )
+        _report_created(view, args, path, contacts)
         return ExitCode.OK
 
     return run_with_service(
         args, create, describe=lambda problem: _describe(path, contacts, problem)
     )
+
+
+def _report_created(
+    view: dict[str, Any], args: argparse.Namespace, path: Path, contacts: ContactsFile
+) -> None:
+    """Print the new campaign's id (or view), when it should end, and what to know about it."""
+    if args.json:
+        print_json(view)
+    else:
+        print(view.get("id"))
+        if view.get("eta"):
+            print(f"eta: {when(view.get('eta'))}", file=sys.stderr)
+    for warning in view.get("warnings") or []:
+        if warning not in contacts.warnings:  # the file's own were printed already
+            print(f"warning: {warning}", file=sys.stderr)
+    for duplicate in view.get("duplicates") or []:
+        print(
+            f"dropped {path} {_place(contacts, duplicate.get('position'))}: "
+            f"same number as {_place(contacts, duplicate.get('first_position'))}",
+            file=sys.stderr,
+        )
+
+
+async def _dry_run(
+    client: ServiceClient,
+    body: dict[str, Any],
+    args: argparse.Namespace,
+    path: Path,
+    contacts: ContactsFile,
+) -> int:
+    """Ask the service what creating would do, and print it; nothing is recorded."""
+    limit = min(args.preview, 100)
+    preview = await client.call(
+        "POST", "/campaigns/preview", json=body, params={"limit": str(limit)}
+    )
+    if args.json:
+        print_json(preview)
+        return ExitCode.OK
+    print(f"{preview.get('total')} contact(s); nothing recorded (dry run)")
+    for message in preview.get("messages") or []:
+        print(f"  {message.get('phone')}: {message.get('text')}")
+    for reject in preview.get("rejects") or []:
+        print(
+            f"  skipped {path} {_place(contacts, reject.get('position'))} "
+            f"{reject.get('phone')}: {reject.get('reason')} ({reject.get('detail')})"
+        )
+    shown = len(preview.get("rejects") or [])
+    if int(preview.get("rejects_total") or 0) > shown:
+        print(f"  and {int(preview['rejects_total']) - shown} more skipped")
+    for warning in preview.get("warnings") or []:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"eta: {when(preview.get('eta'))}")
+    return ExitCode.OK
 
 
 def _place(contacts: ContactsFile, position: object) -> str:

@@ -6,7 +6,7 @@ import argparse
 import mimetypes
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from adapters.cli.arguments import (
     SERVICE_EXITS,
@@ -21,6 +21,7 @@ from adapters.cli.arguments import (
 from adapters.cli.create import aware_moment, default_value, pacing_bounds
 from adapters.cli.output import fail, print_json
 from adapters.cli.service_client import ServiceClient, run_with_service
+from adapters.cli.session_commands import window_spec
 
 # --no-X turns an option off, --X on; neither leaves it as it is.
 _SWITCHES = (
@@ -28,6 +29,8 @@ _SWITCHES = (
     ("check-numbers", "check_numbers", "skip numbers not on WhatsApp"),
     ("typing", "simulate_typing", "show 'typing…' before each send"),
 )
+# --window none removes the campaign's own window: absent must differ from none.
+_UNCHANGED: Final = object()
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -80,6 +83,16 @@ def add_parser(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--max-failures", type=positive_int, metavar="N", help="pause after N failed sends in a row"
     )
+    parser.add_argument(
+        "--window",
+        type=window_spec,
+        default=_UNCHANGED,
+        metavar="SPEC",
+        help=(
+            "the campaign's own sending window, within the number's: DAYS HH:MM-HH:MM ZONE, "
+            "e.g. 'mon-fri 10:00-16:00 Europe/Berlin'; none removes it"
+        ),
+    )
     add_json_option(parser)
     add_service_options(parser)
     parser.set_defaults(func=run)
@@ -103,6 +116,8 @@ def changes_of(args: argparse.Namespace, media_id: str | None) -> dict[str, Any]
     options = {k: v for k, v in options.items() if v is not None}
     if args.max_failures is not None:
         options["max_consecutive_failures"] = args.max_failures
+    if args.window is not _UNCHANGED:
+        options["window"] = args.window
     if options:
         changes["options"] = options
     return changes

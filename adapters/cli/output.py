@@ -230,7 +230,8 @@ def stop_reason(view: Mapping[str, Any]) -> str | None:
     if view.get("status") == "Paused" and isinstance(pause, Mapping):
         detail = f" ({pause['detail']})" if pause.get("detail") else ""
         where = at_contact(view, pause.get("index"))
-        return f"paused{where} since {when(pause.get('at'))}: {pause.get('reason')}{detail}"
+        said = f"paused{where} since {when(pause.get('at'))}: {pause.get('reason')}{detail}"
+        return said + _resumes(view, pause)
     cancelled = view.get("cancelled")
     if view.get("status") == "Cancelled" and isinstance(cancelled, Mapping):
         return (
@@ -240,6 +241,51 @@ def stop_reason(view: Mapping[str, Any]) -> str | None:
     if view.get("status") == "Completed":
         return f"completed on {when(view.get('completed_at'))}"
     return None
+
+
+# Pause reasons that lift by themselves, as domain/campaign.py has them; for a service too old
+# to say `pause.resumes_by_itself` in its views.
+_SESSION_PAUSES: Final = frozenset(
+    {"session_not_working", "status_check_failed", "waha_unavailable"}
+)
+_TIMED_PAUSES: Final = frozenset(
+    {"outside_window", "daily_cap", "warmup_cap", "reachout_timelock", "capped"}
+)
+
+
+def resumes_by_itself(view: Mapping[str, Any]) -> bool:
+    """Whether a paused campaign's pause lifts without an operator, as the view says.
+
+    The service says so in `pause.resumes_by_itself`; for one too old to, the rule is applied
+    to the reason: session pauses with auto_resume on, timed pauses with a resume_at, shutdown.
+    """
+    pause = view.get("pause")
+    if not isinstance(pause, Mapping):
+        return False
+    said = pause.get("resumes_by_itself")
+    if isinstance(said, bool):
+        return said
+    reason = pause.get("reason")
+    if reason == "shutdown":
+        return True
+    if reason in _TIMED_PAUSES:
+        return pause.get("resume_at") is not None
+    options = view.get("options")
+    auto_resume = options.get("auto_resume", True) if isinstance(options, Mapping) else True
+    return reason in _SESSION_PAUSES and auto_resume is not False
+
+
+def _resumes(view: Mapping[str, Any], pause: Mapping[str, Any]) -> str:
+    """Say when a pause lifts by itself, or why it will not ("" if there is nothing to say)."""
+    if pause.get("withheld"):
+        return f"; stays paused: {pause['withheld']}"
+    if not resumes_by_itself(view):
+        return ""
+    if pause.get("resume_at"):
+        return f"; resumes by itself at {when(pause['resume_at'])}"
+    if pause.get("reason") == "shutdown":
+        return "; resumes when the service starts again"
+    return "; resumes by itself when the session works again"
 
 
 def _seconds(value: object) -> str:
@@ -277,6 +323,8 @@ def describe_campaign(view: Mapping[str, Any], style: Style, *, with_delivery: b
         ("started", when(view.get("started_at"))),
         ("completed", when(view.get("completed_at"))),
     ]
+    if view.get("eta"):
+        rows.append(("eta", when(view.get("eta"))))
     if isinstance(pacing, Mapping) and pacing:
         low, high = _seconds(pacing.get("min_seconds")), _seconds(pacing.get("max_seconds"))
         rows.append(("pacing", f"{low}-{high} s"))

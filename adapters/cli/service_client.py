@@ -81,6 +81,10 @@ class ServiceClient:
         """Pause, resume or cancel a campaign; return its new view."""
         return await self._json("POST", f"/campaigns/{campaign_id}/{command}", json=body)
 
+    async def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """Make any request of the API (json=, params=, headers=); return its JSON object."""
+        return await self._json(method, path, **kwargs)
+
     async def _json(
         self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
     ) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from adapters.cli.output import (
     duration,
     handled,
     is_terminal,
+    resumes_by_itself,
     stop_reason,
     to_json,
     when,
@@ -44,14 +45,6 @@ MISSED_POLLS_ALLOWED: Final = 3
 RATE_AFTER_SECONDS: Final = 10.0
 _COUNTS: Final = ("sent", "failed", "skipped", "in_doubt")
 _ENDED: Final = {"Completed": ExitCode.OK, "Cancelled": ExitCode.FAILED}
-# Pause reasons that lift by themselves, as domain/campaign.py has them; for a service too old
-# to say `pause.resumes_by_itself` in its views.
-_SESSION_PAUSES: Final = frozenset(
-    {"session_not_working", "status_check_failed", "waha_unavailable"}
-)
-_TIMED_PAUSES: Final = frozenset(
-    {"outside_window", "daily_cap", "warmup_cap", "reachout_timelock", "capped"}
-)
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -190,43 +183,10 @@ async def watch_campaign(
             return _ENDED.get(status, ExitCode.FAILED)
         if status == "Paused" and state != last_state and not as_json:
             # Said once per pause, on its own line: the bar goes on below it.
-            out.write(f"{chr(10) if live else ''}{stop_reason(view)}; {lifts_when(view)}\n")
+            out.write(f"{chr(10) if live else ''}{stop_reason(view)}; still watching\n")
             out.flush()
         last_state = state
         await sleeper.sleep(interval)
-
-
-def resumes_by_itself(view: Mapping[str, Any]) -> bool:
-    """Whether a paused campaign's pause lifts without an operator, as the view says.
-
-    The service says so in `pause.resumes_by_itself`; for one too old to, the rule is applied
-    to the reason: session pauses with auto_resume on, timed pauses with a resume_at, shutdown.
-    """
-    pause = view.get("pause")
-    if not isinstance(pause, Mapping):
-        return False
-    said = pause.get("resumes_by_itself")
-    if isinstance(said, bool):
-        return said
-    reason = pause.get("reason")
-    if reason == "shutdown":
-        return True
-    if reason in _TIMED_PAUSES:
-        return pause.get("resume_at") is not None
-    options = view.get("options")
-    auto_resume = options.get("auto_resume", True) if isinstance(options, Mapping) else True
-    return reason in _SESSION_PAUSES and auto_resume is not False
-
-
-def lifts_when(view: Mapping[str, Any]) -> str:
-    """Return, for people, when a pause that lifts by itself will lift."""
-    pause = view.get("pause")
-    pause = pause if isinstance(pause, Mapping) else {}
-    if pause.get("resume_at") is not None:
-        return f"resumes by itself at {when(pause.get('resume_at'))}; still watching"
-    if pause.get("reason") == "shutdown":
-        return "resumes when the service starts again; still watching"
-    return "resumes by itself when the session works again; still watching"
 
 
 def progress_line(

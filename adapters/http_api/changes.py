@@ -13,7 +13,7 @@ from adapters.http_api.context import ApiContext
 from adapters.http_api.errors import invalid_input, not_found
 from adapters.http_api.intake import VOICE_WARNING, media_reference
 from adapters.http_api.keys import CONTEXT, RUNTIME
-from adapters.http_api.schemas import MAX_SCHEDULE_AHEAD, CampaignPatch, RetryIn
+from adapters.http_api.schemas import MAX_SCHEDULE_AHEAD, CampaignPatch, OptionsPatch, RetryIn
 from adapters.http_api.uploads import read_json
 from adapters.logging_setup import campaign_context
 from app.blocking import off_loop
@@ -79,9 +79,19 @@ def _edit_of(services: ApiContext, patch: CampaignPatch) -> _Edit:
         image=image,
         scheduled_for=scheduled_for,
         pacing=patch.pacing.model_dump(exclude_none=True) if patch.pacing else {},
-        options=patch.options.model_dump(exclude_none=True) if patch.options else {},
+        options=_options(patch.options),
     )
     return _Edit(edit, warnings)
+
+
+def _options(given: OptionsPatch | None) -> dict[str, Any]:
+    # Absent options stay; a null window is given: it removes the campaign's own window.
+    if given is None:
+        return {}
+    options = given.model_dump(exclude_none=True)
+    if "window" in given.model_fields_set:
+        options["window"] = given.window
+    return options
 
 
 def _edited_json(edited: EditedCampaign, warnings: list[str]) -> bytes:

@@ -14,8 +14,12 @@ from app.campaigns import CampaignsApp
 from app.deliveries import DeliveryTracker
 from app.log_follower import LogFollower
 from app.notifications import NotificationSender
+from app.opt_outs import OptOutBook
 from app.ports import Clock, SeenWebhooks, Sleeper, WahaGateway
+from app.preview import CampaignPreview
 from app.read_models import CampaignContacts
+from app.session_settings import SessionSettingsBook
+from app.sessions import SessionsOverview
 from app.settings import Settings
 from app.supervisor import Supervisor
 
@@ -36,6 +40,11 @@ class ApiContext:
     view_cache: ViewCache
     # Webhooks acted on lately, in the store: a repeat is not acted on again, even after a restart.
     seen_webhooks: SeenWebhooks
+    # The numbers' guardrails: settings per session, the opt-out list, the sessions' views.
+    session_settings: SessionSettingsBook
+    opt_outs: OptOutBook
+    sessions: SessionsOverview
+    preview: CampaignPreview
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ from app.session_check import SessionCheck, check_session
 from app.views import CampaignView
 from domain.content import ImageReference, MessageTemplate
 from domain.errors import DomainError
-from domain.pacing import CampaignOptions, Pacing
+from domain.pacing import CampaignOptions, Pacing, pacing_warnings
+from domain.window import InvalidSettingError
 
 IDEMPOTENCY_KEY: Final = "Idempotency-Key"
 # Said on the answer to a repeat: the campaign is the one the first request made.
@@ -116,6 +117,8 @@ def _schedule_command(
     options = CampaignOptions()
     try:
         options = CampaignOptions(**fields.options.model_dump())
+    except InvalidSettingError as error:  # the campaign's window: named to its field
+        problems.append({"field": error.field, "reason": error.reason})
     except DomainError as error:
         problems.append({"field": "options", "reason": str(error)})
     image = None
@@ -133,6 +136,7 @@ def _schedule_command(
         scheduled_for=fields.scheduled_for,
         pacing=pacing,
         options=options,
+        variants=fields.message.variants,
     )
     if session is not None and session.problem is not None:
         problems.insert(0, session.problem)
@@ -214,6 +218,44 @@ def _created(view: CampaignView, body: bytes, *, replayed: bool) -> web.Response
     )
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """A create (or preview) request as read: its fields, contacts and their warnings, key."""
+
+    fields: CampaignFields
+    contacts: Sequence[ContactInput]
+    warnings: list[str]
+    key: RequestKey | None
+
+
+async def _read_request(request: web.Request) -> _Asked:
+    services = request.app[CONTEXT]
+    if request.content_type == "multipart/form-data":
+        limit = services.settings.campaigns_max_upload_bytes
+        fields, contacts_file, raw_contacts = await _campaign_from_form(request, limit)
+        key = request_key(request, fields.model_dump(mode="json"), raw_contacts)
+        return _Asked(fields, contacts_file.contacts, list(contacts_file.warnings), key)
+    body = await read_json(request, CampaignIn)
+    contacts = [ContactInput(c.phone, c.name, c.variables) for c in body.contacts]
+    return _Asked(body, contacts, [], request_key(request, body.model_dump(mode="json")))
+
+
+async def _command(request: web.Request, asked: _Asked) -> _Command:
+    # WAHA is asked whether the session exists before anything is recorded.
+    session = None
+    if SESSION_NAME.fullmatch(asked.fields.session):
+        session = await check_session(request.app[RUNTIME].gateway, asked.fields.session)
+    services = request.app[CONTEXT]
+    return await off_loop(_schedule_command, services, asked.fields, asked.contacts, session)
+
+
+async def campaign_request(request: web.Request) -> tuple[ScheduleCampaign, list[str]]:
+    """Return the command a preview request asks for, with what the operator should know."""
+    asked = await _read_request(request)
+    command = await _command(request, asked)
+    return command.schedule, asked.warnings + command.warnings
+
+
 async def create_campaign(request: web.Request) -> web.Response:
     """POST /campaigns: schedule a campaign (JSON, or a form with a contacts file); start if due.
 
@@ -223,26 +265,16 @@ async def create_campaign(request: web.Request) -> web.Response:
     """
     runtime = request.app[RUNTIME]
     services = request.app[CONTEXT]
-    fields: CampaignFields
-    warnings: list[str] = []
-    if request.content_type == "multipart/form-data":
-        limit = services.settings.campaigns_max_upload_bytes
-        fields, contacts_file, raw_contacts = await _campaign_from_form(request, limit)
-        contacts, warnings = contacts_file.contacts, list(contacts_file.warnings)
-        key = request_key(request, fields.model_dump(mode="json"), raw_contacts)
-    else:
-        body = await read_json(request, CampaignIn)
-        fields = body
-        contacts = [ContactInput(c.phone, c.name, c.variables) for c in body.contacts]
-        key = request_key(request, body.model_dump(mode="json"))
+    asked = await _read_request(request)
+    key = asked.key
     if key is not None:
         found = await off_loop(services.campaigns.keyed_campaign, key)
         if found is not None:
             return _created(found, await off_loop(_created_json, found, [], []), replayed=True)
-    session = None
-    if SESSION_NAME.fullmatch(fields.session):
-        session = await check_session(runtime.gateway, fields.session)
-    command = await off_loop(_schedule_command, services, fields, contacts, session)
+    command = await _command(request, asked)
+    warnings = asked.warnings
+    # Accepted, but said plainly: pacing below WAHA's advice (or none at all).
+    warnings += pacing_warnings(command.schedule.pacing)
     scheduled = await off_loop(
         partial(services.campaigns.schedule_campaign, request_key=key), command.schedule
     )

@@ -13,7 +13,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from adapters.http_api.errors import PROBLEM_CONTENT_TYPE
 from adapters.http_api.routes import Body, Endpoint
-from adapters.http_api.schemas import Problem
+from adapters.http_api.schemas import SESSION_NAME_PATTERN, Problem
 
 _REF: Final = "#/components/schemas/{model}"
 _PATH_PARAMETER: Final = re.compile(r"{(\w+)}")
@@ -105,6 +105,19 @@ def problem_statuses(endpoint: Endpoint) -> list[int]:
     return sorted(statuses)
 
 
+# Path parameters are ids (UUIDs) unless named here.
+_UUID: Final[Mapping[str, Any]] = {"type": "string", "format": "uuid"}
+_PATH_SCHEMAS: Final[Mapping[str, Mapping[str, Any]]] = {
+    "session": {"type": "string", "pattern": SESSION_NAME_PATTERN},
+    "phone": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 64,
+        "description": "International, e.g. +4915112345678",
+    },
+}
+
+
 def _problem(status: int) -> dict[str, Any]:
     return {
         "description": HTTPStatus(status).phrase,
@@ -131,7 +144,7 @@ def _operation(endpoint: Endpoint, schemas: _Schemas) -> dict[str, Any]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "string", "format": "uuid"},
+            "schema": dict(_PATH_SCHEMAS.get(name, _UUID)),
         }
         for name in _PATH_PARAMETER.findall(endpoint.path)
     ]
@@ -142,7 +155,7 @@ def _operation(endpoint: Endpoint, schemas: _Schemas) -> dict[str, Any]:
         operation["parameters"] = parameters
     if endpoint.requests:
         operation["requestBody"] = {
-            "required": endpoint.status == HTTPStatus.CREATED,
+            "required": endpoint.body_required or endpoint.status == HTTPStatus.CREATED,
             "content": {
                 media: _request_content(media, body, schemas.of(body, "validation"))
                 for media, body in endpoint.requests.items()

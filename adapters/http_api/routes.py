@@ -10,7 +10,15 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel
 
-from adapters.http_api import changes, docs, handlers, intake, schemas
+from adapters.http_api import (
+    changes,
+    docs,
+    guardrail_handlers,
+    guardrail_schemas,
+    handlers,
+    intake,
+    schemas,
+)
 from adapters.http_api.webhooks import receive_waha_webhook
 
 # A body is a pydantic model, or a JSON schema for what no model describes (CSV, Prometheus).
@@ -38,6 +46,8 @@ class Endpoint:
     also: tuple[int, ...] = ()
     # Request headers it reads, as OpenAPI parameter objects (without "in").
     headers: tuple[Mapping[str, Any], ...] = ()
+    # Whether a body must be sent (a 201 always needs one; others say so here).
+    body_required: bool = False
 
 
 IDEMPOTENCY_HEADER: Final[Mapping[str, Any]] = {
@@ -68,6 +78,20 @@ ENDPOINTS: Final = (
         problems=(400, 409, 413, 415, 422),
         also=(200,),
         headers=(IDEMPOTENCY_HEADER,),
+    ),
+    Endpoint(
+        "POST",
+        "/campaigns/preview",
+        guardrail_handlers.preview_campaign,
+        "preview_campaign",
+        "What POST /campaigns would do with this body: the first rendered messages, the "
+        "rejects, the warnings and the ETA, recording nothing",
+        200,
+        {_JSON: guardrail_schemas.PreviewOut},
+        {_JSON: schemas.CampaignIn, "multipart/form-data": schemas.CampaignUpload},
+        query=guardrail_schemas.PreviewQuery,
+        problems=(400, 413, 415, 422),
+        body_required=True,
     ),
     Endpoint(
         "GET",
@@ -157,6 +181,73 @@ ENDPOINTS: Final = (
         problems=(422,),
     ),
     Endpoint(
+        "GET",
+        "/sessions",
+        guardrail_handlers.list_sessions,
+        "list_sessions",
+        "Every WhatsApp number (session) with campaigns, settings or a lane: WAHA's status, "
+        "the lane's holder, the guardrails today, its campaigns",
+        200,
+        {_JSON: guardrail_schemas.SessionPage},
+    ),
+    Endpoint(
+        "GET",
+        "/sessions/{session}",
+        guardrail_handlers.show_session,
+        "show_session",
+        "One WhatsApp number: WAHA's status, the lane's holder, its settings, sent today, the "
+        "effective cap, the window's next opening or closing, its campaigns",
+        200,
+        {_JSON: guardrail_schemas.SessionOut},
+        problems=(404,),
+    ),
+    Endpoint(
+        "PUT",
+        "/sessions/{session}/settings",
+        guardrail_handlers.change_settings,
+        "change_session_settings",
+        "Change any of the number's settings (window, daily_cap, warmup, "
+        "recontact_after_days); null clears one; X-Operator names who (recorded)",
+        200,
+        {_JSON: guardrail_schemas.SessionOut},
+        {_JSON: guardrail_schemas.SettingsIn},
+        problems=(400, 404, 409, 413, 415, 422),
+        body_required=True,
+    ),
+    Endpoint(
+        "POST",
+        "/opt-outs",
+        guardrail_handlers.add_opt_outs,
+        "add_opt_outs",
+        "Put phones on the opt-out list: no number of this service messages them again",
+        200,
+        {_JSON: guardrail_schemas.OptOutsAddedOut},
+        {_JSON: guardrail_schemas.OptOutsIn},
+        problems=(400, 409, 413, 415, 422),
+        body_required=True,
+    ),
+    Endpoint(
+        "GET",
+        "/opt-outs",
+        guardrail_handlers.list_opt_outs,
+        "list_opt_outs",
+        "The opt-out list, in the order phones got on it",
+        200,
+        {_JSON: guardrail_schemas.OptOutPage},
+        query=guardrail_schemas.OptOutsQuery,
+        problems=(422,),
+    ),
+    Endpoint(
+        "DELETE",
+        "/opt-outs/{phone}",
+        guardrail_handlers.remove_opt_out,
+        "remove_opt_out",
+        "Take a phone off the opt-out list (404 if it is not on it)",
+        200,
+        {_JSON: guardrail_schemas.OptOutRemovedOut},
+        problems=(404, 409),
+    ),
+    Endpoint(
         "POST",
         "/media",
         intake.upload_media,
@@ -173,7 +264,8 @@ ENDPOINTS: Final = (
         "/webhooks/waha",
         receive_waha_webhook,
         "waha_webhook",
-        "WAHA's webhook: session.status and message.ack (X-Webhook-Hmac when a key is set)",
+        "WAHA's webhook: session.status, message.ack, and message (an opt-out keyword puts "
+        "its sender on the opt-out list); X-Webhook-Hmac when a key is set",
         200,
         {_JSON: schemas.WebhookOut},
         {_JSON: schemas.WebhookIn},
@@ -249,8 +341,22 @@ ENDPOINTS: Final = (
 PUBLIC_ROUTES: Final = frozenset({e.name for e in ENDPOINTS if e.public} | {docs.ASSETS_ROUTE})
 
 
+# `preview` names an operation of its own (POST /campaigns/preview), never a campaign: the
+# router must not take it for an id, or it would offer GET on it.
+_ROUTER_PATTERNS: Final = {"{campaign_id}": "{campaign_id:(?!preview$)[^{}/]+}"}
+
+
+def router_path(path: str) -> str:
+    """Return the path as the router matches it (OpenAPI shows `path` itself)."""
+    for parameter, pattern in _ROUTER_PATTERNS.items():
+        path = path.replace(parameter, pattern)
+    return path
+
+
 def add_routes(app: web.Application) -> None:
     """Register every endpoint on `app`, named so that auth can tell the public ones."""
     for endpoint in ENDPOINTS:
-        app.router.add_route(endpoint.method, endpoint.path, endpoint.handler, name=endpoint.name)
+        app.router.add_route(
+            endpoint.method, router_path(endpoint.path), endpoint.handler, name=endpoint.name
+        )
     docs.add_assets(app)

@@ -99,6 +99,15 @@ class MessageIn(_Input):
         description="Values for template fields a contact does not have.",
         json_schema_extra=_VARIABLE_NAMES_SCHEMA,
     )
+    variants: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description=(
+            "Other texts: each contact gets one of text and these at random (drawn from the "
+            "attempt's id, so a replay shows the same). In any text, {Hi|Hello|Hey} gives "
+            "each contact one of the alternatives; {name} stays a field."
+        ),
+    )
 
 
 class ContactIn(_Input):
@@ -145,6 +154,13 @@ class OptionsIn(_Input):
         description=(
             "Sends in a row with no sure outcome (a lost answer, a 5xx) before the session's "
             "sends pause with waha_unavailable."
+        ),
+    )
+    window: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "The campaign's own sending window, narrower than the number's: {days, start, "
+            "end, timezone} as in PUT /sessions/{session}/settings. Both must be open to send."
         ),
     )
 
@@ -250,7 +266,7 @@ class MediaUpload(_Input):
 
 
 class WebhookIn(BaseModel):
-    """WAHA's webhook envelope; session.status and message.ack are acted on, others ignored."""
+    """WAHA's webhook envelope: session.status, message.ack and opt-out replies acted on."""
 
     # WAHA adds fields over its versions, and events this service ignores are taken whatever
     # they carry: only `event` is checked for every envelope, so only it has a type here.
@@ -402,7 +418,8 @@ class CampaignCreatedOut(CampaignOut):
         description=(
             "What the operator should know: columns of the contacts file that were ignored, "
             "a session WAHA could not be asked about or that does not work now, a voice note "
-            "whose text is not sent. Empty on a repeat answered from its Idempotency-Key."
+            "whose text is not sent, pacing below WAHA's advice (30 s) or none at all. Empty on "
+            "a repeat answered from its Idempotency-Key."
         )
     )
 
@@ -584,6 +601,13 @@ class OptionsPatch(_Input):
     resend_in_doubt: bool | None = None
     priority: int | None = Field(default=None, ge=-MAX_PRIORITY, le=MAX_PRIORITY)
     max_consecutive_unknown: int | None = Field(default=None, ge=1, le=MAX_CONSECUTIVE_UNKNOWN)
+    window: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "The campaign's own sending window, {days, start, end, timezone}; null removes it "
+            "(the number's window alone applies), absent keeps it."
+        ),
+    )
 
 
 class CampaignPatch(_Input):

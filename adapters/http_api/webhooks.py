@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
@@ -26,6 +27,7 @@ from adapters.waha.wire import (
     verify_webhook_signature,
 )
 from app.blocking import off_loop
+from app.opt_outs import keyword_of
 from domain.session import SessionName
 
 # WAHA retries a failed webhook with back-off for a while; older than this, it tells of a past
@@ -140,12 +142,27 @@ async def _act(context: ApiContext, runtime: ApiRuntime, webhook: WahaWebhook) -
             # eventsourcing is synchronous: keep its I/O off the event loop.
             found = await off_loop(context.deliveries.record, fact)
             return "recorded" if found is not None else "ignored"
+        case MessageWebhook(fact=fact):
+            # A reply that is an opt-out keyword: its sender gets nothing more, from any number.
+            keywords = context.settings.opt_out_keywords
+            entry = await off_loop(context.opt_outs.learn, fact, keywords)
+            return "recorded" if entry is not None else "ignored"
         case _:
             return "ignored"
 
 
+def _acted_on(webhook: WahaWebhook, keywords: Sequence[str]) -> bool:
+    """Whether the webhook is one this service acts on (a reply only if it is a keyword)."""
+    if isinstance(webhook, MessageWebhook):
+        return keyword_of(webhook.fact.body, keywords) is not None
+    return isinstance(webhook, SessionStatusWebhook | MessageAckWebhook)
+
+
 async def receive_waha_webhook(request: web.Request) -> web.Response:
-    """POST /webhooks/waha: act on session.status and message.ack; ignore other events.
+    """POST /webhooks/waha: act on session.status, message.ack and opt-out replies.
+
+    A `message` (someone wrote to the number) whose whole text is one of
+    CAMPAIGNS_OPT_OUT_KEYWORDS puts its sender on the opt-out list; other events are ignored.
 
     A webhook WAHA stamped over an hour ago (or over five minutes ahead) is answered
     `stale` and not acted on; a repeat of one acted on within the hour (the same envelope id,
@@ -186,7 +203,7 @@ async def _once(
     if is_stale(_event_time(webhook), now):
         # 200, not an error: WAHA would only retry it, and it is no fresher the next time.
         return "stale"
-    if not isinstance(webhook, SessionStatusWebhook | MessageAckWebhook):
+    if not _acted_on(webhook, context.settings.opt_out_keywords):
         return "ignored"  # nothing is acted on, so nothing is remembered either
     if request.app[PRUNING].due(now):
         await off_loop(seen.prune, now - STALE_AFTER)

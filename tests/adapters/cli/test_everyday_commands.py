@@ -133,6 +133,33 @@ async def test_edit_changes_a_scheduled_campaign(
     assert services.campaigns.campaign(view.id).pacing == {"min_seconds": 40.0, "max_seconds": 80.0}
 
 
+async def test_edit_gives_a_campaign_its_own_window_and_none_takes_it_away(
+    service: list[str], services: Services, clock: ManualClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.builders import a_campaign
+
+    view = services.campaigns.schedule_campaign(
+        a_campaign(2, scheduled_for=clock.now() + timedelta(days=1))
+    ).view
+
+    given = await cli(
+        "edit", str(view.id), "--window", "mon-fri 10:00-16:00 Europe/Berlin", *service
+    )
+    window = services.campaigns.campaign(view.id).options.get("window")
+    taken = await cli("edit", str(view.id), "--window", "none", *service)
+    capsys.readouterr()
+    unchanged = await cli("edit", str(view.id), "--name", "Renamed", *service)
+
+    assert (given, taken, unchanged) == (0, 0, 0)
+    assert window == {
+        "days": ["mon", "tue", "wed", "thu", "fri"],
+        "start": "10:00",
+        "end": "16:00",
+        "timezone": "Europe/Berlin",
+    }
+    assert services.campaigns.campaign(view.id).options.get("window") is None
+
+
 async def test_edit_of_a_finished_campaign_names_its_state(
     service: list[str], services: Services, clock: ManualClock, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -11,7 +11,7 @@ from uuid import UUID
 from adapters.bootstrap import Services
 from app.ports import GatewayRejectedError
 from tests import histories
-from tests.adapters.console.conftest import Client, create, csrf_of, finish_runs, runtime_of
+from tests.adapters.console.conftest import Client, create, csrf_of, finish_runs
 from tests.builders import a_campaign
 from tests.fakes.gateway import FakeWahaGateway
 from tests.fakes.system import ManualClock
@@ -215,16 +215,17 @@ async def test_the_audit_feed_is_newest_first_and_verify_finds_nothing_wrong(
     assert "Verified 1 campaign(s): no findings." in everything
 
 
-async def test_pages_waiting_for_other_features_stay_hidden(signed_in: Client) -> None:
+async def test_the_opt_outs_page_shows_now_that_the_service_keeps_the_list(
+    signed_in: Client,
+) -> None:
     created = await create(signed_in)
     await finish_runs(signed_in)
     page = await (await signed_in.get(f"/ui/campaigns/{created['id']}")).text()
 
     opt_outs = await signed_in.get("/ui/opt-outs")
 
-    assert opt_outs.status == 404
-    assert 'href="/ui/opt-outs"' not in page
-    assert runtime_of(signed_in) is not None
+    assert opt_outs.status == 200
+    assert 'href="/ui/opt-outs"' in page
 
 
 async def test_the_failed_contacts_are_retried_as_a_new_campaign_from_the_page(

@@ -21,6 +21,7 @@ from adapters.http_api.context import ApiRuntime
 from adapters.http_api.keys import RUNTIME
 from app.lane_parts import LaneSettings
 from app.settings import Settings, load_settings
+from domain.pacing import Pacing, pacing_warnings
 from tests.builders import contacts
 from tests.fakes.gateway import FakeWahaGateway
 from tests.fakes.system import InstantSleeper, ManualClock, ParkingSleeper, SeededRandom
@@ -136,3 +137,12 @@ async def anonymous(
 def assert_problem(body: dict[str, Any], status: int) -> None:
     assert {"type", "title", "status", "detail"} <= body.keys()
     assert body["status"] == status
+
+
+# What every campaign body of these tests is told: no wait between contacts.
+NO_PACING_WARNINGS = pacing_warnings(Pacing(0, 0))
+
+
+def file_warnings(created: dict[str, Any]) -> list[str]:
+    """Return the answer's warnings about the contacts file (not those about the pacing)."""
+    return [w for w in created["warnings"] if not w.startswith("pacing")]

@@ -8,7 +8,11 @@ from adapters.http_api.routes import ENDPOINTS
 from tests.adapters.http_api.conftest import TOKEN, Client, anonymous, assert_problem
 
 SOME_ID = "00000000-0000-4000-8000-000000000000"
-PROTECTED = [(e.method, e.path.format(campaign_id=SOME_ID)) for e in ENDPOINTS if not e.public]
+PROTECTED = [
+    (e.method, e.path.format(campaign_id=SOME_ID, session="default", phone="+4915112345678"))
+    for e in ENDPOINTS
+    if not e.public
+]
 
 
 @pytest.mark.parametrize(

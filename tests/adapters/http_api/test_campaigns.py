@@ -344,9 +344,9 @@ async def test_pacing_beyond_a_day_is_refused(client: Client) -> None:
 
 
 async def test_pacing_of_a_whole_day_is_taken(client: Client) -> None:
-    created = await create(client, pacing={"min_seconds": 86_400, "max_seconds": 86_400})
+    created = await create(client, pacing={"min_seconds": 86_399, "max_seconds": 86_400})
 
-    assert created["pacing"] == {"min_seconds": 86_400.0, "max_seconds": 86_400.0}
+    assert created["pacing"] == {"min_seconds": 86_399.0, "max_seconds": 86_400.0}
 
 
 async def test_a_default_that_is_not_a_variable_name_is_named(client: Client) -> None:

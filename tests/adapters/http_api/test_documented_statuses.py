@@ -31,6 +31,7 @@ TOO_LARGE = b" " * (MAX_UPLOAD + 1)
 NO_BOUNDARY = {"Content-Type": "multipart/form-data"}
 KEYED = {"Idempotency-Key": "documented-statuses-1"}
 BAD_KEY = {"Idempotency-Key": " "}
+SETTINGS = "/sessions/default/settings"
 
 
 Request = Callable[[Client, str], Awaitable[ClientResponse]]
@@ -55,6 +56,14 @@ def get(path: str, **request: Any) -> Request:
 
 def patch(path: str, **request: Any) -> Request:
     return lambda client, campaign_id: client.patch(path.format(id=campaign_id), **request)
+
+
+def put(path: str, **request: Any) -> Request:
+    return lambda client, campaign_id: client.put(path.format(id=campaign_id), **request)
+
+
+def delete(path: str, **request: Any) -> Request:
+    return lambda client, campaign_id: client.delete(path.format(id=campaign_id), **request)
 
 
 def form(path: str, data: Callable[[], aiohttp.FormData]) -> Request:
@@ -86,6 +95,12 @@ SHOWN = (
     Shown("create_campaign", 200, post("/campaigns", json=campaign_body(), headers=KEYED)),
     Shown("create_campaign", 409, post("/campaigns", json=campaign_body(3), headers=KEYED)),
     Shown("create_campaign", 422, post("/campaigns", json=campaign_body(), headers=BAD_KEY)),
+    Shown("preview_campaign", 200, post("/campaigns/preview", json=campaign_body())),
+    Shown("preview_campaign", 400, post("/campaigns/preview", data=b"{", headers=JSON)),
+    Shown("preview_campaign", 413, post("/campaigns/preview", data=TOO_LARGE, headers=JSON)),
+    Shown("preview_campaign", 415, post("/campaigns/preview", data=b"x")),
+    Shown("preview_campaign", 422, post("/campaigns/preview", json=campaign_body(name=""))),
+    Shown("preview_campaign", 422, post("/campaigns/preview?limit=0", json=campaign_body())),
     Shown("list_campaigns", 200, get("/campaigns")),
     Shown("list_campaigns", 401, anonymous("GET", "/campaigns")),
     Shown("list_campaigns", 422, get("/campaigns", params={"limit": "0"})),
@@ -123,6 +138,25 @@ SHOWN = (
     Shown("campaign_contacts", 404, get(f"/campaigns/{UNKNOWN}/contacts")),
     Shown("stored_events", 200, get("/events")),
     Shown("stored_events", 422, get("/events", params={"limit": "0"})),
+    Shown("list_sessions", 200, get("/sessions")),
+    Shown("list_sessions", 401, anonymous("GET", "/sessions")),
+    Shown("show_session", 200, get("/sessions/default")),
+    Shown("show_session", 404, get("/sessions/no%20such")),
+    Shown("change_session_settings", 200, put(SETTINGS, json={"daily_cap": 5})),
+    Shown("change_session_settings", 400, put(SETTINGS, data=b"{", headers=JSON)),
+    Shown("change_session_settings", 404, put("/sessions/a.b/settings", json={})),
+    Shown("change_session_settings", 413, put(SETTINGS, data=TOO_LARGE, headers=JSON)),
+    Shown("change_session_settings", 415, put(SETTINGS, data=b"x")),
+    Shown("change_session_settings", 422, put(SETTINGS, json={"daily_cap": -1})),
+    Shown("add_opt_outs", 200, post("/opt-outs", json={"phones": ["+4915112345678"]})),
+    Shown("add_opt_outs", 400, post("/opt-outs", data=b"{", headers=JSON)),
+    Shown("add_opt_outs", 413, post("/opt-outs", data=TOO_LARGE, headers=JSON)),
+    Shown("add_opt_outs", 415, post("/opt-outs", data=b"x")),
+    Shown("add_opt_outs", 422, post("/opt-outs", json={"phones": ["no phone"]})),
+    Shown("list_opt_outs", 200, get("/opt-outs")),
+    Shown("list_opt_outs", 422, get("/opt-outs", params={"limit": "0"})),
+    Shown("remove_opt_out", 200, delete("/opt-outs/+4915112345678")),
+    Shown("remove_opt_out", 404, delete("/opt-outs/+4915112345678")),
     Shown("upload_media", 201, form("/media", lambda: image_form(PNG))),
     Shown("upload_media", 400, post("/media", data=b"x", headers=NO_BOUNDARY)),
     Shown("upload_media", 413, form("/media", lambda: image_form(PNG + TOO_LARGE))),

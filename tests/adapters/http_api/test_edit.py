@@ -148,6 +148,27 @@ async def test_a_schedule_moved_later_is_what_the_scheduler_keeps_to(
     assert services.campaigns.campaign(created["id"]).status != "Scheduled"
 
 
+async def test_an_edit_sets_the_campaigns_window_names_a_bad_one_and_null_removes_it(
+    client: Client, clock: ManualClock
+) -> None:
+    created = await scheduled_later(client, clock)
+    path = f"/campaigns/{created['id']}"
+    window = {"days": ["sat"], "start": "10:00", "end": "12:00", "timezone": "Europe/Berlin"}
+
+    given = await (await client.patch(path, json={"options": {"window": window}})).json()
+    bad = await client.patch(path, json={"options": {"window": {**window, "timezone": "Mars"}}})
+    kept = await (await client.patch(path, json={"options": {"priority": 2}})).json()
+    removed = await (await client.patch(path, json={"options": {"window": None}})).json()
+
+    assert given["options"]["window"]["days"] == ["sat"]
+    refused = await bad.json()
+    assert_problem(refused, 422)
+    assert "options.window.timezone" in [p["field"] for p in refused["errors"]]
+    assert kept["options"]["window"]["days"] == ["sat"]
+    assert removed["options"].get("window") is None
+    assert removed["changed"] == ["options"]
+
+
 def test_every_option_a_campaign_is_created_with_can_be_edited() -> None:
     from adapters.http_api.schemas import OptionsIn, OptionsPatch
 

@@ -13,6 +13,7 @@ from app.ports import MediaKind
 from app.settings import Settings
 from tests.adapters.http_api.conftest import (
     AUTH,
+    NO_PACING_WARNINGS,
     TEST_LANES,
     Client,
     assert_problem,
@@ -109,7 +110,7 @@ async def test_a_campaign_sends_a_document_or_video_captioned_by_its_text(
 
     assert response.status == 201
     assert created["message"]["image"]["kind"] == kind.value
-    assert created["warnings"] == []
+    assert created["warnings"] == NO_PACING_WARNINGS  # and nothing of the media or session
     sent = gateway.sent[0]
     assert sent.image is not None
     assert (sent.image.kind, sent.image.data, sent.text) == (kind, data, "For you, Contact 0")

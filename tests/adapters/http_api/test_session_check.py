@@ -6,7 +6,7 @@ from collections import deque
 
 from adapters.bootstrap import Services
 from app.ports import GatewayUnavailableError
-from tests.adapters.http_api.conftest import Client, campaign_body
+from tests.adapters.http_api.conftest import NO_PACING_WARNINGS, Client, campaign_body
 from tests.fakes.gateway import FakeWahaGateway
 
 
@@ -60,4 +60,6 @@ async def test_a_working_session_brings_no_warning(client: Client) -> None:
     response = await client.post("/campaigns", json=campaign_body())
 
     assert response.status == 201
-    assert (await response.json())["warnings"] == []
+    assert (await response.json())[
+        "warnings"
+    ] == NO_PACING_WARNINGS  # and nothing of the media or session

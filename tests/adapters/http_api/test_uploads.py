@@ -17,6 +17,7 @@ from tests.adapters.http_api.conftest import (
     Client,
     assert_problem,
     campaign_body,
+    file_warnings,
     finish_runs,
 )
 from tests.fakes.gateway import FakeWahaGateway
@@ -238,7 +239,7 @@ async def test_a_csv_column_named_as_people_write_it_is_a_variable(
     await finish_runs(client)
 
     assert response.status == 201, created
-    assert created["warnings"] == []
+    assert file_warnings(created) == []
     assert [s.text for s in gateway.sent] == ["Hi Ana, use A1"]
 
 

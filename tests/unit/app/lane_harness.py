@@ -11,7 +11,7 @@ from adapters.leases import InProcessLaneLeases
 from app.campaign_facts import CampaignFactsTracker
 from app.campaigns import CampaignsApp
 from app.committer import GroupCommitter
-from app.lane_parts import LanePorts, LaneSettings
+from app.lane_parts import LanePorts, LaneSettings, OpenGates, SendGates
 from app.lanes import Lanes
 from app.supervisor import Supervisor, SupervisorSettings
 from domain.lane import Lane, lane_id
@@ -33,6 +33,7 @@ class Harness:
     media: FakeMediaStore = field(default_factory=FakeMediaStore)
     settings: LaneSettings = field(default_factory=lambda: LaneSettings(settle_delay_seconds=0))
     owner: str = "here"
+    gates: SendGates = field(default_factory=OpenGates)
 
     def __post_init__(self) -> None:
         self.tracker = CampaignFactsTracker(self.campaigns)
@@ -47,6 +48,7 @@ class Harness:
                 sleeper=self.sleeper,
                 rng=self.rng,
                 facts=self.tracker.facts,
+                gates=self.gates,
             ),
             self.leases,
             owner=self.owner,

@@ -1,0 +1,287 @@
+"""The number's guardrails before each send: the `SendGates` a lane asks (app/lane_parts.py).
+
+Every answer is exact at send time. Settings and the sends of the number's local day are
+kept per session from the store's log: seeded once from the per-contact read model (its
+count and its position, read together), then moved on at every call by the log's events
+after that position (the intents and outcomes recorded since, and settings changes). The
+lane is the session's only sender and every send has a durable intent first, so nothing
+sent escapes the count (an intent without an outcome yet counts as sent). An opt-out is
+the phone's record's last event; a recent contact, the read model's last message to the
+chat or a later one from the log. All of a contact's reads are one call (app/gate_reads.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+from uuid import UUID
+
+from app.blocking import off_loop
+from app.campaigns import CampaignsApp
+from app.gate_reads import GateRead, GateReads, StoreGateReads
+from app.ports import UNTIL_FURTHER_NOTICE, SessionStatusFact
+from app.read_models import CampaignContacts
+from app.session_settings import SessionSettingsBook
+from domain.campaign import AttemptOutcome, Campaign, PauseReason
+from domain.contacts import ChatId, Contact
+from domain.gates import GateVerdict, Go
+from domain.guardrails import (
+    EarlierMessage,
+    WhatsAppLimit,
+    cap_verdict,
+    limits_verdict,
+    opt_out_verdict,
+    recent_contact_verdict,
+    window_verdict,
+)
+from domain.number_settings import NumberSettings, SessionSettings, settings_id
+from domain.opt_out import OptOutEntry, entry_of, opt_out_id
+from domain.session import SessionName
+from domain.window import SendWindow, next_local_day_start, optional_window
+
+_TOPICS: Final = (
+    Campaign.AttemptStarted.TOPIC,
+    Campaign.AttemptAbandoned.TOPIC,
+    Campaign.ContactAttempted.TOPIC,
+    SessionSettings.SettingsOpened.TOPIC,
+    SessionSettings.SettingsChanged.TOPIC,
+)
+_SETTINGS_TOPICS: Final = frozenset(_TOPICS[3:])
+_PAGE: Final = 1000
+# Chats remembered as messaged since the seed; past this the tally starts again from the
+# read model, which has caught up with them by then.
+_MAX_REMEMBERED: Final = 50_000
+_SENT: Final = AttemptOutcome.SENT.value
+
+
+@dataclass
+class _Tally:
+    """What one number did today, as of log position `position`."""
+
+    position: int
+    settings: NumberSettings
+    day_start: datetime
+    day_end: datetime  # when the next local day begins: counted afresh from then
+    sent_today: int
+    # Chats this number messaged after the seed's position: the read model may not have them.
+    messaged: dict[str, EarlierMessage] = field(default_factory=dict)
+    # Campaigns with an intent recorded and no outcome yet: counted as sent until they have one.
+    in_flight: set[UUID] = field(default_factory=set)
+
+    changed: bool = False  # the time zone changed: the day's bounds are another's
+
+    @property
+    def counted(self) -> int:
+        """The day's sends, counting a send whose outcome is not recorded yet."""
+        return self.sent_today + len(self.in_flight)
+
+
+def whatsapp_limits(fact: SessionStatusFact | None) -> list[WhatsAppLimit]:
+    """Return the limits WhatsApp imposes on the account, as WAHA last reported them."""
+    if fact is None or fact.limits is None:
+        return []
+    found = []
+    for reason, until in (
+        (PauseReason.REACHOUT_TIMELOCK, fact.limits.reachout_timelock_until),
+        (PauseReason.CAPPED, fact.limits.capped_until),
+    ):
+        if until is not None:
+            found.append(WhatsAppLimit(reason, None if until == UNTIL_FURTHER_NOTICE else until))
+    return found
+
+
+class Guardrails:
+    """The real `SendGates`: windows, caps, WhatsApp's limits, opt-outs, recent contacts."""
+
+    def __init__(
+        self,
+        campaigns: CampaignsApp,
+        settings: SessionSettingsBook,
+        contacts: CampaignContacts,
+        reads: GateReads | None = None,
+    ) -> None:
+        self._campaigns = campaigns
+        self._settings = settings
+        self._contacts = contacts
+        self._reads = reads or StoreGateReads(campaigns, contacts)
+        self._tallies: dict[str, _Tally] = {}
+        self._status: dict[str, SessionStatusFact] = {}
+        self._sessions: dict[UUID, str] = {}
+        self._settings_ids: dict[str, UUID] = {}
+        self._windows: dict[UUID, SendWindow | None] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def close(self) -> None:
+        """Let go of what the reads hold (an adapter's own connections)."""
+        close = getattr(self._reads, "close", None)
+        if close is not None:
+            close()
+
+    # -- the port ---------------------------------------------------------------------------------
+
+    def observe_status(self, fact: SessionStatusFact) -> None:
+        """Remember what WAHA last said of the session (its limits are the third gate)."""
+        self._status[fact.session] = fact
+
+    async def before_send(
+        self, session: SessionName, campaign: Campaign, contact: Contact, now: datetime
+    ) -> GateVerdict:
+        """Return whether the contact may be messaged now.
+
+        The store is read off the loop, but for reads of a local file, which cost less than
+        the hop to a worker thread.
+        """
+        if self._reads.local:
+            return self.decide(session, campaign, contact, now)
+        return await off_loop(self.decide, session, campaign, contact, now)
+
+    def decide(
+        self, session: SessionName, campaign: Campaign, contact: Contact, now: datetime
+    ) -> GateVerdict:
+        """Ask the gates in order; the first that stands in the way gives the verdict (blocking)."""
+        record_id = opt_out_id(contact.phone)
+        with self._lock(session):
+            tally, read = self._current(session, now, record_id, contact.chat_id)
+        settings = tally.settings
+        verdict = (
+            window_verdict(settings.window, self._window_of(campaign), now)
+            or cap_verdict(settings, now, tally.counted)
+            or limits_verdict(whatsapp_limits(self._status.get(session)), now)
+            or opt_out_verdict(self._opt_out(contact.phone, read))
+        )
+        if verdict is None and settings.recontact_after_days is not None:
+            earlier = self._last_message(session, tally, read, contact.chat_id)
+            verdict = recent_contact_verdict(earlier, now, settings.recontact_after_days)
+        return verdict or Go()
+
+    # -- what the number did ----------------------------------------------------------------------
+
+    def sent_today(self, session: SessionName, now: datetime) -> int:
+        """Return how many messages the number sent in its local day of `now` (blocking)."""
+        with self._lock(session):
+            tally, _ = self._current(session, now, opt_out_id(""), None)
+            return tally.counted
+
+    def _lock(self, session: SessionName) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(session, threading.Lock())
+
+    def _current(
+        self, session: SessionName, now: datetime, record_id: UUID, chat_id: ChatId | None
+    ) -> tuple[_Tally, GateRead]:
+        """Return the number's tally caught up with the log, and the store's answer."""
+        tally = self._tallies.get(session)
+        if tally is None or len(tally.messaged) > _MAX_REMEMBERED:
+            tally = self._seed(session, now)
+        read = self._catch_up(session, tally, record_id, chat_id)
+        if tally.changed or not tally.day_start <= now < tally.day_end:
+            # A new local day (or a new time zone): counted afresh from the read model.
+            tally = self._seed(session, now)
+            read = self._catch_up(session, tally, record_id, chat_id)
+        self._tallies[session] = tally
+        return tally, read
+
+    def _seed(self, session: SessionName, now: datetime) -> _Tally:
+        """Count the day's sends in the read model, with the position that count reflects."""
+        settings = self._settings.settings_of(session)
+        day_start = settings.day_start(now)
+        while True:
+            position = self._contacts.position()
+            sent = self._contacts.sent_count(session, day_start)
+            if self._contacts.position() == position:
+                break  # no batch landed in between: the count is the position's
+        # Settings changed after `position` are met again by the catch-up.
+        day_end = next_local_day_start(now, settings.zone)
+        return _Tally(position, settings, day_start, day_end, sent)
+
+    def _catch_up(
+        self, session: SessionName, tally: _Tally, record_id: UUID, chat_id: ChatId | None
+    ) -> GateRead:
+        """Move the tally on by the log after its position; return the store's last answer."""
+        own_settings = self._settings_ids.setdefault(session, settings_id(session))
+        reload = False
+        while True:
+            asked = chat_id if tally.settings.recontact_after_days is not None else None
+            read = self._reads.read(
+                after=tally.position,
+                topics=_TOPICS,
+                limit=_PAGE,
+                opt_out_id=record_id,
+                session=session,
+                chat_id=asked,
+            )
+            for notification in read.new:
+                tally.position = notification.id
+                campaign_id = UUID(str(notification.originator_id))
+                if notification.topic in _SETTINGS_TOPICS:
+                    reload = reload or campaign_id == own_settings
+                elif self._session_of(campaign_id) != session:
+                    continue  # another number's send
+                elif notification.topic == Campaign.ContactAttempted.TOPIC:
+                    tally.in_flight.discard(campaign_id)
+                    self._count(tally, self._campaigns.mapper.to_domain_event(notification))
+                elif notification.topic == Campaign.AttemptStarted.TOPIC:
+                    tally.in_flight.add(campaign_id)  # one send at a time per campaign
+                else:
+                    tally.in_flight.discard(campaign_id)  # abandoned: nothing went out
+            if reload:
+                settings = self._settings.settings_of(session)
+                tally.changed = tally.changed or settings.zone != tally.settings.zone
+                tally.settings = settings
+                reload = False
+            if len(read.new) < _PAGE:
+                return read
+
+    @staticmethod
+    def _count(tally: _Tally, attempted: object) -> None:
+        if not isinstance(attempted, Campaign.ContactAttempted) or attempted.outcome != _SENT:
+            return
+        at = attempted.at or attempted.timestamp
+        if at >= tally.day_start:
+            tally.sent_today += 1
+        known = tally.messaged.get(attempted.chat_id)
+        if known is None or known.at <= at:
+            tally.messaged[attempted.chat_id] = EarlierMessage(attempted.originator_id, at)
+
+    def _session_of(self, campaign_id: UUID) -> str | None:
+        """Return the session a campaign sends through: its first event says, once and for all."""
+        known = self._sessions.get(campaign_id)
+        if known is None:
+            first = self._campaigns.recorder.select_events(campaign_id, limit=1)
+            if not first:
+                return None
+            scheduled = self._campaigns.mapper.to_domain_event(first[0])
+            known = str(getattr(scheduled, "session", ""))
+            self._sessions[campaign_id] = known
+        return known
+
+    def _opt_out(self, phone: str, read: GateRead) -> OptOutEntry | None:
+        """Return the contact's entry on the opt-out list, from its record's last event."""
+        if read.opt_out is None:
+            return None
+        return entry_of(phone, self._campaigns.mapper.to_domain_event(read.opt_out))
+
+    def _last_message(
+        self, session: SessionName, tally: _Tally, read: GateRead, chat_id: ChatId
+    ) -> EarlierMessage | None:
+        """Return the number's last message to the chat: the read model's, or a later one."""
+        found = read.last_sent
+        if not read.chat_asked:
+            # Asked before the rule was on (it came with the catch-up): ask now.
+            found = self._contacts.last_sent(session, chat_id)
+        stored = None if found is None else EarlierMessage(found[0], found[1])
+        recent = tally.messaged.get(chat_id)
+        if recent is None:
+            return stored
+        if stored is None or stored.at < recent.at:
+            return recent
+        return stored
+
+    def _window_of(self, campaign: Campaign) -> SendWindow | None:
+        """Return the campaign's own window option (read from its record once)."""
+        if campaign.id not in self._windows:
+            self._windows[campaign.id] = optional_window(campaign.options.get("window"))
+        return self._windows[campaign.id]

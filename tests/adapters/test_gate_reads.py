@@ -1,0 +1,114 @@
+"""The gates' reads on SQLite answer exactly as the library's recorder and the read model do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.bootstrap import Services, build, gate_reads_of
+from adapters.sqlite_gate_reads import SQLiteGateReads
+from app.gate_reads import GateRead, StoreGateReads
+from app.settings import load_settings
+from domain.campaign import AttemptOutcome, Campaign
+from domain.contacts import ChatId
+from domain.opt_out import opt_out_id
+from domain.session import SessionName
+from tests.builders import contacts, scheduled
+from tests.fakes.system import ManualClock
+
+TOPICS = (Campaign.AttemptStarted.TOPIC, Campaign.ContactAttempted.TOPIC)
+
+
+@pytest.fixture
+def services(tmp_path: Path, clock: ManualClock) -> Iterator[Services]:
+    settings = load_settings(
+        {},
+        campaigns_database_url=f"sqlite:///{tmp_path / 'campaigns.sqlite3'}",
+        campaigns_media_dir=str(tmp_path / "media"),
+    )
+    built = build(settings, clock=clock)
+    yield built
+    built.close()
+
+
+def sent_campaign(services: Services, clock: ManualClock, n: int) -> Any:
+    campaign_id = scheduled(services.campaigns, n)
+    services.campaigns.start_campaign(campaign_id)
+    campaign = services.campaigns.load(campaign_id)
+    for i in range(n):
+        chat = f"49151{10000000 + i}@c.us"
+        clock.advance(60)
+        campaign.begin_attempt(index=i, attempt_id=f"a{i}", chat_id=chat, at=clock.now())
+        campaign.record_attempt(
+            index=i,
+            chat_id=chat,
+            outcome=AttemptOutcome.SENT,
+            message_id=f"m{i}",
+            attempt_id=f"a{i}",
+            at=clock.now(),
+        )
+    services.campaigns.save(campaign)
+    return campaign_id
+
+
+def comparable(read: GateRead) -> tuple[Any, ...]:
+    return (
+        [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in read.new],
+        None
+        if read.opt_out is None
+        else (read.opt_out.originator_id, read.opt_out.originator_version, read.opt_out.state),
+        read.last_sent,
+        read.chat_asked,
+    )
+
+
+def test_on_sqlite_the_gates_read_through_their_own_connection(services: Services) -> None:
+    reads = gate_reads_of(
+        services.settings.campaigns_database_url, services.campaigns, services.contacts
+    )
+
+    assert isinstance(reads, SQLiteGateReads)
+    assert reads.local
+
+
+@pytest.mark.parametrize("after", [0, 3, 10])
+def test_both_readers_give_the_same_answer(
+    services: Services, clock: ManualClock, after: int
+) -> None:
+    people = contacts(3)
+    services.opt_outs.add([people[0].phone], source="api", note="x")
+    services.opt_outs.remove(people[0].phone)
+    services.opt_outs.add([people[0].phone], source="import")
+    sent_campaign(services, clock, 3)
+    services.follower.catch_up()
+    own = gate_reads_of(
+        services.settings.campaigns_database_url, services.campaigns, services.contacts
+    )
+    library = StoreGateReads(services.campaigns, services.contacts)
+
+    for phone, chat in ((people[0].phone, "4915110000001@c.us"), (people[2].phone, None)):
+        asked: dict[str, Any] = {
+            "after": after,
+            "topics": TOPICS,
+            "limit": 4,
+            "opt_out_id": opt_out_id(phone),
+            "session": "default",
+            "chat_id": chat,
+        }
+        assert comparable(own.read(**asked)) == comparable(library.read(**asked))
+
+    answer = own.read(
+        after=0,
+        topics=TOPICS,
+        limit=100,
+        opt_out_id=opt_out_id(people[0].phone),
+        session=SessionName("default"),
+        chat_id=ChatId("4915110000001@c.us"),
+    )
+    assert [n.topic for n in answer.new] == [t for _ in range(3) for t in TOPICS]
+    assert answer.opt_out is not None
+    assert answer.opt_out.originator_version == 3
+    assert answer.last_sent is not None
