@@ -18,6 +18,8 @@ from datetime import datetime
 from typing import Final
 from uuid import UUID
 
+from eventsourcing.persistence import Notification
+
 from app.blocking import off_loop
 from app.campaigns import CampaignsApp
 from app.gate_reads import GateRead, GateReads, StoreGateReads
@@ -93,7 +95,12 @@ def whatsapp_limits(fact: SessionStatusFact | None) -> list[WhatsAppLimit]:
 
 
 class Guardrails:
-    """The real `SendGates`: windows, caps, WhatsApp's limits, opt-outs, recent contacts."""
+    """The real `SendGates`: windows, caps, WhatsApp's limits, opt-outs, recent contacts.
+
+    The log is read once for every number: each contact's read moves one shared position on,
+    and each notification goes to the tally of the number it concerns. With 500 numbers
+    sending, a contact costs its own few notifications, not every number's.
+    """
 
     def __init__(
         self,
@@ -107,11 +114,13 @@ class Guardrails:
         self._contacts = contacts
         self._reads = reads or StoreGateReads(campaigns, contacts)
         self._tallies: dict[str, _Tally] = {}
+        # Where every tally is current to in the log (None until the first tally is seeded).
+        self._position: int | None = None
         self._status: dict[str, SessionStatusFact] = {}
         self._sessions: dict[UUID, str] = {}
-        self._settings_ids: dict[str, UUID] = {}
+        self._settings_of_id: dict[UUID, str] = {}
         self._windows: dict[UUID, SendWindow | None] = {}
-        self._locks: dict[str, threading.Lock] = {}
+        # One lock over the tallies and the shared position: the reads happen outside it.
         self._guard = threading.Lock()
 
     def close(self) -> None:
@@ -143,8 +152,7 @@ class Guardrails:
     ) -> GateVerdict:
         """Ask the gates in order; the first that stands in the way gives the verdict (blocking)."""
         record_id = opt_out_id(contact.phone)
-        with self._lock(session):
-            tally, read = self._current(session, now, record_id, contact.chat_id)
+        tally, read = self._current(session, now, record_id, contact.chat_id)
         settings = tally.settings
         verdict = (
             window_verdict(settings.window, self._window_of(campaign), now)
@@ -161,28 +169,53 @@ class Guardrails:
 
     def sent_today(self, session: SessionName, now: datetime) -> int:
         """Return how many messages the number sent in its local day of `now` (blocking)."""
-        with self._lock(session):
-            tally, _ = self._current(session, now, opt_out_id(""), None)
-            return tally.counted
-
-    def _lock(self, session: SessionName) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(session, threading.Lock())
+        tally, _ = self._current(session, now, opt_out_id(""), None)
+        return tally.counted
 
     def _current(
         self, session: SessionName, now: datetime, record_id: UUID, chat_id: ChatId | None
     ) -> tuple[_Tally, GateRead]:
         """Return the number's tally caught up with the log, and the store's answer."""
-        tally = self._tallies.get(session)
-        if tally is None or len(tally.messaged) > _MAX_REMEMBERED:
-            tally = self._seed(session, now)
-        read = self._catch_up(session, tally, record_id, chat_id)
-        if tally.changed or not tally.day_start <= now < tally.day_end:
-            # A new local day (or a new time zone): counted afresh from the read model.
-            tally = self._seed(session, now)
-            read = self._catch_up(session, tally, record_id, chat_id)
+        with self._guard:
+            tally = self._tallies.get(session)
+            if tally is None or len(tally.messaged) > _MAX_REMEMBERED:
+                tally = self._start_tally(session, now)
+            asked = chat_id if tally.settings.recontact_after_days is not None else None
+        read = self._catch_up(record_id, session, asked)
+        with self._guard:
+            tally = self._tallies[session]
+            if tally.changed or not tally.day_start <= now < tally.day_end:
+                # A new local day (or a new time zone): counted afresh from the read model.
+                tally = self._start_tally(session, now)
+            return tally, read
+
+    def _start_tally(self, session: SessionName, now: datetime) -> _Tally:
+        """Seed the number's tally from the read model and bring it to the shared position.
+
+        Called under the guard. The read model may be behind the shared position (its
+        notifications after the seed are read again for this number alone) or ahead of it (the
+        shared reading skips what the seed counted already).
+        """
+        tally = self._seed(session, now)
         self._tallies[session] = tally
-        return tally, read
+        self._settings_of_id[settings_id(session)] = session
+        if self._position is None:
+            self._position = tally.position
+        after = tally.position
+        while after < self._position:
+            new = self._reads.read(
+                after=after,
+                topics=_TOPICS,
+                limit=_PAGE,
+                opt_out_id=opt_out_id(""),
+                session=session,
+                chat_id=None,
+            ).new
+            for notification in new:
+                if notification.id <= self._position:
+                    self._apply(notification, only=session)
+            after = new[-1].id if len(new) == _PAGE else self._position
+        return tally
 
     def _seed(self, session: SessionName, now: datetime) -> _Tally:
         """Count the day's sends in the read model, with the position that count reflects."""
@@ -197,43 +230,55 @@ class Guardrails:
         day_end = next_local_day_start(now, settings.zone)
         return _Tally(position, settings, day_start, day_end, sent)
 
-    def _catch_up(
-        self, session: SessionName, tally: _Tally, record_id: UUID, chat_id: ChatId | None
-    ) -> GateRead:
-        """Move the tally on by the log after its position; return the store's last answer."""
-        own_settings = self._settings_ids.setdefault(session, settings_id(session))
-        reload = False
+    def _catch_up(self, record_id: UUID, session: SessionName, chat_id: ChatId | None) -> GateRead:
+        """Move every tally on by the log after the shared position; return the store's answer.
+
+        Two readers at once may read the same notifications: each is applied once, by
+        whichever gets the guard first.
+        """
         while True:
-            asked = chat_id if tally.settings.recontact_after_days is not None else None
+            with self._guard:
+                after = self._position
             read = self._reads.read(
-                after=tally.position,
+                after=after if after is not None else 0,
                 topics=_TOPICS,
                 limit=_PAGE,
                 opt_out_id=record_id,
                 session=session,
-                chat_id=asked,
+                chat_id=chat_id,
             )
-            for notification in read.new:
-                tally.position = notification.id
-                campaign_id = UUID(str(notification.originator_id))
-                if notification.topic in _SETTINGS_TOPICS:
-                    reload = reload or campaign_id == own_settings
-                elif self._session_of(campaign_id) != session:
-                    continue  # another number's send
-                elif notification.topic == Campaign.ContactAttempted.TOPIC:
-                    tally.in_flight.discard(campaign_id)
-                    self._count(tally, self._campaigns.mapper.to_domain_event(notification))
-                elif notification.topic == Campaign.AttemptStarted.TOPIC:
-                    tally.in_flight.add(campaign_id)  # one send at a time per campaign
-                else:
-                    tally.in_flight.discard(campaign_id)  # abandoned: nothing went out
-            if reload:
-                settings = self._settings.settings_of(session)
-                tally.changed = tally.changed or settings.zone != tally.settings.zone
-                tally.settings = settings
-                reload = False
+            with self._guard:
+                for notification in read.new:
+                    if self._position is not None and notification.id > self._position:
+                        self._apply(notification)
+                        self._position = notification.id
             if len(read.new) < _PAGE:
                 return read
+
+    def _apply(self, notification: Notification, only: str | None = None) -> None:
+        """Count one notification on the tally of the number it concerns (under the guard)."""
+        originator = UUID(str(notification.originator_id))
+        if notification.topic in _SETTINGS_TOPICS:
+            named = self._settings_of_id.get(originator)
+            tally = self._tallies.get(named) if named is not None else None
+            if named is not None and tally is not None and only in (None, named):
+                settings = self._settings.settings_of(SessionName(named))
+                tally.changed = tally.changed or settings.zone != tally.settings.zone
+                tally.settings = settings
+            return
+        session = self._session_of(originator)
+        if session is None or (only is not None and session != only):
+            return
+        tally = self._tallies.get(session)
+        if tally is None or notification.id <= tally.position:
+            return  # a number without a tally yet, or a send its seed counted already
+        if notification.topic == Campaign.ContactAttempted.TOPIC:
+            tally.in_flight.discard(originator)
+            self._count(tally, self._campaigns.mapper.to_domain_event(notification))
+        elif notification.topic == Campaign.AttemptStarted.TOPIC:
+            tally.in_flight.add(originator)  # one send at a time per campaign
+        else:
+            tally.in_flight.discard(originator)  # abandoned: nothing went out
 
     @staticmethod
     def _count(tally: _Tally, attempted: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,8 +15,10 @@ from adapters.bootstrap import read_model
 from app.campaigns import CampaignsApp
 from app.eta import FinishEstimate
 from app.guardrails import Guardrails
+from app.log_follower import LogFollower
 from app.opt_outs import OptOutBook
 from app.ports import AccountLimits
+from app.read_models import CampaignContacts
 from app.session_settings import SessionSettingsBook
 from domain.campaign import Campaign
 from domain.content import MessageTemplate
@@ -34,6 +37,7 @@ OFFICE = {
     "end": "18:00",
     "timezone": "Europe/Berlin",
 }
+ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 # Waits this long or longer (the night until a window opens, a day until a cap resets) park
 # until the test releases them; shorter ones (an idle lane's) pass at once.
 PARK_AT = 3600.0
@@ -49,6 +53,8 @@ class World:
     gates: Guardrails
     clock: ManualClock
     sleeper: ParkingSleeper
+    follower: LogFollower  # the per-contact read model's: caught up when a test says so
+    contacts: CampaignContacts
 
     @property
     def campaigns(self) -> CampaignsApp:
@@ -73,17 +79,36 @@ class World:
         return [s.text for s in self.gateway.sent]
 
 
-def a_world(campaigns: CampaignsApp, clock: ManualClock) -> World:
+class UnreadModel:
+    """A per-contact read model that has read nothing yet: the gates must rely on the log."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def position(self) -> int:
+        return 0
+
+    def sent_count(self, session: str, since: datetime) -> int:
+        return 0
+
+    def last_sent(self, session: str, chat_id: str) -> None:
+        return None
+
+
+def a_world(campaigns: CampaignsApp, clock: ManualClock, *, unread: bool = False) -> World:
     sleeper = ParkingSleeper(clock, park_at=PARK_AT)
-    _, contacts_view = read_model(campaigns)
+    follower, contacts_view = read_model(campaigns)
     settings = SessionSettingsBook(campaigns, clock)
     opt_outs = OptOutBook(campaigns, clock)
-    gates = Guardrails(campaigns, settings, contacts_view)
+    gates = Guardrails(campaigns, settings, UnreadModel(contacts_view) if unread else contacts_view)
     harness = Harness(campaigns, FakeWahaGateway(clock), clock, sleeper, gates=gates)
     campaigns.estimate_finish = FinishEstimate(
         harness.tracker.facts, settings, contacts_view, clock
     )
-    return World(harness, settings, opt_outs, gates, clock, sleeper)
+    return World(harness, settings, opt_outs, gates, clock, sleeper, follower, contacts_view)
 
 
 @pytest.fixture
@@ -212,6 +237,46 @@ async def test_a_cap_of_three_sends_exactly_three_that_day_and_goes_on_the_next(
     assert days == ["2026-11-27"] * 3 + ["2026-11-28"] * 3
 
 
+async def test_each_number_counts_only_its_own_sends_even_when_it_starts_later(
+    world: World,
+) -> None:
+    world.clock.current = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    world.settings.change("default", {"daily_cap": 2}, by="test")
+    world.settings.change("other", {"daily_cap": 3}, by="test")
+    scheduled(world.campaigns, 3)
+    await world.harness.run_until_quiet()
+    # The second number's first look comes after the first's sends: none of them is its.
+    scheduled(world.campaigns, 4, contacts=contacts(4, start=100), session="other")
+    await world.harness.run_until_quiet()
+
+    by_number = Counter(s.session for s in world.gateway.sent)
+    assert by_number == {"default": 2, "other": 3}
+    now = world.clock.now()
+    assert world.gates.sent_today(SessionName("default"), now) == 2
+    assert world.gates.sent_today(SessionName("other"), now) == 3
+
+
+async def test_after_a_restart_a_number_first_asked_later_counts_each_send_once(
+    world: World,
+) -> None:
+    world.clock.current = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    scheduled(world.campaigns, 2)
+    scheduled(world.campaigns, 2, contacts=contacts(2, start=100), session="other")
+    await world.harness.run_until_quiet()
+    # A restarted service's gates: the first number is asked about at once...
+    world.follower.catch_up()
+    restarted = Guardrails(world.campaigns, world.settings, world.contacts)
+    now = world.clock.now()
+    assert restarted.sent_today(SessionName("default"), now) == 2
+    # ...the other only after it sent more, which the read model has read by then.
+    scheduled(world.campaigns, 3, contacts=contacts(3, start=200), session="other")
+    await world.harness.run_until_quiet()
+    world.follower.catch_up()
+
+    assert restarted.sent_today(SessionName("other"), now) == 5
+    assert restarted.sent_today(SessionName("default"), now) == 2
+
+
 async def test_in_week_two_of_the_warmup_the_weeks_cap_binds(world: World) -> None:
     world.clock.current = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
     world.settings.change(
@@ -294,6 +359,33 @@ async def test_a_recently_contacted_number_is_skipped_naming_the_earlier_campaig
         e for e in world.harness.events_of(second) if isinstance(e, Campaign.ContactAttempted)
     ]
     assert str(first) in (skipped[0].error or "")
+
+
+async def test_a_number_starting_its_day_counts_its_own_sends_the_read_model_lacks(
+    campaigns: CampaignsApp, clock: ManualClock
+) -> None:
+    world = a_world(campaigns, clock, unread=True)
+    world.clock.current = datetime(2026, 11, 28, 23, 30, tzinfo=UTC)  # the number's day is UTC's
+    world.settings.change("default", {"daily_cap": 3, "recontact_after_days": 7}, by="test")
+    people = contacts(4)
+    early = scheduled(world.campaigns, 1, contacts=people[:1])
+    await world.until(lambda: world.view(early).status == "Completed", "the first campaign")
+    world.clock.current = datetime(2026, 11, 29, 0, 30, tzinfo=UTC)  # the next day
+    late = scheduled(world.campaigns, 1, contacts=people[1:2], session="other")
+    await world.until(lambda: world.view(late).status == "Completed", "another number's")
+    world.settings.change("default", {"daily_cap": 3}, by="test")  # nothing else changes
+
+    # The new day's tally starts from a read model that has read nothing: the log since says
+    # the first contact was messaged last night, and nothing yet today.
+    second = scheduled(world.campaigns, 4, contacts=people)
+    await world.until(
+        lambda: world.view(second).status in ("Paused", "Completed"), "the second campaign"
+    )
+    world.sleeper.release()
+    await world.harness.stop()
+
+    assert outcomes(world, second)[0] == (0, "skipped", "recently_contacted")
+    assert [o for _, o, _ in outcomes(world, second)].count("sent") == 3  # today's cap
 
 
 # -- variation ------------------------------------------------------------------------------------

@@ -598,11 +598,12 @@ async def test_a_holder_that_wakes_after_a_takeover_is_fenced_by_the_lane_record
 
 
 async def _until(condition: Any, within_seconds: float = 30.0) -> None:
-    # The lanes' reads and writes hop to threads: a count of loop turns would race them on a
-    # busy machine, so the condition is given wall-clock time (it holds within milliseconds).
+    # Checked at every turn of the loop, so a state that lasts one turn is seen; bounded by
+    # wall-clock time, not by a count of turns, which the lanes' thread hops would race on a
+    # busy machine (it holds within milliseconds).
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within_seconds
     while not condition():
         if loop.time() > deadline:
             raise AssertionError("the condition never held")
-        await asyncio.sleep(0.001)
+        await asyncio.sleep(0)
