@@ -137,7 +137,7 @@ class Campaign(Aggregate):
     def create_id(
         idempotency: dict[str, Any] | None = None, retry_of: dict[str, Any] | None = None
     ) -> UUID:
-        """Return the new campaign's id: derived from its request key or retry, else random."""
+        """Return the new campaign's id: derived from its request key or retry, else a uuid4."""
         if idempotency is not None:
             return request_key_id(str(idempotency["key"]))
         if retry_of is not None:
