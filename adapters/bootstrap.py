@@ -41,7 +41,7 @@ from adapters.waha.client import AiohttpWahaGateway
 from app.blocking import off_loop
 from app.campaign_facts import CampaignFactsTracker
 from app.campaigns import CampaignsApp
-from app.committer import GroupCommitter
+from app.committer import GATHER_SECONDS, GroupCommitter
 from app.contacts_projection import ContactsProjection
 from app.deliveries import DeliveryTracker
 from app.eta import FinishEstimate
@@ -344,7 +344,9 @@ async def running(
                 stack.push_async_callback(_cancelled, asyncio.create_task(notifications.run()))
         if decorate_gateway is not None:
             gateway = decorate_gateway(gateway)
-        committer = GroupCommitter(services.campaigns)
+        committer = GroupCommitter(
+            services.campaigns, gather_seconds=GATHER_SECONDS, sleeper=services.sleeper
+        )
         lanes = Lanes(
             LanePorts(
                 campaigns=services.campaigns,

@@ -78,3 +78,39 @@ async def test_a_failing_store_reaches_every_caller_of_the_batch(
     with pytest.raises(OSError, match="disk full"):
         await committer.record(campaign)
     await committer.close()
+
+
+class HeldSleeper:
+    """A sleeper whose waits last until the test lets them end; it counts them."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+        self.waiting = asyncio.Event()
+        self.end = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.waiting.set()
+        await self.end.wait()
+
+
+async def test_commits_ready_within_the_gathering_window_share_one_write(
+    campaigns: CampaignsApp,
+) -> None:
+    first, second = (campaigns.load(scheduled(campaigns, 2)) for _ in range(2))
+    for campaign in (first, second):
+        campaign.start(at=campaigns.clock.now())
+    sleeper = HeldSleeper()
+    committer = GroupCommitter(campaigns, gather_seconds=0.005, sleeper=sleeper)
+
+    early = asyncio.create_task(committer.record(first))
+    await sleeper.waiting.wait()  # the window is open: a commit that comes now joins it
+    late = asyncio.create_task(committer.record(second))
+    await asyncio.sleep(0)
+    sleeper.end.set()
+    await asyncio.gather(early, late)
+    await committer.close()
+
+    assert (committer.commits, committer.batches) == (2, 1)
+    assert sleeper.waits == [0.005]
+    assert campaigns.campaign(second.id).status == "Running"
