@@ -46,6 +46,8 @@ from domain.notification import Notifier
 from domain.session import SessionName
 
 T = TypeVar("T")
+# Told of every recording this process makes, right after its transaction (see on_recorded).
+RecordedListener = Callable[[Sequence[Recording[UUID]]], None]
 # Aggregates that grow with every run (not the audience: it is written once, whole).
 _SNAPSHOTTED = (Campaign, Deliveries, Lane, Notifier)
 
@@ -76,6 +78,7 @@ class CampaignsApp(Application[UUID]):
         self.default_region = default_region
         self._saves = itertools.count(1)
         self.saves_so_far = 0
+        self._recorded_listeners: list[RecordedListener] = []
         super().__init__(env=dict(env) if env is not None else None)
         self.snapshot_interval = snapshot_interval or DEFAULT_SNAPSHOT_INTERVAL
 
@@ -97,6 +100,19 @@ class CampaignsApp(Application[UUID]):
         self.saves_so_far = next(self._saves)
         self._snapshot(objs, recordings)
         return recordings
+
+    def on_recorded(self, listener: RecordedListener) -> None:
+        """Tell `listener` of each of this process's recordings once committed, in its thread.
+
+        It runs inside `save` (before the command returns, so a read cache it invalidates
+        serves the writer its own write) and must be quick and never raise.
+        """
+        self._recorded_listeners.append(listener)
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        # The library's hook after each save, both `save` and `record` (the group commit).
+        for listener in self._recorded_listeners:
+            listener(recordings)
 
     def _snapshot(self, saved: tuple[Any, ...], recordings: list[Recording[UUID]]) -> None:
         """Snapshot each saved campaign whose new events crossed a multiple of the interval."""

@@ -92,10 +92,8 @@ async def list_campaigns(request: web.Request) -> web.Response:
 
 
 async def show_campaign(request: web.Request) -> web.Response:
-    """GET /campaigns/{id}: the campaign's view."""
-    campaign_id = _campaign_id(request)
-    cache = request.app[CONTEXT].view_cache
-    body = cache.cached(campaign_id) or await off_loop(cache.view_json, campaign_id)
+    """GET /campaigns/{id}: the campaign's view (cached until the campaign changes)."""
+    body = await request.app[CONTEXT].view_cache.view(_campaign_id(request))
     return web.Response(body=body, content_type="application/json")
 
 

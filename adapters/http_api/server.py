@@ -48,7 +48,7 @@ class Mounted:
 
 
 async def start_running(app: web.Application) -> None:
-    """Start the supervisor (its recovery, then its loop), the log follower and the watcher.
+    """Start the supervisor (its recovery, then its loop) and the watcher (the log follower).
 
     Call it once the app listens (after `site.start()`), so that a service that cannot bind
     its port never recovers, schedules or sends anything. Does nothing for an app made with
@@ -59,9 +59,9 @@ async def start_running(app: web.Application) -> None:
         return
     deferred.started = True
     context = app[CONTEXT]
-    # The watcher and the follower run with the supervisor: all loop on the context's sleeper.
+    # The view cache's watcher runs with the supervisor, on the context's sleeper: it drives
+    # the log follower (every read model's, and the views' invalidations: one reader, one loop).
     deferred.tasks.append(asyncio.create_task(context.view_cache.watch_store(context.sleeper)))
-    deferred.tasks.append(asyncio.create_task(context.follower.follow(context.sleeper)))
     notifications = app[RUNTIME].notifications
     if notifications is not None:
         deferred.tasks.append(asyncio.create_task(notifications.run()))

@@ -1,71 +1,297 @@
-"""Campaign views as JSON, reused until something new is recorded in the store."""
+"""Campaign views as JSON, rebuilt only when their campaign changes, once however many ask.
+
+What a view holds, and so what makes it stale:
+- its campaign's events (status, counts, pause, in flight): that campaign's view;
+- its campaign's delivery record (`Deliveries`, delivered and read): that campaign's view;
+- its `eta`, which shares the lane with the session's other campaigns: a campaign of the same
+  session that is scheduled, starts, pauses, resumes, ends or is edited changes it, as do the
+  session's settings (windows, caps). Another campaign's progress does not: each send is what
+  the estimate already counted on.
+Lane records (turns, lease take-ups) change no view: what a lane decides for a campaign it also
+records in that campaign (its attempts, pauses, completion) in the same commit. Audiences are
+written whole before their campaign; notifications and opt-outs are not in the view.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final
 from uuid import UUID
+
+from eventsourcing.persistence import Recording
 
 from app.blocking import off_loop
 from app.campaigns import CampaignsApp
+from app.log_follower import FOLLOW_INTERVAL_SECONDS, Followed, LogFollower, follower_of
 from app.ports import Sleeper
+from domain.campaign import Campaign
+from domain.delivery import Deliveries, deliveries_id
+from domain.number_settings import SessionSettings
 
-Token = tuple[int, int]
+log = logging.getLogger("waha_campaigns.http")
+
+
+def _event_topics(aggregate: type[Campaign | Deliveries | SessionSettings]) -> frozenset[str]:
+    return frozenset(
+        str(value.TOPIC)
+        for value in vars(aggregate).values()
+        if isinstance(value, type) and issubclass(value, aggregate.Event)
+    )
+
+
+# Events that change only their own campaign's view (see the module's docstring); any other
+# campaign event, a new kind included, may change the lane's share and so the session's ETAs.
+_OWN_ONLY: Final = (
+    Campaign.AttemptStarted,
+    Campaign.ContactAttempted,
+    Campaign.AttemptAbandoned,
+    Campaign.PacingDelayChosen,
+    Campaign.PauseRequested,
+    Campaign.CancelRequested,
+    Campaign.AutoResumeWithheld,
+    Campaign.RetryScheduled,
+)
+VIEW_TOPICS: Final = (
+    _event_topics(Campaign) | _event_topics(Deliveries) | _event_topics(SessionSettings)
+)
+
+
+@dataclass
+class _Slot:
+    """One campaign's cached view, and the stamp of its last change."""
+
+    changed: int  # the stamp of the last invalidation (or of the slot's making)
+    body: bytes | None = None
+    built: int = 0  # the stamp its build began at: fresh while no change came after
+    session: str | None = None
+    # Per aggregate (the campaign, its delivery record), the highest version that invalidated
+    # it: the log brings this process's own events again, and they need no second rebuild.
+    seen: dict[UUID, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Flight:
+    """A build on its way: every reader that misses meanwhile awaits the same one."""
+
+    started: int
+    task: asyncio.Future[bytes]
 
 
 class ViewCache:
-    """Answers repeated reads of a campaign without replaying it or encoding it again.
+    """Answers reads of a campaign without replaying it or encoding it again.
 
-    Freshness: this process's own saves invalidate at once (a client always reads its own
-    writes); other processes' events are noticed by `watch_store` within its interval. Without
-    the watcher, every read asks the store for its position (one cheap query, off the loop).
+    Freshness: this process's saves invalidate their campaign's view at once (a client reads
+    its own writes); other processes' events, and what one campaign's lifecycle does to its
+    session's ETAs, are noticed from the store's log, which `watch_store` follows. Without
+    the watcher every read catches the log up first (cheap when nothing is new).
+
+    Each invalidation takes a new stamp from one counter; a build remembers the stamp it
+    began at and is cached only if its campaign had no change since, so a save racing a
+    rebuild is never hidden behind it. Concurrent misses of one campaign share one build.
     """
 
-    def __init__(self, campaigns: CampaignsApp, size: int = 1024) -> None:
+    topics = VIEW_TOPICS  # what the log follower hands it
+
+    def __init__(
+        self, campaigns: CampaignsApp, follower: LogFollower | None = None, size: int = 1024
+    ) -> None:
         self._campaigns = campaigns
+        self._follower = follower or follower_of(campaigns)
         self._size = size
-        self._entries: OrderedDict[UUID, tuple[Token, bytes]] = OrderedDict()
         self._lock = threading.Lock()
-        self._store_position: int | None = None
+        self._slots: OrderedDict[UUID, _Slot] = OrderedDict()
+        self._owners: dict[UUID, UUID] = {}  # aggregate id (campaign, deliveries) -> campaign
+        self._stamp = 0
+        self._all_changed = 0
+        self._watched = False
+        self._flights: dict[UUID, _Flight] = {}  # on the event loop only
+        campaigns.on_recorded(self._recorded)
+        # Subscribed after the campaign facts (the composition root builds them first): the
+        # follower hands them each page before us, so an ETA rebuilt after we invalidate it
+        # is estimated from facts that already hold what invalidated it.
+        self._follower.subscribe(self)
+
+    # -- reads --------------------------------------------------------------------------------
 
     def cached(self, campaign_id: UUID) -> bytes | None:
         """Return the view's JSON if it is known to be fresh, without any I/O."""
-        if self._store_position is None:
+        if not self._watched:
             return None
-        token = (self._campaigns.saves_so_far, self._store_position)
         with self._lock:
-            entry = self._entries.get(campaign_id)
-            if entry is None or entry[0] != token:
+            slot = self._slots.get(campaign_id)
+            if slot is None or slot.body is None or not self._fresh(slot, slot.built):
                 return None
-            self._entries.move_to_end(campaign_id)
-            return entry[1]
+            self._slots.move_to_end(campaign_id)
+            return slot.body
+
+    async def view(self, campaign_id: UUID) -> bytes:
+        """Return the view's JSON; concurrent misses of one campaign wait for one build.
+
+        A reader's cancellation never cancels a build others wait for. A reader that comes
+        after a change never joins a build begun before it.
+        """
+        found = self.cached(campaign_id)
+        if found is not None:
+            return found
+        if not self._watched:
+            # Nothing vouches for other processes' events: each read catches up on its own.
+            return await off_loop(self.view_json, campaign_id)
+        flight = self._flights.get(campaign_id)
+        if flight is None or not self._unchanged_since(campaign_id, flight.started):
+            flight = self._take_off(campaign_id)
+        return await asyncio.shield(flight.task)
 
     def view_json(self, campaign_id: UUID) -> bytes:
         """Return the view's JSON, building it if needed; blocking, so call it off the loop."""
-        position = self._store_position
-        if position is None:
-            position = self._campaigns.recorder.max_notification_id() or 0
-        # Taken before the view is read: a save racing the read makes the entry stale, not wrong.
-        token = (self._campaigns.saves_so_far, position)
+        if not self._watched:
+            self._follower.catch_up()
         with self._lock:
-            entry = self._entries.get(campaign_id)
-            if entry is not None and entry[0] == token:
-                return entry[1]
-        body = json.dumps(self._campaigns.campaign(campaign_id).as_dict()).encode()
+            slot = self._slots.get(campaign_id)
+            if slot is not None and slot.body is not None and self._fresh(slot, slot.built):
+                return slot.body
+        return self._build(campaign_id, self._begin(campaign_id))
+
+    def _take_off(self, campaign_id: UUID) -> _Flight:
+        started = self._begin(campaign_id)
+        task = asyncio.create_task(off_loop(self._build, campaign_id, started))
+        flight = _Flight(started, task)
+        self._flights[campaign_id] = flight
+
+        def landed(done: asyncio.Future[bytes]) -> None:
+            if self._flights.get(campaign_id) is flight:
+                del self._flights[campaign_id]
+            if not done.cancelled():
+                done.exception()  # retrieved: an unknown campaign is its readers' error
+
+        task.add_done_callback(landed)
+        return flight
+
+    def _begin(self, campaign_id: UUID) -> int:
+        """Make sure changes to the campaign are tracked from now on; return the stamp now."""
         with self._lock:
-            self._entries[campaign_id] = (token, body)
-            self._entries.move_to_end(campaign_id)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+            self._slot(campaign_id)
+            return self._stamp
+
+    def _build(self, campaign_id: UUID, started: int) -> bytes:
+        view = self._campaigns.campaign(campaign_id)
+        body = json.dumps(view.as_dict()).encode()
+        with self._lock:
+            slot = self._slots.get(campaign_id)
+            if slot is not None:  # else evicted meanwhile: nothing says whether it is fresh
+                slot.session = str(view.session)
+                if self._fresh(slot, started) and started >= slot.built:
+                    slot.body, slot.built = body, started
         return body
 
-    async def watch_store(self, sleeper: Sleeper, interval: float = 0.05) -> None:
-        """Track the store's position so other processes' events invalidate the cache."""
-        recorder = self._campaigns.recorder
+    # -- invalidation -------------------------------------------------------------------------
+
+    def _recorded(self, recordings: Sequence[Recording[UUID]]) -> None:
+        # This process's saves, in the saving thread, before the command returns.
+        with self._lock:
+            for recording in recordings:
+                event = recording.domain_event
+                self._changed(event.originator_id, event.originator_version)
+
+    # -- the log follower's subscriber: other processes' events, and the sessions' ETAs ------
+
+    def start(self) -> int:
+        """Forget every view (what came before is unknown); return the log's head."""
+        with self._lock:
+            self._change_all()
+        return self._campaigns.recorder.max_notification_id() or 0
+
+    def apply(self, batch: Sequence[Followed], reached: int) -> None:  # noqa: ARG002 - protocol
+        """Invalidate what each event changes; never raises."""
+        with self._lock:
+            for followed in batch:
+                event = followed.event
+                self._changed(event.originator_id, event.originator_version)
+                if isinstance(event, SessionSettings.Event):
+                    self._change_all()  # rare: an operator changed a number's settings
+                elif isinstance(event, Campaign.Event) and not isinstance(event, _OWN_ONLY):
+                    self._change_session_of(event)
+
+    def _changed(self, aggregate_id: UUID, version: int) -> None:
+        campaign_id = self._owners.get(aggregate_id)
+        if campaign_id is None:
+            return  # neither cached nor being built: nothing to invalidate
+        slot = self._slots[campaign_id]
+        if version <= slot.seen.get(aggregate_id, 0):
+            return  # invalidated already, after this version was committed
+        slot.seen[aggregate_id] = version
+        slot.changed = self._next_stamp()
+
+    def _change_session_of(self, event: Campaign.Event) -> None:
+        campaign_id = event.originator_id
+        slot = self._slots.get(campaign_id)
+        # Only its scheduling names the session; after that, the view built says it.
+        session = getattr(event, "session", None) or (slot.session if slot else None)
+        if session is None or isinstance(event, Campaign.CampaignEdited):
+            self._change_all()  # an edit may move it to another session
+            return
+        stamp = self._next_stamp()
+        for other_id, other in self._slots.items():
+            # Unbuilt slots may be of any session; the campaign's own view is the version's.
+            if other_id != campaign_id and other.session in (session, None):
+                other.changed = stamp
+
+    def _change_all(self) -> None:
+        self._all_changed = self._next_stamp()
+
+    def _next_stamp(self) -> int:
+        self._stamp += 1
+        return self._stamp
+
+    # -- slots (callers hold the lock) ----------------------------------------------------------
+
+    def _fresh(self, slot: _Slot, started: int) -> bool:
+        return max(slot.changed, self._all_changed) <= started
+
+    def _unchanged_since(self, campaign_id: UUID, started: int) -> bool:
+        with self._lock:
+            slot = self._slots.get(campaign_id)
+            return slot is not None and self._fresh(slot, started)
+
+    def _slot(self, campaign_id: UUID) -> _Slot:
+        slot = self._slots.get(campaign_id)
+        if slot is None:
+            # Made now: it vouches only for builds that begin from here on.
+            slot = self._slots[campaign_id] = _Slot(changed=self._stamp)
+            self._owners[campaign_id] = campaign_id
+            self._owners[deliveries_id(campaign_id)] = campaign_id
+            while len(self._slots) > self._size:
+                evicted, _ = self._slots.popitem(last=False)
+                self._owners.pop(evicted, None)
+                self._owners.pop(deliveries_id(evicted), None)
+        self._slots.move_to_end(campaign_id)
+        return slot
+
+    # -- watching the store ---------------------------------------------------------------------
+
+    async def watch_store(
+        self, sleeper: Sleeper, interval: float = FOLLOW_INTERVAL_SECONDS
+    ) -> None:
+        """Follow the store's log (it drives the process's log follower) until cancelled.
+
+        While it follows, cached views are answered without any I/O: other processes'
+        events reach them within `interval`. A failed catch-up is logged and tried again;
+        until one succeeds, reads catch up on their own.
+        """
         try:
             while True:
-                self._store_position = await off_loop(recorder.max_notification_id) or 0
+                try:
+                    await off_loop(self._follower.catch_up)
+                except Exception:
+                    self._watched = False
+                    log.exception("catching up with the store's log failed; trying again")
+                else:
+                    self._watched = True
                 await sleeper.sleep(interval)
         finally:
-            self._store_position = None
+            self._watched = False
