@@ -89,7 +89,8 @@ class ViewCache:
     Freshness: this process's saves invalidate their campaign's view at once (a client reads
     its own writes); other processes' events, and what one campaign's lifecycle does to its
     session's ETAs, are noticed from the store's log, which `watch_store` follows. Without
-    the watcher every read catches the log up first (cheap when nothing is new).
+    the watcher every read looks at the log's head first (one cheap query): if it moved past
+    what the cache accounted for, every view is stale.
 
     Each invalidation takes a new stamp from one counter; a build remembers the stamp it
     began at and is cached only if its campaign had no change since, so a save racing a
@@ -109,6 +110,7 @@ class ViewCache:
         self._owners: dict[UUID, UUID] = {}  # aggregate id (campaign, deliveries) -> campaign
         self._stamp = 0
         self._all_changed = 0
+        self._applied = 0  # the log position up to which every event has been accounted for
         self._watched = False
         self._flights: dict[UUID, _Flight] = {}  # on the event loop only
         campaigns.on_recorded(self._recorded)
@@ -150,7 +152,7 @@ class ViewCache:
     def view_json(self, campaign_id: UUID) -> bytes:
         """Return the view's JSON, building it if needed; blocking, so call it off the loop."""
         if not self._watched:
-            self._follower.catch_up()
+            self._skip_to_head()
         with self._lock:
             slot = self._slots.get(campaign_id)
             if slot is not None and slot.body is not None and self._fresh(slot, slot.built):
@@ -202,13 +204,12 @@ class ViewCache:
 
     def start(self) -> int:
         """Forget every view (what came before is unknown); return the log's head."""
-        with self._lock:
-            self._change_all()
-        return self._campaigns.recorder.max_notification_id() or 0
+        return self._skip_to_head(everything=True)
 
-    def apply(self, batch: Sequence[Followed], reached: int) -> None:  # noqa: ARG002 - protocol
+    def apply(self, batch: Sequence[Followed], reached: int) -> None:
         """Invalidate what each event changes; never raises."""
         with self._lock:
+            self._applied = max(self._applied, reached)
             for followed in batch:
                 event = followed.event
                 self._changed(event.originator_id, event.originator_version)
@@ -240,6 +241,19 @@ class ViewCache:
             # Unbuilt slots may be of any session; the campaign's own view is the version's.
             if other_id != campaign_id and other.session in (session, None):
                 other.changed = stamp
+
+    def _skip_to_head(self, *, everything: bool = False) -> int:
+        """Account for the log up to its head without reading it: all views are stale if it moved.
+
+        One cheap query, and no read model is run: a read never fails because one of them
+        cannot write, and the watcher keeps the views right while the follower cannot follow.
+        """
+        head = self._campaigns.recorder.max_notification_id() or 0
+        with self._lock:
+            if everything or head > self._applied:
+                self._change_all()
+            self._applied = max(self._applied, head)
+        return head
 
     def _change_all(self) -> None:
         self._all_changed = self._next_stamp()
@@ -280,16 +294,23 @@ class ViewCache:
         """Follow the store's log (it drives the process's log follower) until cancelled.
 
         While it follows, cached views are answered without any I/O: other processes'
-        events reach them within `interval`. A failed catch-up is logged and tried again;
-        until one succeeds, reads catch up on their own.
+        events reach them within `interval`. A failed catch-up (a read model that could not
+        write) is logged and tried again; meanwhile any new event in the log makes every view
+        stale. If even the log's head cannot be read, each read looks for itself.
         """
         try:
             while True:
                 try:
                     await off_loop(self._follower.catch_up)
                 except Exception:
-                    self._watched = False
                     log.exception("catching up with the store's log failed; trying again")
+                    try:
+                        await off_loop(self._skip_to_head)
+                    except Exception:
+                        self._watched = False
+                        log.exception("the store's log cannot be read; views are not cached")
+                    else:
+                        self._watched = True
                 else:
                     self._watched = True
                 await sleeper.sleep(interval)

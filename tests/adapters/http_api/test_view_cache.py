@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from uuid import UUID
 
@@ -16,7 +16,9 @@ from adapters.http_api.view_cache import ViewCache
 from adapters.persistence import persistence_environment
 from app.blocking import off_loop
 from app.campaigns import CampaignsApp
+from app.log_follower import Followed, follower_of
 from app.views import CampaignView
+from domain.campaign import Campaign
 from domain.delivery import Deliveries
 from domain.lane import Lane
 from tests.builders import scheduled
@@ -245,6 +247,52 @@ async def test_another_process_event_is_seen_once_the_watcher_looks(
 
             assert cache.cached(campaign_id) is None
             assert status_in(await cache.view(campaign_id)) == "Running"
+    finally:
+        here.close()
+        elsewhere.close()
+
+
+class FailingReadModel:
+    """A read model that cannot write (SQLite busy, say): every catch-up of the follower fails."""
+
+    topics = frozenset({Campaign.CampaignStarted.TOPIC})
+
+    def start(self) -> int:
+        return 0
+
+    def apply(self, batch: Sequence[Followed], reached: int) -> None:
+        raise RuntimeError("database is locked")
+
+
+def test_a_read_model_that_cannot_write_fails_no_read(campaigns: CampaignsApp) -> None:
+    follower_of(campaigns).subscribe(FailingReadModel())
+    cache = ViewCache(campaigns)
+    campaign_id = scheduled(campaigns)
+
+    campaigns.start_campaign(campaign_id)
+
+    assert status_in(cache.view_json(campaign_id)) == "Running"
+
+
+async def test_while_the_follower_fails_another_process_event_still_invalidates(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    env = persistence_environment(f"sqlite:///{tmp_path / 'campaigns.sqlite3'}")
+    here, elsewhere = CampaignsApp(clock=clock, env=env), CampaignsApp(clock=clock, env=env)
+    try:
+        follower_of(here).subscribe(FailingReadModel())  # handed each page before the cache
+        cache = ViewCache(here)
+        campaign_id = scheduled(here)
+        async with watching(cache) as watcher:
+            await cache.view(campaign_id)
+
+            await off_loop(elsewhere.start_campaign, campaign_id)
+            await watcher.look_again()
+
+            assert cache.cached(campaign_id) is None
+            view = await cache.view(campaign_id)
+            assert status_in(view) == "Running"
+            assert cache.cached(campaign_id) == view  # still cached while nothing moves
     finally:
         here.close()
         elsewhere.close()
