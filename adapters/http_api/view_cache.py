@@ -1,5 +1,10 @@
 """Campaign views as JSON, rebuilt only when their campaign changes, once however many ask.
 
+A campaign's progress (its lane's attempts, WhatsApp's acks) may reach its view up to one
+rebuild late: the rebuild starts at once, and readers meanwhile get the view as it was, instead
+of all waiting for it (a running campaign changes several times a second). Anything else that
+changes a view (a command, a pause, a completion) is never read late by this process.
+
 What a view holds, and so what makes it stale:
 - its campaign's events (status, counts, pause, in flight): that campaign's view;
 - its campaign's delivery record (`Deliveries`, delivered and read): that campaign's view;
@@ -24,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Final
 from uuid import UUID
 
+from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Recording
 
 from app.blocking import off_loop
@@ -47,11 +53,15 @@ def _event_topics(aggregate: type[Campaign | Deliveries | SessionSettings]) -> f
 
 # Events that change only their own campaign's view (see the module's docstring); any other
 # campaign event, a new kind included, may change the lane's share and so the session's ETAs.
-_OWN_ONLY: Final = (
+_PROGRESS: Final = (
     Campaign.AttemptStarted,
     Campaign.ContactAttempted,
     Campaign.AttemptAbandoned,
     Campaign.PacingDelayChosen,
+    Deliveries.Event,
+)
+_OWN_ONLY: Final = (
+    *_PROGRESS[:-1],
     Campaign.PauseRequested,
     Campaign.CancelRequested,
     Campaign.AutoResumeWithheld,
@@ -67,6 +77,7 @@ class _Slot:
     """One campaign's cached view, and the stamp of its last change."""
 
     changed: int  # the stamp of the last invalidation (or of the slot's making)
+    progressed: int = 0  # the stamp of the last progress (see the module's docstring)
     body: bytes | None = None
     built: int = 0  # the stamp its build began at: fresh while no change came after
     session: str | None = None
@@ -95,6 +106,7 @@ class ViewCache:
     Each invalidation takes a new stamp from one counter; a build remembers the stamp it
     began at and is cached only if its campaign had no change since, so a save racing a
     rebuild is never hidden behind it. Concurrent misses of one campaign share one build.
+    Progress only (see the module's docstring) leaves the view servable while it is rebuilt.
     """
 
     topics = VIEW_TOPICS  # what the log follower hands it
@@ -136,18 +148,29 @@ class ViewCache:
         """Return the view's JSON; concurrent misses of one campaign wait for one build.
 
         A reader's cancellation never cancels a build others wait for. A reader that comes
-        after a change never joins a build begun before it.
+        after a change never joins a build begun before it. After progress only, the reader
+        gets the view as it was while the rebuild runs.
         """
-        found = self.cached(campaign_id)
-        if found is not None:
-            return found
         if not self._watched:
-            # Nothing vouches for other processes' events: each read catches up on its own.
+            # Nothing vouches for other processes' events: each read looks for itself.
             return await off_loop(self.view_json, campaign_id)
+        with self._lock:
+            slot = self._slots.get(campaign_id)
+            servable = None if slot is None else self._servable(slot)
+            if slot is not None and servable is not None and self._fresh(slot, slot.built):
+                self._slots.move_to_end(campaign_id)
+                return servable
         flight = self._flights.get(campaign_id)
         if flight is None or not self._unchanged_since(campaign_id, flight.started):
             flight = self._take_off(campaign_id)
+        if servable is not None:
+            return servable
         return await asyncio.shield(flight.task)
+
+    async def wait_for_builds(self) -> None:
+        """Return once every build under way has ended (some readers may not wait for theirs)."""
+        while self._flights:
+            await asyncio.wait([flight.task for flight in self._flights.values()])
 
     def view_json(self, campaign_id: UUID) -> bytes:
         """Return the view's JSON, building it if needed; blocking, so call it off the loop."""
@@ -168,8 +191,13 @@ class ViewCache:
         def landed(done: asyncio.Future[bytes]) -> None:
             if self._flights.get(campaign_id) is flight:
                 del self._flights[campaign_id]
-            if not done.cancelled():
-                done.exception()  # retrieved: an unknown campaign is its readers' error
+            # Retrieved: an unknown campaign is its readers' error. A failed rebuild is not
+            # left behind the view as it was: the next reader waits for one, and sees why.
+            if not done.cancelled() and done.exception() is not None:
+                with self._lock:
+                    slot = self._slots.get(campaign_id)
+                    if slot is not None:
+                        slot.changed = self._next_stamp()
 
         task.add_done_callback(landed)
         return flight
@@ -197,8 +225,7 @@ class ViewCache:
         # This process's saves, in the saving thread, before the command returns.
         with self._lock:
             for recording in recordings:
-                event = recording.domain_event
-                self._changed(event.originator_id, event.originator_version)
+                self._changed(recording.domain_event)
 
     # -- the log follower's subscriber: other processes' events, and the sessions' ETAs ------
 
@@ -212,13 +239,14 @@ class ViewCache:
             self._applied = max(self._applied, reached)
             for followed in batch:
                 event = followed.event
-                self._changed(event.originator_id, event.originator_version)
+                self._changed(event)
                 if isinstance(event, SessionSettings.Event):
                     self._change_all()  # rare: an operator changed a number's settings
                 elif isinstance(event, Campaign.Event) and not isinstance(event, _OWN_ONLY):
                     self._change_session_of(event)
 
-    def _changed(self, aggregate_id: UUID, version: int) -> None:
+    def _changed(self, event: DomainEventProtocol[UUID]) -> None:
+        aggregate_id, version = event.originator_id, event.originator_version
         campaign_id = self._owners.get(aggregate_id)
         if campaign_id is None:
             return  # neither cached nor being built: nothing to invalidate
@@ -226,7 +254,10 @@ class ViewCache:
         if version <= slot.seen.get(aggregate_id, 0):
             return  # invalidated already, after this version was committed
         slot.seen[aggregate_id] = version
-        slot.changed = self._next_stamp()
+        if isinstance(event, _PROGRESS):
+            slot.progressed = self._next_stamp()
+        else:
+            slot.changed = self._next_stamp()
 
     def _change_session_of(self, event: Campaign.Event) -> None:
         campaign_id = event.originator_id
@@ -265,7 +296,13 @@ class ViewCache:
     # -- slots (callers hold the lock) ----------------------------------------------------------
 
     def _fresh(self, slot: _Slot, started: int) -> bool:
-        return max(slot.changed, self._all_changed) <= started
+        return max(slot.changed, slot.progressed, self._all_changed) <= started
+
+    def _servable(self, slot: _Slot) -> bytes | None:
+        """Return the slot's view if nothing but progress came after its build."""
+        if slot.body is None or max(slot.changed, self._all_changed) > slot.built:
+            return None
+        return slot.body
 
     def _unchanged_since(self, campaign_id: UUID, started: int) -> bool:
         with self._lock:
@@ -316,3 +353,5 @@ class ViewCache:
                 await sleeper.sleep(interval)
         finally:
             self._watched = False
+            for flight in self._flights.values():
+                flight.task.cancel()  # their readers, if any, are being cancelled too
