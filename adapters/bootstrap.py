@@ -434,7 +434,7 @@ def http_app(
         clock=services.clock,
         sleeper=services.sleeper,
         metrics=metrics,
-        view_cache=ViewCache(services.campaigns),
+        view_cache=ViewCache(services.campaigns, services.follower, clock=services.clock),
         seen_webhooks=services.seen_webhooks,
         session_settings=services.session_settings,
         opt_outs=services.opt_outs,

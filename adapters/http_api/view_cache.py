@@ -1,9 +1,11 @@
 """Campaign views as JSON, rebuilt only when their campaign changes, once however many ask.
 
-A campaign's progress (its lane's attempts, WhatsApp's acks) may reach its view up to one
-rebuild late: the rebuild starts at once, and readers meanwhile get the view as it was, instead
-of all waiting for it (a running campaign changes several times a second). Anything else that
-changes a view (a command, a pause, a completion) is never read late by this process.
+A campaign's progress (its lane's attempts, WhatsApp's acks) may reach its view late, by
+`progress_lag` (a second) and one rebuild at most: readers get the view as it was meanwhile,
+instead of each waiting for a rebuild that is outdated again a moment later (a running
+campaign changes several times a second, and each rebuild costs the loop's thread its share of
+the interpreter). Anything else that changes a view (a command, a pause, a completion, an edit)
+is never read late by this process.
 
 What a view holds, and so what makes it stale:
 - its campaign's events (status, counts, pause, in flight): that campaign's view;
@@ -26,6 +28,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Final
 from uuid import UUID
 
@@ -35,12 +38,16 @@ from eventsourcing.persistence import Recording
 from app.blocking import off_loop
 from app.campaigns import CampaignsApp
 from app.log_follower import FOLLOW_INTERVAL_SECONDS, Followed, LogFollower, follower_of
-from app.ports import Sleeper
+from app.ports import Clock, Sleeper
 from domain.campaign import Campaign
 from domain.delivery import Deliveries, deliveries_id
 from domain.number_settings import SessionSettings
 
 log = logging.getLogger("waha_campaigns.http")
+# How late a running campaign's progress may reach its view (see the module's docstring).
+PROGRESS_LAG_SECONDS: Final = 1.0
+_PAGE_SIZE: Final = 1000
+_READ_ALONE_AT_MOST: Final = 20 * _PAGE_SIZE
 
 
 def _event_topics(aggregate: type[Campaign | Deliveries | SessionSettings]) -> frozenset[str]:
@@ -80,6 +87,7 @@ class _Slot:
     progressed: int = 0  # the stamp of the last progress (see the module's docstring)
     body: bytes | None = None
     built: int = 0  # the stamp its build began at: fresh while no change came after
+    built_at: datetime | None = None  # when that build began
     session: str | None = None
     # Per aggregate (the campaign, its delivery record), the highest version that invalidated
     # it: the log brings this process's own events again, and they need no second rebuild.
@@ -100,8 +108,8 @@ class ViewCache:
     Freshness: this process's saves invalidate their campaign's view at once (a client reads
     its own writes); other processes' events, and what one campaign's lifecycle does to its
     session's ETAs, are noticed from the store's log, which `watch_store` follows. Without
-    the watcher every read looks at the log's head first (one cheap query): if it moved past
-    what the cache accounted for, every view is stale.
+    the watcher every read reads what is new in the log first (one cheap query when nothing
+    is).
 
     Each invalidation takes a new stamp from one counter; a build remembers the stamp it
     began at and is cached only if its campaign had no change since, so a save racing a
@@ -112,9 +120,18 @@ class ViewCache:
     topics = VIEW_TOPICS  # what the log follower hands it
 
     def __init__(
-        self, campaigns: CampaignsApp, follower: LogFollower | None = None, size: int = 1024
+        self,
+        campaigns: CampaignsApp,
+        follower: LogFollower | None = None,
+        *,
+        clock: Clock | None = None,
+        progress_lag: float = PROGRESS_LAG_SECONDS,
+        size: int = 1024,
     ) -> None:
         self._campaigns = campaigns
+        # Without a clock, progress is rebuilt at the first read after it (one rebuild late).
+        self._clock = clock
+        self._progress_lag = timedelta(seconds=progress_lag)
         self._follower = follower or follower_of(campaigns)
         self._size = size
         self._lock = threading.Lock()
@@ -156,15 +173,16 @@ class ViewCache:
             return await off_loop(self.view_json, campaign_id)
         with self._lock:
             slot = self._slots.get(campaign_id)
-            servable = None if slot is None else self._servable(slot)
-            if slot is not None and servable is not None and self._fresh(slot, slot.built):
+            body = None if slot is None else self._servable(slot)
+            if slot is not None and body is not None:
                 self._slots.move_to_end(campaign_id)
-                return servable
+                if self._fresh(slot, slot.built) or self._recent(slot):
+                    return body  # fresh, or progress only and younger than the lag allows
         flight = self._flights.get(campaign_id)
         if flight is None or not self._unchanged_since(campaign_id, flight.started):
             flight = self._take_off(campaign_id)
-        if servable is not None:
-            return servable
+        if body is not None:
+            return body  # progress only: its rebuild is under way
         return await asyncio.shield(flight.task)
 
     async def wait_for_builds(self) -> None:
@@ -175,7 +193,7 @@ class ViewCache:
     def view_json(self, campaign_id: UUID) -> bytes:
         """Return the view's JSON, building it if needed; blocking, so call it off the loop."""
         if not self._watched:
-            self._skip_to_head()
+            self._read_log()
         with self._lock:
             slot = self._slots.get(campaign_id)
             if slot is not None and slot.body is not None and self._fresh(slot, slot.built):
@@ -183,9 +201,9 @@ class ViewCache:
         return self._build(campaign_id, self._begin(campaign_id))
 
     def _take_off(self, campaign_id: UUID) -> _Flight:
-        started = self._begin(campaign_id)
-        task = asyncio.create_task(off_loop(self._build, campaign_id, started))
-        flight = _Flight(started, task)
+        began = self._begin(campaign_id)
+        task = asyncio.create_task(off_loop(self._build, campaign_id, began))
+        flight = _Flight(began[0], task)
         self._flights[campaign_id] = flight
 
         def landed(done: asyncio.Future[bytes]) -> None:
@@ -202,13 +220,15 @@ class ViewCache:
         task.add_done_callback(landed)
         return flight
 
-    def _begin(self, campaign_id: UUID) -> int:
+    def _begin(self, campaign_id: UUID) -> tuple[int, datetime | None]:
         """Make sure changes to the campaign are tracked from now on; return the stamp now."""
+        began_at = None if self._clock is None else self._clock.now()
         with self._lock:
             self._slot(campaign_id)
-            return self._stamp
+            return self._stamp, began_at
 
-    def _build(self, campaign_id: UUID, started: int) -> bytes:
+    def _build(self, campaign_id: UUID, began: tuple[int, datetime | None]) -> bytes:
+        started, began_at = began
         view = self._campaigns.campaign(campaign_id)
         body = json.dumps(view.as_dict()).encode()
         with self._lock:
@@ -216,7 +236,7 @@ class ViewCache:
             if slot is not None:  # else evicted meanwhile: nothing says whether it is fresh
                 slot.session = str(view.session)
                 if self._fresh(slot, started) and started >= slot.built:
-                    slot.body, slot.built = body, started
+                    slot.body, slot.built, slot.built_at = body, started, began_at
         return body
 
     # -- invalidation -------------------------------------------------------------------------
@@ -231,7 +251,7 @@ class ViewCache:
 
     def start(self) -> int:
         """Forget every view (what came before is unknown); return the log's head."""
-        return self._skip_to_head(everything=True)
+        return self._skip_to_head(self._campaigns.recorder.max_notification_id() or 0)
 
     def apply(self, batch: Sequence[Followed], reached: int) -> None:
         """Invalidate what each event changes; never raises."""
@@ -273,16 +293,36 @@ class ViewCache:
             if other_id != campaign_id and other.session in (session, None):
                 other.changed = stamp
 
-    def _skip_to_head(self, *, everything: bool = False) -> int:
-        """Account for the log up to its head without reading it: all views are stale if it moved.
+    def _read_log(self) -> None:
+        """Read what is new in the log for the views alone (no read model is run with them).
 
-        One cheap query, and no read model is run: a read never fails because one of them
-        cannot write, and the watcher keeps the views right while the follower cannot follow.
+        So a read never fails because a read model cannot write (SQLite busy, say), and the
+        watcher keeps the views right while the follower cannot follow. The follower hands
+        the same events again later: views it invalidated then are not rebuilt twice, bar
+        the ETAs of their sessions (the facts they are estimated from were behind meanwhile).
+        Far behind (a read after a long quiet), it forgets every view instead.
         """
         head = self._campaigns.recorder.max_notification_id() or 0
+        if head - self._applied > _READ_ALONE_AT_MOST:
+            self._skip_to_head(head)
+        while self._applied < head:
+            page = self._campaigns.recorder.select_notifications(
+                start=self._applied,
+                limit=_PAGE_SIZE,
+                stop=head,
+                topics=sorted(VIEW_TOPICS),
+                inclusive_of_start=False,
+            )
+            decode = self._campaigns.mapper.to_domain_event
+            self.apply(
+                [Followed(n.id, decode(n)) for n in page],
+                page[-1].id if len(page) == _PAGE_SIZE else head,
+            )
+
+    def _skip_to_head(self, head: int) -> int:
+        """Forget every view, and with it what the log holds up to `head`."""
         with self._lock:
-            if everything or head > self._applied:
-                self._change_all()
+            self._change_all()
             self._applied = max(self._applied, head)
         return head
 
@@ -297,6 +337,11 @@ class ViewCache:
 
     def _fresh(self, slot: _Slot, started: int) -> bool:
         return max(slot.changed, slot.progressed, self._all_changed) <= started
+
+    def _recent(self, slot: _Slot) -> bool:
+        if self._clock is None or slot.built_at is None:
+            return False
+        return self._clock.now() - slot.built_at < self._progress_lag
 
     def _servable(self, slot: _Slot) -> bytes | None:
         """Return the slot's view if nothing but progress came after its build."""
@@ -342,7 +387,7 @@ class ViewCache:
                 except Exception:
                     log.exception("catching up with the store's log failed; trying again")
                     try:
-                        await off_loop(self._skip_to_head)
+                        await off_loop(self._read_log)
                     except Exception:
                         self._watched = False
                         log.exception("the store's log cannot be read; views are not cached")

@@ -174,14 +174,99 @@ async def test_a_delivery_report_invalidates_its_campaign_only(
     async with watching(cache):
         await cache.view(acked)
         other_view = await cache.view(other)
-        deliveries = Deliveries(campaign_id=acked)
-        deliveries.report(index=0, message_id="true_1@c.us_A", ack=2, at=clock.now())
 
-        campaigns.save(deliveries)
+        campaigns.save(delivered(acked, clock))
 
         assert cache.cached(acked) is None
-        assert json.loads(await cache.view(acked))["delivered"] == 1
         assert cache.cached(other) == other_view
+
+
+# -- progress: a second late at most, never a command ---------------------------------------------
+
+
+async def test_progress_is_read_from_the_view_as_it_was_while_it_is_rebuilt(
+    campaigns: CampaignsApp, clock: ManualClock, held: CountedViews
+) -> None:
+    cache = ViewCache(campaigns)  # no clock: progress is rebuilt at the first read after it
+    campaign_id = scheduled(campaigns)
+    async with watching(cache):
+        reading = asyncio.create_task(cache.view(campaign_id))
+        await off_loop(held.entered.wait, 10)
+        held.release.set()
+        before = await reading
+        campaigns.save(delivered(campaign_id, clock))
+
+        during = await cache.view(campaign_id)  # its rebuild began: the reader need not wait
+        await cache.wait_for_builds()
+        after = cache.cached(campaign_id)
+
+    assert during == before
+    assert after is not None
+    assert json.loads(after)["delivered"] == 1
+    assert held.built == [campaign_id, campaign_id]
+
+
+async def test_progress_reaches_the_view_within_the_lag(
+    campaigns: CampaignsApp, clock: ManualClock, counted: CountedViews
+) -> None:
+    cache = ViewCache(campaigns, clock=clock, progress_lag=1.0)
+    campaign_id = scheduled(campaigns)
+    async with watching(cache):
+        before = await cache.view(campaign_id)
+        campaigns.save(delivered(campaign_id, clock))
+        clock.advance(0.9)
+
+        within = await cache.view(campaign_id)
+        rebuilt_within = len(counted.built)
+        clock.advance(0.1)
+        await cache.view(campaign_id)  # the lag is over: this read starts the rebuild
+        await cache.wait_for_builds()
+        after = await cache.view(campaign_id)
+
+    assert within == before
+    assert rebuilt_within == 1
+    assert json.loads(after)["delivered"] == 1
+
+
+async def test_a_command_is_never_read_late_though_progress_may_be(
+    campaigns: CampaignsApp, clock: ManualClock
+) -> None:
+    cache = ViewCache(campaigns, clock=clock, progress_lag=1.0)
+    campaign_id = scheduled(campaigns)
+    async with watching(cache):
+        await cache.view(campaign_id)
+        campaigns.save(delivered(campaign_id, clock))
+
+        campaigns.start_campaign(campaign_id)
+        view = json.loads(await cache.view(campaign_id))
+
+    assert (view["status"], view["delivered"]) == ("Running", 1)
+
+
+async def test_after_a_failed_rebuild_the_next_reader_waits_for_one(
+    campaigns: CampaignsApp, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = ViewCache(campaigns)
+    campaign_id = scheduled(campaigns)
+    view_of = campaigns.campaign
+    failures = [StoreBusyError("database is locked")]
+
+    def failing_once(wanted: UUID) -> CampaignView:
+        if failures:
+            raise failures.pop()
+        return view_of(wanted)
+
+    async with watching(cache):
+        await cache.view(campaign_id)
+        campaigns.save(delivered(campaign_id, clock))
+        monkeypatch.setattr(campaigns, "campaign", failing_once)
+        await cache.view(campaign_id)  # the view as it was; its rebuild fails
+        await cache.wait_for_builds()
+
+        after = json.loads(await cache.view(campaign_id))
+
+    assert failures == []
+    assert after["delivered"] == 1
 
 
 async def test_a_lane_record_invalidates_no_view(
@@ -250,6 +335,17 @@ async def test_another_process_event_is_seen_once_the_watcher_looks(
     finally:
         here.close()
         elsewhere.close()
+
+
+class StoreBusyError(Exception):
+    pass
+
+
+def delivered(campaign_id: UUID, clock: ManualClock) -> Deliveries:
+    """Return the campaign's delivery record with its first message delivered (progress)."""
+    deliveries = Deliveries(campaign_id=campaign_id)
+    deliveries.report(index=0, message_id="true_1@c.us_A", ack=2, at=clock.now())
+    return deliveries
 
 
 class FailingReadModel:
