@@ -199,9 +199,7 @@ class CampaignsApp(Application[UUID]):
         """Yield the audience's contacts in order, reading a few chunks at a time."""
         version = 1  # AudienceFrozen; chunk k is version k + 2
         while True:
-            events = list(
-                self.events.get(audience_id, gt=version, limit=AUDIENCE_CHUNKS_PER_WRITE)
-            )
+            events = list(self.events.get(audience_id, gt=version, limit=AUDIENCE_CHUNKS_PER_WRITE))
             for domain_event in events:
                 if isinstance(domain_event, Audience.ContactsAdded):
                     yield from (Contact.from_record(r) for r in domain_event.contacts)
