@@ -49,8 +49,13 @@ def people(count: int) -> list[Contact]:
     ]
 
 
-def populate(app: CampaignsApp, size: int, stop_at: int) -> UUID:
-    """Record a campaign of `size` contacts run by a lane up to contact `stop_at` (excluded)."""
+def populate(app: CampaignsApp, size: int, stop_at: int | None = None) -> UUID:
+    """Record a campaign of `size` contacts run by a lane up to contact `stop_at` (excluded).
+
+    Without `stop_at`, every contact is sent (the campaign is still Running: it completes
+    at the lane's next turn).
+    """
+    stop_at = size if stop_at is None else stop_at
     contacts = people(size)
     now = app.clock.now()
     audience = Audience.frozen(content_hash(contacts), size)
