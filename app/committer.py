@@ -53,7 +53,7 @@ class ConflictError(ConcurrentUpdateError):
         self.conflicted = conflicted
 
 
-# The gathering window the service uses: commits ready within it share one write.
+# The gathering window the service uses on PostgreSQL: commits ready within it share a write.
 GATHER_SECONDS: Final = 0.005
 
 
