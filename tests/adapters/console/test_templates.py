@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from aiohttp import web
 
 from adapters.console import formatting
@@ -153,11 +152,10 @@ def test_the_preview_lists_rejected_rows_and_the_first_messages() -> None:
     assert 'name="previewed" value="d"' in html
 
 
-@pytest.mark.parametrize("features", [Features(), Features(opt_outs=True)])
-def test_the_opt_outs_entry_shows_only_when_the_service_has_the_list(features: Features) -> None:
-    html = render("error.html", title="t", detail="d", features=features)
+def test_every_page_leads_to_the_opt_outs() -> None:
+    html = render("error.html", title="t", detail="d")
 
-    assert ('href="/ui/opt-outs"' in html) == features.opt_outs
+    assert '<a href="/ui/opt-outs">Opt-outs</a>' in html
 
 
 def test_no_page_needs_inline_script_or_style() -> None:
