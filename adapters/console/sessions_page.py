@@ -27,7 +27,7 @@ from domain.window import DAY_NAMES, InvalidSettingError
 
 _DAY_TITLES: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _RUN: Final = 3  # three days in a row or more are written as a span: Mon-Fri
-_SETTING_TITLES: Final = {
+SETTING_TITLES: Final = {
     "window": "window",
     "daily_cap": "daily cap",
     "warmup": "warm-up",
@@ -168,7 +168,7 @@ def change_words(change: Mapping[str, Any]) -> list[str]:
     """Return what one recorded change did, a setting a line: "daily cap: 200 → 300"."""
     old, new = change.get("old") or {}, change.get("new") or {}
     return [
-        f"{_SETTING_TITLES.get(n, n)}: {setting_words(n, old.get(n))} → "
+        f"{SETTING_TITLES.get(n, n)}: {setting_words(n, old.get(n))} → "
         f"{setting_words(n, new.get(n))}"
         for n in new
     ]

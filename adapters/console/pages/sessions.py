@@ -12,6 +12,7 @@ from adapters.console import commands
 from adapters.console.pages.common import context_of, runtime_of, session_of, state_of
 from adapters.console.rendering import fragment, live_answer, live_region, page
 from adapters.console.sessions_page import (
+    SETTING_TITLES,
     SessionCard,
     StatusAnswer,
     change_words,
@@ -159,7 +160,7 @@ async def change_settings(request: web.Request) -> web.StreamResponse:
         before = book.view(name).settings.to_record()
         after = book.change(name, changes, by=OPERATOR).settings.to_record()
         return [
-            f"{key.replace('_', ' ')}: {setting_words(key, after[key])}"
+            f"{SETTING_TITLES.get(key, key)}: {setting_words(key, after[key])}"
             for key in after
             if after[key] != before.get(key)
         ]

@@ -230,7 +230,7 @@ async def test_an_import_adds_the_usable_rows_and_names_each_rejected_one(
     assert response.status == 200
     assert 'id="import-added">1<' in page
     assert 'id="import-already">1<' in page
-    assert 'id="import-rejected">2<' in page
+    assert 'id="import-rejected" class="bad">2<' in page
     assert "stop-list.csv (5 rows): 1 added, 1 already on the list, 2 rows rejected" in page
     assert "1 repeated in the file (counted once)" in page
     assert "<tr><td>line 4</td><td>0151 not a number</td><td>" in page
