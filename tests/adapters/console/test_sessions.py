@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from adapters.bootstrap import Services
 from adapters.console.records import ScheduledRecord
@@ -16,11 +14,10 @@ from adapters.console.sessions_page import (
 )
 from adapters.console.settings_form import SettingsForm
 from app.ports import SessionStatusFact
-from app.sessions import SessionView
 from domain.lifecycle import CampaignStatus
 from domain.session import SessionName
 from tests.adapters.console.conftest import Client, create, csrf_of, finish_runs
-from tests.adapters.console.samples import NOW, a_view, facts_of
+from tests.adapters.console.samples import NOW, a_session_view, a_view, facts_of
 from tests.fakes.gateway import FakeWahaGateway
 
 # NOW is Friday 2026-05-01 09:00 UTC: 11:00 in Berlin.
@@ -31,29 +28,6 @@ BERLIN_WEEKDAYS = {
     "timezone": "Europe/Berlin",
 }
 WORKING = StatusAnswer(SessionStatusFact("sales", "WORKING", NOW, "poll"))
-
-
-def a_session_view(**overrides: Any) -> SessionView:
-    view = SessionView(
-        session="sales",
-        waha_status="WORKING",
-        waha_detail="",
-        lane=None,
-        settings={"window": None, "daily_cap": None, "warmup": None, "recontact_after_days": None},
-        settings_changed_at=None,
-        settings_changed_by=None,
-        day_started_at=datetime(2026, 5, 1, tzinfo=UTC),
-        sent_today=0,
-        effective_cap=None,
-        cap_kind=None,
-        remaining_today=None,
-        window_open=None,
-        window_opens_at=None,
-        window_closes_at=None,
-        running=[],
-        paused=[],
-    )
-    return replace(view, **overrides)
 
 
 # -- the card ---------------------------------------------------------------------------------
