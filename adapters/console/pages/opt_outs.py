@@ -118,7 +118,8 @@ async def remove_opt_out(request: web.Request) -> web.StreamResponse:
             f"{phone} is off the opt-out list: campaigns may message it again.", "success"
         )
     else:
-        session.notify(f"{phone[:40]} is not on the opt-out list: nothing to remove.", "error")
+        named = phone[:40] or "That phone"
+        session.notify(f"{named} is not on the opt-out list: nothing to remove.", "error")
     raise web.HTTPSeeOther(back_to(form.get("back")))
 
 
