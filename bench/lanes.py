@@ -316,14 +316,16 @@ async def many_sessions(count: int, contacts: int) -> None:
                 await sleeper.sleep(max(0.0, soon - datetime.now(UTC).timestamp()))
                 cpu_before, wall_before = cpu_seconds(service.process.pid), time.monotonic()
                 sim_before = cpu_seconds(sim.process.pid)
-                while True:
-                    views = [
-                        await json_of(http, f"{service.url}/campaigns/{i}")
-                        for i in ids[:: max(1, count // 20)]
-                    ]
-                    if all(v["status"] == "Completed" for v in views):
-                        break
-                    await sleeper.sleep(1.0)
+                # A sample of the campaigns while they run (reading all costs the service),
+                # then every one, so the CPU counted covers every message it divides by.
+                for sample in (ids[:: max(1, count // 20)], ids):
+                    while True:
+                        views = [
+                            await json_of(http, f"{service.url}/campaigns/{i}") for i in sample
+                        ]
+                        if all(v["status"] == "Completed" for v in views):
+                            break
+                        await sleeper.sleep(1.0)
                 cpu = cpu_seconds(service.process.pid) - cpu_before
                 sim_cpu = cpu_seconds(sim.process.pid) - sim_before
                 wall = time.monotonic() - wall_before
