@@ -16,7 +16,6 @@ from app.campaigns import CampaignsApp
 from app.errors import InvalidCampaignError, MissingVariablesError
 from app.scheduling import MAX_NAME_LENGTH, validated_schedule
 from app.views import CampaignView
-from domain.audience import Audience
 from domain.campaign import Campaign
 from domain.contacts import contacts_missing_fields
 from domain.content import ImageReference, MessageContent, MessageTemplate, is_variable_name
@@ -126,8 +125,7 @@ def _message(
         return None
     if bad_names:
         return None
-    audience: Audience = campaigns.repository.get(campaign.audience_id, deepcopy_from_cache=False)
-    contacts = audience.contacts()
+    contacts = list(campaigns.audience_contacts(campaign.audience_id))
     missing = contacts_missing_fields(template, contacts)
     if missing:
         available = {name for contact in contacts for name in contact.template_values()}

@@ -21,7 +21,7 @@ from app.log_follower import LogFollower
 from app.read_models import CampaignContacts
 from app.scheduling import MAX_NAME_LENGTH
 from app.views import CampaignView
-from domain.audience import CHUNK_SIZE, Audience
+from domain.audience import CHUNK_SIZE, Audience, content_hash
 from domain.campaign import AlreadyRetriedError, AttemptOutcome, Campaign
 from domain.contacts import Contact
 from domain.errors import IllegalTransitionError
@@ -128,7 +128,8 @@ def retry_campaign(
                 }
             ],
         )
-    audience = Audience.freeze(_contacts(campaigns, old, indexes))
+    chosen = _contacts(campaigns, old, indexes)
+    audience = Audience.frozen(content_hash(chosen), len(chosen))
     now = campaigns.clock.now()
     retry = Campaign(
         name=old.name[: MAX_NAME_LENGTH - len(_SUFFIX)] + _SUFFIX,
@@ -153,7 +154,7 @@ def retry_campaign(
         contacts=len(indexes),
         at=now,
     )
-    campaigns.save_audience(audience)
+    campaigns.record_audience(chosen, audience)
     try:
         campaigns.save(retry, old)  # one transaction: both links, or neither
     except IntegrityError:

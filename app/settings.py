@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     campaigns_port: int = Field(default=8080, ge=0, le=65535)
     campaigns_media_dir: Path = Path("./var/media")
     campaigns_default_region: str | None = None
-    campaigns_snapshot_interval: int = Field(default=1000, ge=2)
+    campaigns_snapshot_interval: int = Field(default=100, ge=2)
     campaigns_max_upload_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # Per kind of media (POST /media): WhatsApp's own limits for images, videos and audio;
     # documents up to what WAHA's 50 MB JSON body holds in base64. Uploads stay within

@@ -1,20 +1,34 @@
-"""Runner throughput against the WAHA simulator on loopback, beside two baselines.
+"""Ten numbers at zero pacing: the lanes against the seed's design, on SQLite and PostgreSQL.
 
-(a) the bare HTTP calls (status check + send) with no persistence;
-(b) the seed's design: the same calls plus one SQL row updated per contact;
-and the lane: the same calls plus intent and outcome events per contact (SQLite file).
+Ten sessions (numbers), one campaign each, every message as fast as the WAHA simulator on
+loopback answers (status check + send per contact, the seed's rule). Compared in one run,
+the order rotated every round so that no approach is always first (or last):
+
+- bare: ten tasks making the same HTTP calls, nothing recorded (the ceiling);
+- seed: the seed's design, ten tasks each updating its campaign's row per contact (one SQL
+  UPDATE, SQLite WAL with synchronous FULL, as durable as the event store);
+- lanes on SQLite: the service's own lanes, intent and outcome events per contact, written
+  by the group commit (one `serve`'s worth of machinery, built by the composition root);
+- lanes on PostgreSQL: the same against a database of its own on 127.0.0.1:5432, with the
+  group commit's gathering window (the service's choice there) and without it.
+
+Goals (issue 12): lanes on SQLite / seed >= 1.0; lanes on PostgreSQL / lanes on SQLite >= 0.8.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sqlite3
+import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
+from lanes import postgres_database
 
 from adapters import bootstrap, processes
 from adapters.waha.client import AiohttpWahaGateway
@@ -25,108 +39,183 @@ from domain.contacts import ChatId
 from domain.pacing import Pacing
 from domain.session import SessionName
 
-SESSION = SessionName("default")
+SESSIONS = 10
+
+
+def session(k: int) -> SessionName:
+    return SessionName(f"session-{k + 1}")
 
 
 def chat(i: int) -> ChatId:
     return ChatId(f"4915{100000000 + i}@c.us")
 
 
-async def bare_http(gateway: AiohttpWahaGateway, n: int) -> float:
+async def bare(gateway: AiohttpWahaGateway, per: int, _: Path) -> float:
+    async def one(k: int) -> None:
+        for i in range(per):
+            fact = await gateway.session_status(session(k))
+            assert fact.status == "WORKING"
+            await gateway.send_text(session(k), chat(k * per + i), "Hi")
+
     started = time.perf_counter()
-    for i in range(n):
-        fact = await gateway.session_status(SESSION)
-        assert fact.status == "WORKING"
-        await gateway.send_text(SESSION, chat(i), "Hi")
-    return n / (time.perf_counter() - started)
+    await asyncio.gather(*(one(k) for k in range(SESSIONS)))
+    return SESSIONS * per / (time.perf_counter() - started)
 
 
-async def seed_design(gateway: AiohttpWahaGateway, n: int, path: Path) -> float:
-    # As the seed plan: one campaign row whose lastProcessedContactIndex is updated per contact,
-    # on SQLite with the same durability the event store uses (WAL, synchronous FULL).
-    db = sqlite3.connect(path, isolation_level=None)
+async def seed(gateway: AiohttpWahaGateway, per: int, folder: Path) -> float:
+    # As the seed plan: a campaign row whose lastProcessedContactIndex is updated per contact.
+    db = sqlite3.connect(folder / "seed.sqlite3", isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute(
         "CREATE TABLE campaign (id INTEGER PRIMARY KEY, status TEXT, "
         "lastProcessedContactIndex INTEGER, sentCount INTEGER, failedCount INTEGER)"
     )
-    db.execute("INSERT INTO campaign VALUES (1, 'Running', NULL, 0, 0)")
+    for k in range(SESSIONS):
+        db.execute("INSERT INTO campaign VALUES (?, 'Running', NULL, 0, 0)", (k,))
+
+    async def one(k: int) -> None:
+        for i in range(per):
+            await gateway.session_status(session(k))
+            await gateway.send_text(session(k), chat(k * per + i), "Hi")
+            db.execute(
+                "UPDATE campaign SET lastProcessedContactIndex = ?, sentCount = sentCount + 1 "
+                "WHERE id = ?",
+                (i, k),
+            )
+
     started = time.perf_counter()
-    for i in range(n):
-        await gateway.session_status(SESSION)
-        await gateway.send_text(SESSION, chat(i), "Hi")
-        db.execute(
-            "UPDATE campaign SET lastProcessedContactIndex = ?, sentCount = sentCount + 1 "
-            "WHERE id = 1",
-            (i,),
-        )
-    rate = n / (time.perf_counter() - started)
+    await asyncio.gather(*(one(k) for k in range(SESSIONS)))
+    rate = SESSIONS * per / (time.perf_counter() - started)
     db.close()
     return rate
 
 
-async def runner(gateway: AiohttpWahaGateway, n: int, path: Path) -> float:
-    settings = load_settings(
-        {}, campaigns_database_url=f"sqlite:///{path}", campaigns_media_dir=path.parent / "media"
-    )
+async def lanes(
+    gateway: AiohttpWahaGateway,
+    per: int,
+    folder: Path,
+    url: str,
+    *,
+    gather_seconds: float | None = None,
+) -> float:
+    settings = load_settings({}, campaigns_database_url=url, campaigns_media_dir=folder / "media")
     services = bootstrap.build(settings)
     campaigns = services.campaigns
-    contacts = [ContactInput(phone=f"+4915{100000000 + i}") for i in range(n)]
-    campaign_id = campaigns.schedule_campaign(
-        ScheduleCampaign(name="bench", text="Hi", contacts=contacts, pacing=Pacing(0, 0))
-    ).view.id
-    async with bootstrap.running(services, gateway=gateway, start_supervisor=False) as runtime:
+    ids = [
+        campaigns.schedule_campaign(
+            ScheduleCampaign(
+                name=f"bench {k}",
+                text="Hi",
+                session=session(k),
+                contacts=[
+                    ContactInput(phone=f"+4915{100000000 + k * per + i}") for i in range(per)
+                ],
+                pacing=Pacing(0, 0),
+            )
+        ).view.id
+        for k in range(SESSIONS)
+    ]
+    async with bootstrap.running(
+        services, gateway=gateway, start_supervisor=False, gather_seconds=gather_seconds
+    ) as runtime:
+
+        async def renewing() -> None:  # the supervisor's other duty (on PostgreSQL leases lapse)
+            while True:
+                await services.sleeper.sleep(0.5)
+                await runtime.lanes.renew()
+
+        renewals = asyncio.create_task(renewing())
         started = time.perf_counter()
-        await runtime.supervisor.run_now(campaign_id)
+        await runtime.supervisor.tick()  # starts every due campaign; each lane takes its own
         await runtime.supervisor.wait_for_runs()
-        rate = n / (time.perf_counter() - started)
-    view = campaigns.campaign(campaign_id)
-    assert view.status == "Completed", view
-    assert view.sent == n, view
+        rate = SESSIONS * per / (time.perf_counter() - started)
+        renewals.cancel()
+    sent = sum(campaigns.campaign(i).sent for i in ids)
     services.close()
+    assert sent == SESSIONS * per, sent
     return rate
 
 
-async def ledger_size(url: str) -> int:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(f"{url}/_simulator/ledger") as response,
-    ):
-        body = await response.json()
-        return len(body["entries"])
+async def lanes_sqlite(gateway: AiohttpWahaGateway, per: int, folder: Path) -> float:
+    return await lanes(gateway, per, folder, f"sqlite:///{folder / 'events.sqlite3'}")
 
 
-async def main(n: int) -> None:
+async def lanes_postgres(gateway: AiohttpWahaGateway, per: int, folder: Path) -> float:
+    with postgres_database() as url:
+        if url is None:
+            return float("nan")
+        return await lanes(gateway, per, folder, url)
+
+
+async def lanes_postgres_no_window(gateway: AiohttpWahaGateway, per: int, folder: Path) -> float:
+    """The same without the group commit's gathering window (what SQLite runs with)."""
+    with postgres_database() as url:
+        if url is None:
+            return float("nan")
+        return await lanes(gateway, per, folder, url, gather_seconds=0.0)
+
+
+Approach = Callable[[AiohttpWahaGateway, int, Path], Awaitable[float]]
+APPROACHES: dict[str, Approach] = {
+    "bare HTTP, nothing recorded": bare,
+    "seed design, one row update": seed,
+    "lanes, SQLite": lanes_sqlite,
+    "lanes, PostgreSQL": lanes_postgres,
+    "lanes, PostgreSQL, no window": lanes_postgres_no_window,
+}
+
+
+async def main(total: int, rounds: int) -> None:
     clock, sleeper = bootstrap.system_time()
-    with tempfile.TemporaryDirectory() as folder:
+    per = total // SESSIONS
+    rates: dict[str, list[float]] = {name: [] for name in APPROACHES}
+    names = list(APPROACHES)
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
         async with (
             processes.simulator(
-                Path(folder) / "simulator.log",
+                folder / "simulator.log",
                 "--not-working-wait",
                 "0",
+                "--session-count",
+                str(SESSIONS),
                 clock=clock,
                 sleeper=sleeper,
             ) as sim,
-            aiohttp.ClientSession() as session,
+            aiohttp.ClientSession() as http,
         ):
-            gateway = AiohttpWahaGateway(session, base_url=sim.url, api_key=None, clock=clock)
-            await bare_http(gateway, min(200, n))  # warm up the connection pool and the simulator
-            results = {}
-            results["a"] = await bare_http(gateway, n)
-            results["b"] = await seed_design(gateway, n, Path(folder) / "seed.sqlite3")
-            results["runner"] = await runner(gateway, n, Path(folder) / "events.sqlite3")
-            accepted = await ledger_size(sim.url)
-    print(f"contacts per run: {n:,} (zero pacing, simulator on loopback, SQLite file store)")
-    print(f"(a) bare HTTP, no persistence:           {results['a']:8.1f} contacts/s")
-    print(f"(b) seed design, one row update/contact: {results['b']:8.1f} contacts/s")
-    print(f"runner (intent + outcome events):        {results['runner']:8.1f} contacts/s")
-    print(f"runner / (a) = {results['runner'] / results['a']:.0%} (target >= 50%)")
-    print(f"runner / (b) = {results['runner'] / results['b']:.0%} (target >= 80%)")
-    print(f"simulator ledger: {accepted:,} messages accepted across all runs")
+            gateway = AiohttpWahaGateway(http, base_url=sim.url, api_key=None, clock=clock)
+            await bare(gateway, 20, folder)  # warm up the connection pool and the simulator
+            for r in range(rounds):
+                order = names[r % len(names) :] + names[: r % len(names)]
+                for approach in order:
+                    run_folder = folder / f"r{r}-{names.index(approach)}"
+                    run_folder.mkdir()
+                    rates[approach].append(await APPROACHES[approach](gateway, per, run_folder))
+    median = {name: statistics.median(values) for name, values in rates.items()}
+    print(f"{SESSIONS} sessions x {per:,} contacts, zero pacing, {rounds} rounds (order rotated)")
+    if any(math.isnan(v) for v in rates["lanes, PostgreSQL"]):  # no server
+        print("  (PostgreSQL: skipped, no server at 127.0.0.1:5432)")
+        for name in ("lanes, PostgreSQL", "lanes, PostgreSQL, no window"):
+            del rates[name]
+            median[name] = float("nan")
+    for approach, values in rates.items():
+        runs = ", ".join(f"{v:.0f}" for v in values)
+        print(f"  {approach:<30} median {median[approach]:7.1f} contacts/s  ({runs})")
+    seed_ratio = median["lanes, SQLite"] / median["seed design, one row update"]
+    pg_ratio = median["lanes, PostgreSQL"] / median["lanes, SQLite"]
+    bare_ratio = median["lanes, SQLite"] / median["bare HTTP, nothing recorded"]
+    print(f"  lanes (SQLite) / seed design = {seed_ratio:.2f} (goal >= 1.0)")
+    window = median["lanes, PostgreSQL"] / median["lanes, PostgreSQL, no window"]
+    print(f"  lanes: PostgreSQL / SQLite   = {pg_ratio:.2f} (goal >= 0.8)")
+    print(f"  PostgreSQL: window / none    = {window:.2f} (the gathering window's gain)")
+    print(f"  lanes (SQLite) / bare HTTP   = {bare_ratio:.2f} (the cost of the record)")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--contacts", type=int, default=10_000)
-    asyncio.run(main(parser.parse_args().contacts))
+    parser.add_argument("--contacts", type=int, default=5_000, help="in all, over ten sessions")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    asyncio.run(main(args.contacts, args.rounds))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 from uuid import UUID, uuid5
 
@@ -17,8 +17,8 @@ _AUDIENCE_NAMESPACE: Final = UUID("8a4f5f1e-3b9e-4f43-9a6e-5c1d2f0b7a11")
 CHUNK_SIZE: Final = 1000
 
 
-def content_hash(contacts: Sequence[Contact]) -> str:
-    """Return the sha256 of the contacts' canonical JSON, in order."""
+def content_hash(contacts: Iterable[Contact]) -> str:
+    """Return the sha256 of the contacts' canonical JSON, in order (read once, as it comes)."""
     digest = hashlib.sha256()
     for contact in contacts:
         digest.update(json.dumps(contact.to_record(), sort_keys=True).encode())
@@ -64,26 +64,51 @@ class Audience(Aggregate):
 
     @classmethod
     def freeze(cls, contacts: Sequence[Contact]) -> Audience:
-        """Return a new audience of `contacts`, in their order, with its pending events."""
-        audience = cls(content_hash=content_hash(contacts), size=len(contacts))
+        """Return a new audience of `contacts`, in their order, with all its pending events.
+
+        For an audience held in memory; `frozen` and `add_chunk` write a large one in parts.
+        """
+        audience = cls.frozen(content_hash(contacts), len(contacts))
         for start in range(0, len(contacts), CHUNK_SIZE):
-            chunk = [c.to_record() for c in contacts[start : start + CHUNK_SIZE]]
-            audience._contacts_added(start=start, contacts=chunk)
+            audience.add_chunk(contacts[start : start + CHUNK_SIZE])
         return audience
+
+    @classmethod
+    def frozen(cls, content_hash: str, size: int) -> Audience:
+        """Return a new audience of `size` contacts whose chunks are yet to be added."""
+        return cls(content_hash=content_hash, size=size)
 
     @event(AudienceFrozen)
     def __init__(self, *, content_hash: str, size: int) -> None:
         self.content_hash = content_hash
         self.size = size
-        self.records: list[dict[str, Any]] = []
+        # Only the count: the contacts stay in the store, read a chunk at a time, so an
+        # audience of a million costs a loaded (or cached) aggregate nothing.
+        self.added = 0
+
+    def add_chunk(self, contacts: Sequence[Contact]) -> None:
+        """Add the next chunk (at most CHUNK_SIZE contacts, the last one may be shorter)."""
+        if not 0 < len(contacts) <= CHUNK_SIZE or self.added + len(contacts) > self.size:
+            msg = f"a chunk holds 1 to {CHUNK_SIZE} of the {self.size - self.added} contacts left"
+            raise ValueError(msg)
+        if len(contacts) < CHUNK_SIZE and self.added + len(contacts) != self.size:
+            msg = "only the last chunk may be short"
+            raise ValueError(msg)
+        self._contacts_added(start=self.added, contacts=[c.to_record() for c in contacts])
 
     @event(ContactsAdded)
     def _contacts_added(self, start: int, contacts: list[dict[str, Any]]) -> None:
-        self.records.extend(contacts)
+        self.added = start + len(contacts)
 
-    def contacts(self) -> list[Contact]:
-        """Return the contacts in audience order."""
-        return [Contact.from_record(r) for r in self.records]
+    @property
+    def complete(self) -> bool:
+        """Whether every chunk is recorded."""
+        return self.added == self.size
+
+    @property
+    def chunks(self) -> int:
+        """How many chunks the whole audience has."""
+        return -(-self.size // CHUNK_SIZE)
 
     def reference(self) -> dict[str, Any]:
         """Return what a campaign stores to point at this audience."""

@@ -9,6 +9,7 @@ from aiohttp import web
 from adapters.console.auth import ConsoleSession, ConsoleSessions
 from adapters.console.drafts import Drafts
 from adapters.console.latest_views import LatestViews
+from adapters.console.opt_out_list import OptOutList
 from adapters.console.records import CampaignRecords, SampleContacts
 
 
@@ -17,7 +18,6 @@ class Features:
     """What this service offers beyond the console's own pages; some pages wait for them."""
 
     retry: bool = False  # POST /campaigns/{id}/retry (see commands.RETRY_PATH)
-    opt_outs: bool = False  # the opt-out list (see features.OPT_OUTS_PREFIX)
 
 
 @dataclass
@@ -26,6 +26,7 @@ class ConsoleState:
 
     sessions: ConsoleSessions
     records: CampaignRecords
+    opt_outs: OptOutList
     samples: SampleContacts
     drafts: Drafts
     views: LatestViews

@@ -13,6 +13,7 @@ from adapters.console.auth import ConsoleSessions
 from adapters.console.drafts import Drafts
 from adapters.console.keys import STATE, ConsoleState, Features
 from adapters.console.latest_views import LatestViews
+from adapters.console.opt_out_list import OptOutList
 from adapters.console.pages import (
     audit,
     campaign,
@@ -30,9 +31,9 @@ from adapters.http_api.server import Mounted
 
 PREFIX: Final = "/ui"
 STATIC_DIR: Final = Path(__file__).parent / "static"
-# HOOK(opt-outs): the console's page shows once the app has routes under this prefix.
-OPT_OUTS_PREFIX: Final = "/opt-outs"
 _UUID: Final = "{campaign_id:[0-9a-fA-F-]{36}}"
+# WAHA session names, as the API's routes take them (app.session_settings.SESSION_NAME).
+_SESSION: Final = "{session:[A-Za-z0-9_-]{1,64}}"
 
 # (method, path under /ui, handler, route name): the order matters where paths overlap.
 ROUTES: Final[tuple[tuple[str, str, Handler, str], ...]] = (
@@ -54,7 +55,14 @@ ROUTES: Final[tuple[tuple[str, str, Handler, str], ...]] = (
     ("POST", f"/campaigns/{_UUID}/retry", operator.retry, "console_retry"),
     ("GET", "/sessions", sessions.sessions_page, "console_sessions"),
     ("GET", "/sessions/live", sessions.sessions_live, "console_sessions_live"),
+    ("GET", f"/sessions/{_SESSION}/settings", sessions.session_page, "console_session"),
+    ("POST", f"/sessions/{_SESSION}/settings", sessions.change_settings, "console_settings"),
+    ("GET", f"/sessions/{_SESSION}/live", sessions.session_live, "console_session_live"),
     ("GET", "/opt-outs", opt_outs.opt_outs_page, "console_opt_outs"),
+    ("POST", "/opt-outs", opt_outs.add_opt_out, "console_opt_outs_add"),
+    ("POST", "/opt-outs/remove", opt_outs.remove_opt_out, "console_opt_outs_remove"),
+    ("POST", "/opt-outs/import", opt_outs.import_file, "console_opt_outs_import"),
+    ("GET", "/opt-outs.csv", opt_outs.export_csv, "console_opt_outs_csv"),
     ("GET", "/audit", audit.audit_page, "console_audit"),
     ("GET", "/audit/live", audit.audit_live, "console_audit_live"),
     ("GET", "/audit/verify", audit.verify_page, "console_verify"),
@@ -73,19 +81,19 @@ async def _to_console(_request: web.Request) -> web.StreamResponse:
 
 def features_of(app: web.Application) -> Features:
     """Return what the app offers that some console pages wait for."""
-    return Features(
-        retry=commands.retry_offered(app),
-        opt_outs=any(r.canonical.startswith(OPT_OUTS_PREFIX) for r in app.router.resources()),
-    )
+    return Features(retry=commands.retry_offered(app))
 
 
 def console_app(context: ApiContext) -> web.Application:
     """Return the console as an app of its own, to mount under /ui on the API's app.
 
-    Its milestones read model joins the context's log follower, like the other read models.
+    Its read models (milestones, the opt-out list) join the context's log follower, like the
+    other read models.
     """
     records = CampaignRecords(context.campaigns)
     context.follower.subscribe(records)
+    listed = OptOutList(context.campaigns)
+    context.follower.subscribe(listed)
     token = context.settings.campaigns_api_token
     if token is None:
         raise ValueError("the console signs people in with CAMPAIGNS_API_TOKEN, which is unset")
@@ -93,6 +101,7 @@ def console_app(context: ApiContext) -> web.Application:
     app[STATE] = ConsoleState(
         sessions=ConsoleSessions(token, context.clock),
         records=records,
+        opt_outs=listed,
         samples=SampleContacts(context.campaigns),
         drafts=Drafts(context.clock),
         views=LatestViews(context.campaigns.campaign),

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from app.campaign_facts import CampaignFacts
+from app.sessions import SessionView
 from app.views import CampaignView, PauseView
 from domain.lifecycle import CampaignStatus
 from domain.session import SessionName
@@ -72,3 +73,26 @@ def facts_of(view: CampaignView, *, position: int = 1, auto_resume: bool = True)
 
 def ids(n: int) -> list[UUID]:
     return [uuid4() for _ in range(n)]
+
+
+def a_session_view(**overrides: Any) -> SessionView:
+    view = SessionView(
+        session="sales",
+        waha_status="WORKING",
+        waha_detail="",
+        lane=None,
+        settings={"window": None, "daily_cap": None, "warmup": None, "recontact_after_days": None},
+        settings_changed_at=None,
+        settings_changed_by=None,
+        day_started_at=datetime(2026, 5, 1, tzinfo=UTC),
+        sent_today=0,
+        effective_cap=None,
+        cap_kind=None,
+        remaining_today=None,
+        window_open=None,
+        window_opens_at=None,
+        window_closes_at=None,
+        running=[],
+        paused=[],
+    )
+    return replace(view, **overrides)

@@ -5,22 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from adapters.console import commands
-from adapters.console.keys import STATE, Features
 from adapters.console.mount import features_of
 from tests.adapters.console.conftest import Client
 
 
 async def _nothing(_request: web.Request) -> web.Response:
     return web.Response()
-
-
-def test_the_opt_out_list_is_found_by_its_routes() -> None:
-    without = web.Application()
-    with_list = web.Application()
-    with_list.router.add_get("/opt-outs", _nothing)
-
-    assert features_of(without).opt_outs is False
-    assert features_of(with_list).opt_outs is True
 
 
 def test_retry_is_offered_where_the_service_has_the_route() -> None:
@@ -30,16 +20,10 @@ def test_retry_is_offered_where_the_service_has_the_route() -> None:
     assert (features_of(with_route).retry, features_of(without).retry) == (True, False)
 
 
-async def test_the_opt_outs_page_and_its_entry_show_once_the_service_has_the_list(
-    signed_in: Client,
-) -> None:
-    assert signed_in.app is not None
-    (console,) = [a for a in signed_in.app._subapps if STATE in a]
-    console[STATE].features = Features(opt_outs=True)
-
+async def test_the_opt_outs_page_and_its_entry_are_always_there(signed_in: Client) -> None:
     page = await signed_in.get("/ui/opt-outs?q=%3Cb%3E")
     text = await page.text()
 
     assert page.status == 200
     assert 'href="/ui/opt-outs" aria-current="page"' in text
-    assert "No opt-outs match “&lt;b&gt;”." in text
+    assert "Nobody is on the opt-out list yet, so nothing matches “&lt;b&gt;”." in text

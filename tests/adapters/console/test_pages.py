@@ -195,7 +195,8 @@ async def test_the_sessions_page_shows_what_waha_says(
 
     assert 'data-session="default"' in page
     assert "cannot send while SCAN_QR_CODE" in page
-    assert "sent today (UTC)" in page
+    assert "2 sent today" in page
+    assert 'href="/ui/sessions/default/settings"' in page
 
 
 async def test_the_audit_feed_is_newest_first_and_verify_finds_nothing_wrong(

@@ -47,6 +47,8 @@ async def test_no_page_names_another_host(signed_in: Client) -> None:
         f"/ui/campaigns/{created['id']}",
         "/ui/campaigns/new",
         "/ui/sessions",
+        "/ui/sessions/default/settings",
+        "/ui/opt-outs",
         "/ui/audit",
     ]
 

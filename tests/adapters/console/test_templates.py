@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from aiohttp import web
 
 from adapters.console import formatting
@@ -15,11 +14,22 @@ from adapters.console.campaign_list import campaign_list
 from adapters.console.contacts_table import contacts_query
 from adapters.console.keys import Features
 from adapters.console.new_campaign import Preview, Row, Sample
+from adapters.console.opt_out_list import ListedOptOut, OptOutSlice
+from adapters.console.opt_outs_page import (
+    AddForm,
+    ImportForm,
+    ImportReport,
+    RejectedRow,
+    opt_out_listing,
+)
 from adapters.console.records import ScheduledRecord
 from adapters.console.rendering import install
+from adapters.console.sessions_page import StatusAnswer, session_card
+from adapters.console.settings_form import DAY_LABELS, SettingsForm
 from domain.contacts import ChatId, Contact
 from domain.lifecycle import CampaignStatus
-from tests.adapters.console.samples import NOW, a_pause, a_view, facts_of
+from domain.opt_out import OptOutEntry
+from tests.adapters.console.samples import NOW, a_pause, a_session_view, a_view, facts_of
 
 EVIL = '<script>alert("x")</script>'
 
@@ -153,11 +163,10 @@ def test_the_preview_lists_rejected_rows_and_the_first_messages() -> None:
     assert 'name="previewed" value="d"' in html
 
 
-@pytest.mark.parametrize("features", [Features(), Features(opt_outs=True)])
-def test_the_opt_outs_entry_shows_only_when_the_service_has_the_list(features: Features) -> None:
-    html = render("error.html", title="t", detail="d", features=features)
+def test_every_page_leads_to_the_opt_outs() -> None:
+    html = render("error.html", title="t", detail="d")
 
-    assert ('href="/ui/opt-outs"' in html) == features.opt_outs
+    assert '<a href="/ui/opt-outs">Opt-outs</a>' in html
 
 
 def test_no_page_needs_inline_script_or_style() -> None:
@@ -166,3 +175,103 @@ def test_no_page_needs_inline_script_or_style() -> None:
     assert "style=" not in html
     assert not re.search(r"<script>(?!</script>)", html)
     assert 'src="/ui/static/vendor/htmx/htmx.min.js"' in html
+
+
+def _opt_outs_page(**values: Any) -> str:
+    defaults: dict[str, Any] = {
+        "listing": opt_out_listing(OptOutSlice([], 0, 0), query="", page=1),
+        "add_form": AddForm(),
+        "add_errors": {},
+        "import_form": ImportForm(),
+        "import_errors": {},
+        "report": None,
+        "encodings": [("", "UTF-8")],
+    }
+    return render("opt_outs.html", **(defaults | values))
+
+
+def test_the_opt_out_list_escapes_notes_and_gives_each_row_a_labelled_remove_button() -> None:
+    entry = OptOutEntry("+4915123456789", "inbound:stop", NOW, EVIL)
+    listing = opt_out_listing(OptOutSlice([ListedOptOut(7, entry)], 1, 1), query="", page=1)
+
+    html = _opt_outs_page(listing=listing)
+
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;" in html
+    assert "replied “STOP”" in html
+    assert 'aria-label="Remove +4915123456789 from the opt-out list"' in html
+    assert html.count('name="csrf" value="csrf-token"') == 4  # add, import, remove, sign out
+    assert 'href="/ui/opt-outs.csv" id="export-link"' in html
+
+
+def test_an_import_report_names_each_rejected_row_escaped() -> None:
+    report = ImportReport(
+        filename="list<1>.csv",
+        rows=1234,
+        added=1000,
+        already=200,
+        repeated=0,
+        rejected=[RejectedRow("line 9", EVIL, "not a phone number")],
+        rejected_total=34,
+    )
+
+    html = _opt_outs_page(report=report)
+
+    assert "list&lt;1&gt;.csv (1,234 rows): 1,000 added, 200 already on the list" in html
+    assert "<tr><td>line 9</td><td>&lt;script&gt;" in html
+    assert "and 33 more." in html
+
+
+def test_an_import_error_keeps_the_fields_typed() -> None:
+    errors = {"phone_column": "the header row has no column 'cell'", "file": "choose it again"}
+
+    html = _opt_outs_page(import_form=ImportForm(phone_column=EVIL), import_errors=errors)
+
+    assert re.search(r'id="phone_column"[^>]*value="&lt;script&gt;[^"]*" aria-invalid="true"', html)
+    assert '<p class="field-error" id="file-error">choose it again</p>' in html
+
+
+def test_a_session_card_shows_the_cap_as_a_labelled_meter() -> None:
+    view = a_session_view(
+        settings={**a_session_view().settings, "daily_cap": 2000},
+        sent_today=1234,
+        effective_cap=2000,
+        cap_kind="daily_cap",
+        remaining_today=766,
+    )
+    card = session_card(view, StatusAnswer(None, "refused: <b>"), [], {}, NOW)
+
+    html = render("parts/session_card.html", row=card, single=False)
+
+    assert '<meter min="0" max="2000" value="1234" aria-label="1,234 of 2,000 sent today">' in html
+    assert "766 left (daily cap)" in html
+    assert "WAHA could not say: refused: &lt;b&gt;" in html
+    assert 'href="/ui/sessions/sales/settings"' in html
+
+
+def test_the_settings_form_ticks_the_days_and_marks_each_bad_field() -> None:
+    view = a_session_view()
+    card = session_card(view, StatusAnswer(None), [], {}, NOW)
+    form = SettingsForm(window_on=True, days=("sat",), timezone=EVIL, daily_cap="lots")
+    errors = {"timezone": "unknown time zone", "daily_cap": "a whole number"}
+
+    html = render(
+        "session.html",
+        row=card,
+        summary="",
+        form=form,
+        errors=errors,
+        days=DAY_LABELS,
+        zones=("Europe/Berlin",),
+        changes=[],
+        more_changes=0,
+        shown=SettingsForm(daily_cap="100").hidden_fields(),
+    )
+
+    assert 'id="day-sat" checked' in html
+    assert '<input type="hidden" name="shown_daily_cap" value="100">' in html
+    assert 'id="day-sun">' in html
+    assert 'value="lots" aria-invalid="true" aria-describedby="daily_cap-error"' in html
+    assert "&lt;script&gt;" in html
+    assert "<script>alert" not in html
+    assert "Nothing was saved: some fields need a look." in html

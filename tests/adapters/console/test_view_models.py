@@ -11,8 +11,6 @@ from adapters.console.campaign_list import campaign_list, status_of
 from adapters.console.contacts_table import contacts_query, contacts_table
 from adapters.console.progress import eta_words, pause_words, progress_bar
 from adapters.console.records import ScheduledRecord
-from adapters.console.sessions_page import StatusAnswer, session_rows
-from app.ports import SessionStatusFact
 from app.views import CampaignView, ContactReport, StoredEvent
 from domain.contacts import ChatId, Contact
 from domain.lifecycle import CampaignStatus
@@ -195,43 +193,6 @@ def test_a_filtered_table_keeps_its_filters_and_cannot_count_backwards() -> None
         table.csv_href == f"/ui/campaigns/{campaign_id}/contacts.csv?outcome=failed&delivery=read"
     )
     assert table.showing.startswith("matching contacts from number 61")
-
-
-def test_a_session_row_has_wahas_status_and_the_campaigns_on_it() -> None:
-    running = a_view(name="Running one", session="sales")
-    done = a_view(name="Done one", session="sales", status=CampaignStatus.COMPLETED)
-    other = a_view(name="Elsewhere", session="support", status=CampaignStatus.PAUSED)
-    facts = [facts_of(v) for v in (running, done, other)]
-    records = {
-        f.id: ScheduledRecord(f.id, 1, v.name, v.session)
-        for f, v in zip(facts, (running, done, other), strict=True)
-    }
-    answers = {
-        "sales": StatusAnswer(SessionStatusFact("sales", "WORKING", NOW, "poll")),
-        "support": StatusAnswer(None, "no answer within 3 s"),
-    }
-
-    rows = session_rows(["sales", "support"], facts, records, answers, {"sales": 1234})
-
-    sales, support = rows
-    assert sales.sendable
-    assert [c.name for c in sales.active] == ["Running one"]
-    assert sales.finished == 1
-    assert ("sent today (UTC)", "1,234") in sales.facts
-    assert sales.lane_owner is None
-    assert support.status is None
-    assert support.note == "WAHA could not say: no answer within 3 s"
-    assert [c.status for c in support.active] == ["Paused"]
-
-
-def test_a_session_that_is_not_working_says_its_campaigns_pause() -> None:
-    view = a_view()
-    answers = {"default": StatusAnswer(SessionStatusFact("default", "STOPPED", NOW, "poll"))}
-
-    (row,) = session_rows(["default"], [facts_of(view)], {}, answers, {})
-
-    assert not row.sendable
-    assert row.note == "cannot send while STOPPED: campaigns on it pause"
 
 
 def test_events_are_told_in_words() -> None:

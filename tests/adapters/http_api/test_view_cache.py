@@ -217,6 +217,7 @@ async def test_progress_reaches_the_view_within_the_lag(
         clock.advance(0.9)
 
         within = await cache.view(campaign_id)
+        await cache.wait_for_builds()
         rebuilt_within = len(counted.built)
         clock.advance(0.1)
         await cache.view(campaign_id)  # the lag is over: this read starts the rebuild

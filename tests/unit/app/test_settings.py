@@ -21,7 +21,7 @@ def test_an_empty_environment_gives_the_defaults() -> None:
     assert (settings.campaigns_host, settings.campaigns_port) == ("127.0.0.1", 8080)
     assert settings.campaigns_media_dir == Path("./var/media")
     assert settings.campaigns_default_region is None
-    assert settings.campaigns_snapshot_interval == 1000
+    assert settings.campaigns_snapshot_interval == 100
     assert settings.campaigns_log_format == "text"
 
 
