@@ -94,12 +94,17 @@ class _Slot:
     seen: dict[UUID, int] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Flight:
-    """A build on its way: every reader that misses meanwhile awaits the same one."""
+    """A build on its way: every reader that must wait meanwhile awaits the same one.
 
-    started: int
+    A background build (progress, nobody waits) queues for its turn and takes its stamp when
+    it begins: until then it is as current as can be.
+    """
+
     task: asyncio.Future[bytes]
+    background: bool
+    started: int | None = None  # the stamp it began at (None: queued)
 
 
 class ViewCache:
@@ -141,7 +146,11 @@ class ViewCache:
         self._all_changed = 0
         self._applied = 0  # the log position up to which every event has been accounted for
         self._watched = False
-        self._flights: dict[UUID, _Flight] = {}  # on the event loop only
+        # On the event loop only: the build each campaign's readers would join, all builds,
+        # and the turn of background builds.
+        self._flights: dict[UUID, _Flight] = {}
+        self._tasks: set[asyncio.Future[bytes]] = set()
+        self._background = asyncio.Semaphore(1)
         campaigns.on_recorded(self._recorded)
         # Subscribed after the campaign facts (the composition root builds them first): the
         # follower hands them each page before us, so an ETA rebuilt after we invalidate it
@@ -179,16 +188,19 @@ class ViewCache:
                 if self._fresh(slot, slot.built) or self._recent(slot):
                     return body  # fresh, or progress only and younger than the lag allows
         flight = self._flights.get(campaign_id)
-        if flight is None or not self._unchanged_since(campaign_id, flight.started):
-            flight = self._take_off(campaign_id)
-        if body is not None:
-            return body  # progress only: its rebuild is under way
+        current = flight is not None and self._current(campaign_id, flight)
+        if body is not None:  # progress only: the view as it was, while it is rebuilt
+            if not current:
+                self._take_off(campaign_id, background=True)
+            return body
+        if flight is None or not current or flight.background:
+            flight = self._take_off(campaign_id, background=False)
         return await asyncio.shield(flight.task)
 
     async def wait_for_builds(self) -> None:
         """Return once every build under way has ended (some readers may not wait for theirs)."""
-        while self._flights:
-            await asyncio.wait([flight.task for flight in self._flights.values()])
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
 
     def view_json(self, campaign_id: UUID) -> bytes:
         """Return the view's JSON, building it if needed; blocking, so call it off the loop."""
@@ -200,13 +212,30 @@ class ViewCache:
                 return slot.body
         return self._build(campaign_id, self._begin(campaign_id))
 
-    def _take_off(self, campaign_id: UUID) -> _Flight:
-        began = self._begin(campaign_id)
-        task = asyncio.create_task(off_loop(self._build, campaign_id, began))
-        flight = _Flight(began[0], task)
+    def _take_off(self, campaign_id: UUID, *, background: bool) -> _Flight:
+        """Start a build of the view; a background one waits for the one before it to end.
+
+        One background build at a time: they compete for the interpreter with the loop's
+        thread, which then answers every request late (a few milliseconds per rebuild).
+        """
+        flight: _Flight
+        # Taken now, before the reader's wait: a change after it is never hidden by the build.
+        began = None if background else self._begin(campaign_id)
+
+        async def build() -> bytes:
+            if began is not None:
+                return await off_loop(self._build, campaign_id, began)
+            async with self._background:
+                flight.started, began_at = self._begin(campaign_id)
+                return await off_loop(self._build, campaign_id, (flight.started, began_at))
+
+        task = asyncio.create_task(build())
+        flight = _Flight(task, background, None if began is None else began[0])
         self._flights[campaign_id] = flight
+        self._tasks.add(task)
 
         def landed(done: asyncio.Future[bytes]) -> None:
+            self._tasks.discard(task)
             if self._flights.get(campaign_id) is flight:
                 del self._flights[campaign_id]
             # Retrieved: an unknown campaign is its readers' error. A failed rebuild is not
@@ -349,6 +378,10 @@ class ViewCache:
             return None
         return slot.body
 
+    def _current(self, campaign_id: UUID, flight: _Flight) -> bool:
+        """Whether the flight's build will hold every change made so far."""
+        return flight.started is None or self._unchanged_since(campaign_id, flight.started)
+
     def _unchanged_since(self, campaign_id: UUID, started: int) -> bool:
         with self._lock:
             slot = self._slots.get(campaign_id)
@@ -398,5 +431,5 @@ class ViewCache:
                 await sleeper.sleep(interval)
         finally:
             self._watched = False
-            for flight in self._flights.values():
-                flight.task.cancel()  # their readers, if any, are being cancelled too
+            for task in self._tasks:
+                task.cancel()  # their readers, if any, are being cancelled too

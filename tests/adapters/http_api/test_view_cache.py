@@ -12,6 +12,7 @@ from uuid import UUID
 
 import pytest
 
+from adapters.http_api import view_cache
 from adapters.http_api.view_cache import ViewCache
 from adapters.persistence import persistence_environment
 from app.blocking import off_loop
@@ -242,6 +243,53 @@ async def test_a_command_is_never_read_late_though_progress_may_be(
         view = json.loads(await cache.view(campaign_id))
 
     assert (view["status"], view["delivered"]) == ("Running", 1)
+
+
+class SteppedOffLoop:
+    """Runs what the cache sends off the loop only when told to; counts how many at once."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.most = 0
+        self.started = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def __call__(self, func: Callable[..., bytes], /, *args: object) -> bytes:
+        self.running += 1
+        self.most = max(self.most, self.running)
+        self.started.set()
+        await self.go.wait()
+        try:
+            return func(*args)
+        finally:
+            self.running -= 1
+
+
+async def test_progress_is_rebuilt_one_campaign_at_a_time(
+    campaigns: CampaignsApp, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = ViewCache(campaigns)
+    ids = [scheduled(campaigns) for _ in range(3)]
+    async with watching(cache):
+        for campaign_id in ids:
+            await cache.view(campaign_id)
+            campaigns.save(delivered(campaign_id, clock))
+        stepped = SteppedOffLoop()
+        monkeypatch.setattr(view_cache, "off_loop", stepped)
+
+        for campaign_id in ids:
+            await cache.view(campaign_id)  # the view as it was; a rebuild is queued
+        # The first rebuild began; the others had their turn of the loop since, and wait.
+        await stepped.started.wait()
+        at_once = stepped.most
+        stepped.go.set()
+        await cache.wait_for_builds()
+
+        rebuilt = [cache.cached(campaign_id) for campaign_id in ids]
+
+    assert at_once == 1
+    assert stepped.most == 1
+    assert all(body is not None and json.loads(body)["delivered"] == 1 for body in rebuilt)
 
 
 async def test_after_a_failed_rebuild_the_next_reader_waits_for_one(
