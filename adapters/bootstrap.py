@@ -443,7 +443,14 @@ def http_app(
         clock=services.clock,
         sleeper=services.sleeper,
         metrics=metrics,
-        view_cache=ViewCache(services.campaigns, services.follower, clock=services.clock),
+        view_cache=ViewCache(
+            services.campaigns,
+            services.follower,
+            clock=services.clock,
+            session_of=lambda campaign_id: getattr(
+                services.facts.get(campaign_id), "session", None
+            ),
+        ),
         seen_webhooks=services.seen_webhooks,
         session_settings=services.session_settings,
         opt_outs=services.opt_outs,

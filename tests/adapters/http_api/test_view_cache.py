@@ -352,6 +352,24 @@ async def test_a_campaign_starting_invalidates_the_views_of_its_session_only(
         assert cache.cached(elsewhere) == elsewhere_view
 
 
+async def test_an_unread_campaign_starting_invalidates_the_views_of_its_session_only(
+    campaigns: CampaignsApp,
+) -> None:
+    started = scheduled(campaigns, session="sales")  # never read: its session is not cached
+    same, elsewhere = scheduled(campaigns, session="sales"), scheduled(campaigns, session="support")
+    sessions = {started: "sales"}
+    cache = ViewCache(campaigns, session_of=sessions.get)  # as the campaign facts tell it
+    async with watching(cache) as watcher:
+        await cache.view(same)
+        elsewhere_view = await cache.view(elsewhere)
+
+        campaigns.start_campaign(started)
+        await watcher.look_again()
+
+        assert cache.cached(same) is None
+        assert cache.cached(elsewhere) == elsewhere_view
+
+
 async def test_the_watcher_vouches_for_nothing_once_stopped(campaigns: CampaignsApp) -> None:
     cache = ViewCache(campaigns)
     campaign_id = scheduled(campaigns)
