@@ -58,17 +58,18 @@ class AudienceRejectedError(InvalidCampaignError):
             for r in report.invalid[:MAX_ROWS_ANSWERED]
         ]
         if total > len(rows):
-            rows.append(more_rows(total - len(rows), "contact(s) with unusable phone numbers"))
+            more = total - len(rows)
+            rows.append(more_rows(more, "contact(s) with unusable phone numbers", len(rows)))
         super().__init__(f"{total} contact(s) have unusable phone numbers", rows)
         self.report = report
         self.total = total
 
 
-def more_rows(more: int, what: str) -> dict[str, object]:
-    """Return the problem counting the rows of a kind past the first MAX_ROWS_ANSWERED listed."""
+def more_rows(more: int, what: str, listed: int = MAX_ROWS_ANSWERED) -> dict[str, object]:
+    """Return the problem counting the `more` rows of a kind past the `listed` first ones."""
     return {
         "field": "contacts",
-        "reason": f"and {more} more {what} (the first {MAX_ROWS_ANSWERED} are listed)",
+        "reason": f"and {more} more {what} (the first {listed} are listed)",
     }
 
 

@@ -173,7 +173,8 @@ class AudienceScreen:
         problems = problems + self._names.items
         if self._names.total > len(self._names.items):
             more = self._names.total - len(self._names.items)
-            problems.append(more_rows(more, "variable name(s) that cannot be one"))
+            listed = len(self._names.items)
+            problems.append(more_rows(more, "variable name(s) that cannot be one", listed))
         if problems:
             raise InvalidCampaignError("the campaign is not valid", problems)
         if self._invalid.total:
