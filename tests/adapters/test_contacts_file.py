@@ -376,7 +376,7 @@ def test_the_header_row_is_read_as_written_from_csv_and_xlsx() -> None:
 
 
 def test_a_workbook_is_read_past_a_batch_of_rows_numbered_as_the_sheet_numbers_them() -> None:
-    rows = [[4915110000000 + i, f"Name {i}"] for i in range(2500)]
+    rows = [(4915110000000 + i, f"Name {i}") for i in range(2500)]
     workbook = xlsx(["Phone", "Name"], *rows, first_row=3)
 
     found = read_contacts_file(workbook)
@@ -393,10 +393,14 @@ def test_a_file_on_disk_is_checked_once_and_read_again_on_each_iteration(tmp_pat
     rows = open_contacts_file(path)
 
     assert (len(rows), rows.place(1), rows.warnings) == (2, "line 4", [])
-    assert list(rows) == list(rows) == [
-        ContactInput("+4915110000000", "Ana"),
-        ContactInput("+4915110000001", "Bo"),
-    ]
+    assert (
+        list(rows)
+        == list(rows)
+        == [
+            ContactInput("+4915110000000", "Ana"),
+            ContactInput("+4915110000001", "Bo"),
+        ]
+    )
 
 
 def test_a_bad_byte_far_into_a_file_names_its_line(tmp_path: Path) -> None:

@@ -72,6 +72,7 @@ class FakeService:
     media: list[tuple[str, str, bytes]] = field(default_factory=list)
     reject_contacts: list[dict[str, Any]] = field(default_factory=list)
     uploads: list[tuple[str, bytes]] = field(default_factory=list)  # contacts files, as sent
+    created_extra: dict[str, Any] = field(default_factory=dict)  # more of a created answer
     stuck_cursor: str | None = None  # a broken service: every page says this comes next
 
     def add(self, view: dict[str, Any]) -> dict[str, Any]:
@@ -110,6 +111,7 @@ class FakeService:
                 duplicates=[{"position": 2, "value": "x", "first_position": 0}]
                 if len(body["contacts"]) > 2  # the fixture CSV repeats its first number
                 else [],
+                **self.created_extra,
             )
         )
         return web.json_response(view, status=201)

@@ -124,8 +124,7 @@ async def test_bad_rows_of_a_large_file_are_named_to_1000_counted_and_nothing_re
     assert problem["errors"][999]["field"] == "contacts[9999].phone"
     assert problem["errors"][1000] == {
         "field": "contacts",
-        "reason": "and 200 more contact(s) with unusable phone numbers "
-        "(the first 1000 are listed)",
+        "reason": "and 200 more contact(s) with unusable phone numbers (the first 1000 are listed)",
     }
     assert recorded_events(services) == 0  # no campaign, and no part of an audience
     assert list(scratch.iterdir()) == []

@@ -39,8 +39,10 @@ def test_a_capped_screen_words_missing_values_as_the_full_listing_does() -> None
 
     assert len(full.value.missing) == 400
     assert len(capped.value.missing) == 80  # the first 20 of each set of missing fields
-    assert str(capped.value) == str(full.value) == (
-        "300 contact(s) lack variables the template needs and no default is set"
+    assert (
+        str(capped.value)
+        == str(full.value)
+        == ("300 contact(s) lack variables the template needs and no default is set")
     )
     assert capped.value.problems == full.value.problems
     assert str(capped.value.problems[1]["reason"]).startswith(
