@@ -25,7 +25,7 @@ from adapters.http_api.schemas import CampaignFields
 from app.audience import normalise_audience
 from app.idempotency import digest
 from app.settings import Settings
-from domain.audience import content_hash
+from domain.audience import Audience, content_hash
 from tests.adapters.http_api.conftest import Client, campaign_body, make_settings
 from tests.fakes.system import ManualClock
 
@@ -98,6 +98,8 @@ async def test_a_30000_row_file_is_recorded_as_the_same_audience_as_in_memory(
     campaign_id = UUID(created["id"])
     audience = services.campaigns.load(campaign_id).audience
     assert audience["content_hash"] == content_hash(expected.contacts)
+    in_memory = Audience.frozen(content_hash(expected.contacts), len(expected.contacts))
+    assert audience["id"] == str(in_memory.id)
     assert audience["size"] == created["total"] == len(expected.contacts) == ROWS - ROWS // 20
     assert services.campaigns.audience_of(campaign_id) == expected.contacts
     assert created["duplicates_total"] == len(expected.duplicates) == ROWS // 20
