@@ -328,9 +328,11 @@ async def running(
     start_supervisor: bool = True,
     decorate_gateway: Callable[[WahaGateway], WahaGateway] | None = None,
     gates: SendGates | None = None,
+    gather_seconds: float | None = None,
 ) -> AsyncIterator[Runtime]:
     """Run the runtime on the current loop; on exit, stop runs safely and close WAHA's client.
 
+    `gather_seconds` replaces the group commit's gathering window (benchmarks compare).
     `decorate_gateway` wraps the gateway (given or built) before anything uses it, e.g. to time
     every WAHA call for the metrics. `gates` replaces the numbers' guardrails (benchmarks
     compare them with OpenGates).
@@ -352,7 +354,11 @@ async def running(
             gateway = decorate_gateway(gateway)
         # Gathering pays on PostgreSQL (a round trip per write) and not on SQLite, where it
         # halved ten lanes' zero-pacing throughput for no CPU saved (bench/runner_throughput.py).
-        gather = GATHER_SECONDS if is_postgres(services.settings.campaigns_database_url) else 0.0
+        gather = gather_seconds
+        if gather is None:
+            gather = (
+                GATHER_SECONDS if is_postgres(services.settings.campaigns_database_url) else 0.0
+            )
         committer = GroupCommitter(
             services.campaigns, gather_seconds=gather, sleeper=services.sleeper
         )

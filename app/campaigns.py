@@ -12,6 +12,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import StoredEvent as LibraryStoredEvent
 
 from app.errors import (
     CampaignNotFoundError,
@@ -46,12 +47,14 @@ from domain.notification import Notifier
 from domain.session import SessionName
 
 T = TypeVar("T")
-# Aggregates that grow with every run (not the audience: it is written once, whole).
+# Aggregates that grow with every run (not the audience: it is written once, never changed).
 _SNAPSHOTTED = (Campaign, Deliveries, Lane, Notifier)
 
 # A snapshot every 100 events: a resume replays at most 99 events on top of it (a few
-# milliseconds), for one small extra write per 50 contacts of a campaign.
+# milliseconds), for one small extra write per 50 contacts of a campaign and of its lane.
 DEFAULT_SNAPSHOT_INTERVAL = 100
+# A campaign's delivery record: its snapshot holds an entry per message (see _snapshot).
+DELIVERIES_SNAPSHOT_INTERVAL = 1000
 # Audience chunks (of CHUNK_SIZE contacts) per transaction when an audience is recorded or read.
 AUDIENCE_CHUNKS_PER_WRITE = 20
 SCHEDULED_TOPIC = Campaign.CampaignScheduled.TOPIC
@@ -106,16 +109,23 @@ class CampaignsApp(Application[UUID]):
         return recordings
 
     def _snapshot(self, saved: tuple[Any, ...], recordings: list[Recording[UUID]]) -> None:
-        """Snapshot each saved campaign whose new events crossed a multiple of the interval."""
+        """Snapshot each saved aggregate whose new events crossed a multiple of its interval."""
         if self.snapshots is None:
             return
-        crossed = {
-            r.domain_event.originator_id
-            for r in recordings
-            if r.domain_event.originator_version % self.snapshot_interval == 0
-        }
+        versions: dict[UUID, list[int]] = {}
+        for r in recordings:
+            versions.setdefault(r.domain_event.originator_id, []).append(
+                r.domain_event.originator_version
+            )
         for aggregate in saved:
-            if isinstance(aggregate, _SNAPSHOTTED) and aggregate.id in crossed:
+            if not isinstance(aggregate, _SNAPSHOTTED):
+                continue
+            interval = self.snapshot_interval
+            if isinstance(aggregate, Deliveries):
+                # Its state holds every message's ack, so each snapshot grows with the
+                # campaign: taken ten times less often, as the old default had it.
+                interval = max(interval, DELIVERIES_SNAPSHOT_INTERVAL)
+            if any(v % interval == 0 for v in versions.get(aggregate.id, ())):
                 # Not in the events' transaction, which is harmless: snapshots are rebuildable.
                 self.snapshots.put([type(aggregate).Snapshot.take(aggregate)])
 
@@ -211,12 +221,28 @@ class CampaignsApp(Application[UUID]):
             if recorded == audience.chunks:
                 return audience
             if recorded >= 0:
-                audience = self.repository.get(audience.id, deepcopy_from_cache=False)
+                audience = self._audience_as_recorded(audience.id, last[0])
             try:
                 self._add_chunks(audience, read)
             except IntegrityError:
                 continue  # someone else wrote the same part meanwhile: carry on after theirs
             return audience
+
+    def _audience_as_recorded(self, audience_id: UUID, last: LibraryStoredEvent) -> Audience:
+        """Return the audience as the store holds it, from its first event and its last.
+
+        Never the cached object (a failed write must not leave it ahead of the store), and
+        never a replay of every chunk: the last chunk's `start` says how many came before.
+        """
+        frozen = self.mapper.to_domain_event(self.recorder.select_events(audience_id, limit=1)[0])
+        assert isinstance(frozen, Audience.AudienceFrozen)  # noqa: S101 - its first event
+        audience: object = frozen.mutate(None)
+        assert isinstance(audience, Audience)  # noqa: S101 - made by its own event
+        chunk = self.mapper.to_domain_event(last)
+        if isinstance(chunk, Audience.ContactsAdded):
+            audience.added = chunk.start + len(chunk.contacts)
+            audience.version = chunk.originator_version  # the chunks before it are stored
+        return audience
 
     def _add_chunks(self, audience: Audience, read: Callable[[int], Iterable[Contact]]) -> None:
         contacts = iter(read(audience.added))

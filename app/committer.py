@@ -70,9 +70,10 @@ class GroupCommitter:
     ) -> None:
         self._campaigns = campaigns
         self._max_batch = max_batch
-        self._gather_seconds = gather_seconds if sleeper is not None else 0.0
+        self._gather_seconds = gather_seconds if sleeper is not None else 0.0  # none to wait
         self._sleeper = sleeper
         self._queue: list[_Commit] = []
+        self._last_batch = 0  # how many commits the last write carried
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
@@ -121,6 +122,7 @@ class GroupCommitter:
             self._wake.clear()  # after the window: what joined it needs no other turn
             while self._queue:
                 batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
+                self._last_batch = len(batch)
                 try:
                     outcomes = await off_loop(self._write, batch)
                 except BaseException as error:  # the store failed: every caller learns it
@@ -139,8 +141,12 @@ class GroupCommitter:
                         commit.done.set_exception(failure)
 
     async def _gather(self) -> None:
-        """Let more commits join: those ready within the window, or right now without one."""
-        if self._sleeper is not None and self._gather_seconds > 0:
+        """Let more commits join: those ready within the window, or right now without one.
+
+        The window is kept only while batches carry more than one commit: a lone lane (or
+        a quiet moment) would only wait it out for nobody.
+        """
+        if self._sleeper is not None and self._gather_seconds > 0 and self._last_batch > 1:
             await self._sleeper.sleep(self._gather_seconds)
         else:
             await asyncio.sleep(0)  # noqa: TID251 - a yield, not a wait

@@ -9,7 +9,8 @@ the order rotated every round so that no approach is always first (or last):
   UPDATE, SQLite WAL with synchronous FULL, as durable as the event store);
 - lanes on SQLite: the service's own lanes, intent and outcome events per contact, written
   by the group commit (one `serve`'s worth of machinery, built by the composition root);
-- lanes on PostgreSQL: the same against a database of its own on 127.0.0.1:5432.
+- lanes on PostgreSQL: the same against a database of its own on 127.0.0.1:5432, with the
+  group commit's gathering window (the service's choice there) and without it.
 
 Goals (issue 12): lanes on SQLite / seed >= 1.0; lanes on PostgreSQL / lanes on SQLite >= 0.8.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sqlite3
 import statistics
 import tempfile
@@ -89,7 +91,14 @@ async def seed(gateway: AiohttpWahaGateway, per: int, folder: Path) -> float:
     return rate
 
 
-async def lanes(gateway: AiohttpWahaGateway, per: int, folder: Path, url: str) -> float:
+async def lanes(
+    gateway: AiohttpWahaGateway,
+    per: int,
+    folder: Path,
+    url: str,
+    *,
+    gather_seconds: float | None = None,
+) -> float:
     settings = load_settings({}, campaigns_database_url=url, campaigns_media_dir=folder / "media")
     services = bootstrap.build(settings)
     campaigns = services.campaigns
@@ -107,7 +116,9 @@ async def lanes(gateway: AiohttpWahaGateway, per: int, folder: Path, url: str) -
         ).view.id
         for k in range(SESSIONS)
     ]
-    async with bootstrap.running(services, gateway=gateway, start_supervisor=False) as runtime:
+    async with bootstrap.running(
+        services, gateway=gateway, start_supervisor=False, gather_seconds=gather_seconds
+    ) as runtime:
 
         async def renewing() -> None:  # the supervisor's other duty (on PostgreSQL leases lapse)
             while True:
@@ -137,12 +148,21 @@ async def lanes_postgres(gateway: AiohttpWahaGateway, per: int, folder: Path) ->
         return await lanes(gateway, per, folder, url)
 
 
+async def lanes_postgres_no_window(gateway: AiohttpWahaGateway, per: int, folder: Path) -> float:
+    """The same without the group commit's gathering window (what SQLite runs with)."""
+    with postgres_database() as url:
+        if url is None:
+            return float("nan")
+        return await lanes(gateway, per, folder, url, gather_seconds=0.0)
+
+
 Approach = Callable[[AiohttpWahaGateway, int, Path], Awaitable[float]]
 APPROACHES: dict[str, Approach] = {
     "bare HTTP, nothing recorded": bare,
     "seed design, one row update": seed,
     "lanes, SQLite": lanes_sqlite,
     "lanes, PostgreSQL": lanes_postgres,
+    "lanes, PostgreSQL, no window": lanes_postgres_no_window,
 }
 
 
@@ -175,6 +195,11 @@ async def main(total: int, rounds: int) -> None:
                     rates[approach].append(await APPROACHES[approach](gateway, per, run_folder))
     median = {name: statistics.median(values) for name, values in rates.items()}
     print(f"{SESSIONS} sessions x {per:,} contacts, zero pacing, {rounds} rounds (order rotated)")
+    if any(math.isnan(v) for v in rates["lanes, PostgreSQL"]):  # no server
+        print("  (PostgreSQL: skipped, no server at 127.0.0.1:5432)")
+        for name in ("lanes, PostgreSQL", "lanes, PostgreSQL, no window"):
+            del rates[name]
+            median[name] = float("nan")
     for approach, values in rates.items():
         runs = ", ".join(f"{v:.0f}" for v in values)
         print(f"  {approach:<30} median {median[approach]:7.1f} contacts/s  ({runs})")
@@ -182,7 +207,9 @@ async def main(total: int, rounds: int) -> None:
     pg_ratio = median["lanes, PostgreSQL"] / median["lanes, SQLite"]
     bare_ratio = median["lanes, SQLite"] / median["bare HTTP, nothing recorded"]
     print(f"  lanes (SQLite) / seed design = {seed_ratio:.2f} (goal >= 1.0)")
+    window = median["lanes, PostgreSQL"] / median["lanes, PostgreSQL, no window"]
     print(f"  lanes: PostgreSQL / SQLite   = {pg_ratio:.2f} (goal >= 0.8)")
+    print(f"  PostgreSQL: window / none    = {window:.2f} (the gathering window's gain)")
     print(f"  lanes (SQLite) / bare HTTP   = {bare_ratio:.2f} (the cost of the record)")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from typing import Any, Final
 from zoneinfo import available_timezones
@@ -36,6 +36,15 @@ def _clock(text: str) -> str:
     # A browser's time field may send seconds ("09:00:00"); the setting is to the minute.
     found = _SECONDS.match(text)
     return found.group(1) if found else text
+
+
+# The form's fields of each setting.
+_SETTING_FIELDS: Final = {
+    "window": ("window_on", "days", "start", "end", "timezone"),
+    "daily_cap": ("daily_cap",),
+    "warmup": ("warmup_started_on", "warmup_caps"),
+    "recontact_after_days": ("recontact_after_days",),
+}
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,36 @@ class SettingsForm:
             warmup_caps=text("warmup_caps"),
             recontact_after_days=text("recontact_after_days"),
         )
+
+    def edited_since(self, shown: SettingsForm) -> set[str]:
+        """Return the settings this form changes from the form as it was `shown`.
+
+        Only these are saved: a setting left as shown keeps what someone else may have
+        recorded meanwhile (a cap lowered from the CLI stays lowered).
+        """
+        return {
+            setting
+            for setting, fields in _SETTING_FIELDS.items()
+            if any(getattr(self, f) != getattr(shown, f) for f in fields)
+        }
+
+    def hidden_fields(self) -> dict[str, str]:
+        """Return the form's values as hidden `shown_*` fields, to tell later what was edited."""
+        return {
+            f"shown_{name}": ",".join(value) if isinstance(value, tuple) else str(value)
+            for name, value in asdict(self).items()
+            if name != "window_on"
+        } | {"shown_window_on": "on" if self.window_on else ""}
+
+    @classmethod
+    def shown_in(cls, post: Mapping[str, object]) -> SettingsForm | None:
+        """Return the form as it was shown, from its hidden fields (None on an older page)."""
+        if "shown_timezone" not in post:
+            return None
+        fields = {k.removeprefix("shown_"): v for k, v in post.items() if k.startswith("shown_")}
+        days = fields.get("days", "")
+        ticked = tuple(days.split(",")) if isinstance(days, str) and days else ()
+        return cls.from_post(fields, ticked)
 
     def changes(self) -> tuple[dict[str, object], dict[str, str]]:
         """Return every setting as the form asks (None: cleared) and each bad field's problem.

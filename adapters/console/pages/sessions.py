@@ -117,6 +117,8 @@ async def _session_page(
         "row": card,
         "summary": live_region(ONE_REGION, card.live_href, inner, EVERY),
         "form": form or SettingsForm.of(stored.settings.to_record()),
+        # The settings as recorded now: what a save compares the form with.
+        "shown": SettingsForm.of(stored.settings.to_record()).hidden_fields(),
         "errors": errors or {},
         "days": DAY_LABELS,
         "zones": time_zones(),
@@ -154,6 +156,10 @@ async def change_settings(request: web.Request) -> web.StreamResponse:
     changes, errors = form.changes()
     if errors:
         return await _session_page(request, form=form, errors=errors, status=422)
+    shown = SettingsForm.shown_in(posted)
+    if shown is not None:  # only what the operator edited: the rest stays as recorded now
+        edited = form.edited_since(shown)
+        changes = {k: v for k, v in changes.items() if k in edited}
     book = context_of(request).session_settings
 
     def change() -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from adapters.bootstrap import Services
@@ -316,6 +317,39 @@ async def test_saving_the_form_changes_the_settings_on_the_record(
     assert "2 of 200 sent today" in text
     assert "Mon-Fri 09:00-18:00 Europe/Berlin" in text
     assert "daily cap: none → 200" in text  # the change, on the record
+
+
+async def test_a_save_keeps_what_someone_else_changed_meanwhile_in_a_setting_left_as_shown(
+    signed_in: Client, services: Services
+) -> None:
+    services.session_settings.change(SessionName("default"), {"daily_cap": 500}, by="test")
+    page = await _settings_page(signed_in)  # shows a cap of 500
+    # Meanwhile a ban scare: the cap is lowered from the CLI.
+    services.session_settings.change(SessionName("default"), {"daily_cap": 100}, by="cli")
+    fields = dict(re.findall(r'<input type="hidden" name="(shown_[a-z_]+)" value="([^"]*)"', page))
+
+    response = await signed_in.post(
+        "/ui/sessions/default/settings",
+        data={
+            **fields,
+            "csrf": csrf_of(page),
+            "window_on": "on",  # the only edit: a window
+            "days": ["mon", "tue"],
+            "start": "09:00",
+            "end": "18:00",
+            "timezone": "UTC",
+            "daily_cap": "500",  # as shown
+            "warmup_started_on": "",
+            "warmup_caps": "",
+            "recontact_after_days": "",
+        },
+    )
+
+    stored = services.session_settings.view("default")
+    assert response.status == 200
+    assert fields["shown_daily_cap"] == "500"
+    assert stored.settings.daily_cap == 100  # not undone
+    assert stored.settings.window is not None
 
 
 async def test_bad_settings_are_shown_next_to_their_fields_and_nothing_is_recorded(

@@ -265,9 +265,11 @@ def test_the_settings_form_ticks_the_days_and_marks_each_bad_field() -> None:
         zones=("Europe/Berlin",),
         changes=[],
         more_changes=0,
+        shown=SettingsForm(daily_cap="100").hidden_fields(),
     )
 
     assert 'id="day-sat" checked' in html
+    assert '<input type="hidden" name="shown_daily_cap" value="100">' in html
     assert 'id="day-sun">' in html
     assert 'value="lots" aria-invalid="true" aria-describedby="daily_cap-error"' in html
     assert "&lt;script&gt;" in html

@@ -92,3 +92,27 @@ def test_a_chunk_that_breaks_the_audience_order_is_refused(size: int, chunks: li
         start += length
     with pytest.raises(ValueError, match="chunk"):
         audience.add_chunk(contacts[start : start + chunks[-1]])
+
+
+@pytest.mark.usefixtures("two_chunks_per_write")
+def test_a_write_that_failed_is_written_again_not_skipped(
+    campaigns: CampaignsApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    contacts = people(8 * CHUNK_SIZE)
+    insert = campaigns.recorder.insert_events
+    calls = {"n": 0}
+
+    def failing_once_after_two(*args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("database is locked")
+        return insert(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(campaigns.recorder, "insert_events", failing_once_after_two)
+    with pytest.raises(OSError, match="locked"):
+        campaigns.record_audience(contacts)
+
+    audience = campaigns.record_audience(contacts)  # the caller tries again
+
+    assert stored_versions(campaigns, audience) == list(range(1, 10))
+    assert list(campaigns.audience_contacts(audience.id)) == contacts

@@ -23,6 +23,7 @@ from app.errors import (
 )
 from app.views import CampaignView
 from domain.campaign import AttemptOutcome, Campaign, PauseReason
+from domain.delivery import Deliveries
 from domain.errors import IllegalTransitionError
 from domain.lifecycle import CampaignStatus
 from tests import histories
@@ -871,3 +872,19 @@ def test_variable_names_that_are_not_plain_names_are_refused_and_nothing_is_reco
 
     assert field in [p["field"] for p in raised.value.problems]
     assert recorded_count(campaigns) == before
+
+
+def test_a_delivery_record_is_snapshotted_less_often_than_a_campaign(
+    snapshotting: CampaignsApp, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its snapshot holds every message's ack: it grows with the campaign.
+    monkeypatch.setattr("app.campaigns.DELIVERIES_SNAPSHOT_INTERVAL", 10)
+    campaign_id = uuid4()
+    deliveries = Deliveries(campaign_id=campaign_id)
+    for index in range(11):  # versions 2 .. 12: past 5 and 10
+        deliveries.report(index=index, message_id=f"m{index}", ack=1, at=clock.now())
+        snapshotting.save(deliveries)
+
+    assert snapshotting.snapshots is not None
+    taken = [s.originator_version for s in snapshotting.snapshots.get(deliveries.id)]
+    assert taken == [10]

@@ -97,20 +97,27 @@ class HeldSleeper:
 async def test_commits_ready_within_the_gathering_window_share_one_write(
     campaigns: CampaignsApp,
 ) -> None:
-    first, second = (campaigns.load(scheduled(campaigns, 2)) for _ in range(2))
-    for campaign in (first, second):
+    first, second, third, fourth = (campaigns.load(scheduled(campaigns, 2)) for _ in range(4))
+    for campaign in (first, second, third, fourth):
         campaign.start(at=campaigns.clock.now())
     sleeper = HeldSleeper()
     committer = GroupCommitter(campaigns, gather_seconds=0.005, sleeper=sleeper)
+    # A lone commit is written at once: no window while nobody else commits.
+    await committer.record(first)
+    # Two at once: written together without a window either, and from then on it is kept.
+    await asyncio.gather(committer.record(second), committer.record(third))
+    assert sleeper.waits == []
 
-    early = asyncio.create_task(committer.record(first))
+    lone = asyncio.create_task(committer.record(fourth))
     await sleeper.waiting.wait()  # the window is open: a commit that comes now joins it
-    late = asyncio.create_task(committer.record(second))
+    fifth = campaigns.load(scheduled(campaigns, 2))
+    fifth.start(at=campaigns.clock.now())
+    late = asyncio.create_task(committer.record(fifth))
     await asyncio.sleep(0)
     sleeper.end.set()
-    await asyncio.gather(early, late)
+    await asyncio.gather(lone, late)
     await committer.close()
 
-    assert (committer.commits, committer.batches) == (2, 1)
+    assert (committer.commits, committer.batches) == (5, 3)
     assert sleeper.waits == [0.005]
-    assert campaigns.campaign(second.id).status == "Running"
+    assert campaigns.campaign(fifth.id).status == "Running"
