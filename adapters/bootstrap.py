@@ -23,6 +23,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 from eventsourcing.utils import strtobool
 
 from adapters.console.mount import console
+from adapters.contact_spool import SqliteContactSpool
 from adapters.http_api.context import ApiContext, ApiRuntime
 from adapters.http_api.metrics import ApiMetrics
 from adapters.http_api.server import make_app
@@ -122,12 +123,17 @@ def campaigns_app(
     snapshot_interval: int | None = None,
     env: dict[str, str] | None = None,
 ) -> CampaignsApp:
-    """Return the campaigns application on the store at `url` (tables created unless told)."""
+    """Return the campaigns application on the store at `url` (tables created unless told).
+
+    An audience being scheduled waits between screening and recording in a temporary SQLite
+    file, so a million-row upload costs the process no more memory than a small one.
+    """
     return CampaignsApp(
         clock=clock or SystemClock(),
         env={**persistence_environment(url, create_dirs=create_dirs), **(env or {})},
         default_region=default_region,
         snapshot_interval=snapshot_interval,
+        spools=SqliteContactSpool,
     )
 
 

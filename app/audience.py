@@ -60,25 +60,33 @@ def normalise_audience(rows: Iterable[ContactInput], default_region: str | None)
     kept_rows: list[int] = []
     first_seen: dict[str, int] = {}
     for position, row in enumerate(rows):
-        e164, reason = _parse_phone(row.phone, default_region)
-        if e164 is None:
-            invalid.append(InvalidRow(position, row.phone, reason))
+        contact = normalised_contact(position, row, default_region)
+        if isinstance(contact, InvalidRow):
+            invalid.append(contact)
             continue
-        if e164 in first_seen:
-            duplicates.append(DuplicateRow(position, row.phone, first_seen[e164]))
+        if contact.phone in first_seen:
+            duplicates.append(DuplicateRow(position, row.phone, first_seen[contact.phone]))
             continue
-        first_seen[e164] = position
+        first_seen[contact.phone] = position
         kept_rows.append(position)
-        name = row.name.strip() if row.name and row.name.strip() else None
-        contacts.append(
-            Contact(
-                phone=e164,
-                chat_id=chat_id_for_e164(e164),
-                name=name,
-                variables={str(k): str(v) for k, v in row.variables.items()},
-            )
-        )
+        contacts.append(contact)
     return AudienceReport(contacts, duplicates, invalid, kept_rows)
+
+
+def normalised_contact(
+    position: int, row: ContactInput, default_region: str | None
+) -> Contact | InvalidRow:
+    """Return row `position` as a contact with its phone in E.164, or why its phone is unusable."""
+    e164, reason = _parse_phone(row.phone, default_region)
+    if e164 is None:
+        return InvalidRow(position, row.phone, reason)
+    name = row.name.strip() if row.name and row.name.strip() else None
+    return Contact(
+        phone=e164,
+        chat_id=chat_id_for_e164(e164),
+        name=name,
+        variables={str(k): str(v) for k, v in row.variables.items()},
+    )
 
 
 def _parse_phone(value: str, default_region: str | None) -> tuple[str | None, str]:

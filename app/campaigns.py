@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -19,13 +19,14 @@ from app.errors import (
     ConcurrentUpdateError,
 )
 from app.idempotency import IdempotencyConflictError, RequestKey
-from app.ports import Clock
+from app.ports import Clock, ContactSpool
 from app.scheduling import (
     ScheduleCampaign,
     ScheduledCampaign,
-    validated_audience,
+    screened_audience,
     validated_schedule,
 )
+from app.screening import MemoryContactSpool
 from app.store import LockedRepository
 from app.views import (
     CampaignView,
@@ -79,9 +80,12 @@ class CampaignsApp(Application[UUID]):
         env: Mapping[str, str] | None = None,
         default_region: str | None = None,
         snapshot_interval: int | None = None,
+        spools: Callable[[], ContactSpool] = MemoryContactSpool,
     ) -> None:
+        """`spools` makes where an audience's contacts wait between screening and recording."""
         self.clock = clock
         self.default_region = default_region
+        self.spools = spools
         self._saves = itertools.count(1)
         self.saves_so_far = 0
         self._recorded_listeners: list[RecordedListener] = []
@@ -160,21 +164,25 @@ class CampaignsApp(Application[UUID]):
                 return ScheduledCampaign(found, [], replayed=True)
         now = self.clock.now()
         template = MessageTemplate(request.text, dict(request.defaults), tuple(request.variants))
-        report = validated_audience(request, template, self.default_region)
-        scheduled_for = validated_schedule(request.scheduled_for, now)
-        audience = Audience.frozen(content_hash(report.contacts), len(report.contacts))
-        campaign = Campaign(
-            name=request.name.strip(),
-            session=request.session,
-            message=MessageContent(template, request.image).to_record(),
-            audience=audience.reference(),
-            scheduled_for=scheduled_for,
-            pacing=request.pacing.to_record(),
-            options=request.options.to_record(),
-            at=now,
-            idempotency=None if request_key is None else request_key.record(),
-        )
-        self.record_audience(report.contacts, audience)
+        spool = self.spools()
+        try:
+            screened = screened_audience(request, template, self.default_region, spool)
+            scheduled_for = validated_schedule(request.scheduled_for, now)
+            audience = Audience.frozen(screened.content_hash, screened.size)
+            campaign = Campaign(
+                name=request.name.strip(),
+                session=request.session,
+                message=MessageContent(template, request.image).to_record(),
+                audience=audience.reference(),
+                scheduled_for=scheduled_for,
+                pacing=request.pacing.to_record(),
+                options=request.options.to_record(),
+                at=now,
+                idempotency=None if request_key is None else request_key.record(),
+            )
+            self.record_audience_from(_contacts_of(spool), audience)
+        finally:
+            spool.close()
         try:
             self.save(campaign)
         except IntegrityError:
@@ -183,7 +191,19 @@ class CampaignsApp(Application[UUID]):
             if found is None:
                 raise
             return ScheduledCampaign(found, [], replayed=True)
-        return ScheduledCampaign(self._view(campaign), report.duplicates)
+        return ScheduledCampaign(
+            self._view(campaign), screened.duplicates, duplicates_total=screened.duplicates_total
+        )
+
+    def check_campaign(self, request: ScheduleCampaign) -> None:
+        """Raise what scheduling `request` would (InvalidCampaignError, ...); record nothing."""
+        template = MessageTemplate(request.text, dict(request.defaults), tuple(request.variants))
+        spool = self.spools()
+        try:
+            screened_audience(request, template, self.default_region, spool)
+        finally:
+            spool.close()
+        validated_schedule(request.scheduled_for, self.clock.now())
 
     def record_audience(
         self, contacts: Sequence[Contact], audience: Audience | None = None
@@ -198,6 +218,19 @@ class CampaignsApp(Application[UUID]):
         """
         if audience is None:
             audience = Audience.frozen(content_hash(contacts), len(contacts))
+        return self.record_audience_from(
+            lambda start: itertools.islice(contacts, start, None), audience
+        )
+
+    def record_audience_from(
+        self, read: Callable[[int], Iterable[Contact]], audience: Audience
+    ) -> Audience:
+        """Record `audience` as record_audience does, its contacts read as they are written.
+
+        `read(start)` yields the audience's contacts from index `start` on, in order (from a
+        spool on disk, say), so an audience of a million is never held whole; `audience` is
+        `Audience.frozen` of those contacts.
+        """
         while True:
             last = self.recorder.select_events(audience.id, desc=True, limit=1)
             recorded = last[0].originator_version - 1 if last else -1  # chunks, or -1: none
@@ -206,7 +239,7 @@ class CampaignsApp(Application[UUID]):
             if recorded >= 0:
                 audience = self._audience_as_recorded(audience.id, last[0])
             try:
-                self._add_chunks(audience, contacts)
+                self._add_chunks(audience, read)
             except IntegrityError:
                 continue  # someone else wrote the same part meanwhile: carry on after theirs
             return audience
@@ -227,10 +260,11 @@ class CampaignsApp(Application[UUID]):
             audience.version = chunk.originator_version  # the chunks before it are stored
         return audience
 
-    def _add_chunks(self, audience: Audience, contacts: Sequence[Contact]) -> None:
+    def _add_chunks(self, audience: Audience, read: Callable[[int], Iterable[Contact]]) -> None:
+        contacts = iter(read(audience.added))
         added = 0
         while not audience.complete:
-            audience.add_chunk(contacts[audience.added : audience.added + CHUNK_SIZE])
+            audience.add_chunk(list(itertools.islice(contacts, CHUNK_SIZE)))
             added += 1
             if added % AUDIENCE_CHUNKS_PER_WRITE == 0:
                 self.save(audience)
@@ -477,3 +511,10 @@ class CampaignsApp(Application[UUID]):
 
 def _cache_size(text: str | None) -> int | None:
     return int(text) if text else None
+
+
+def _contacts_of(spool: ContactSpool) -> Callable[[int], Iterator[Contact]]:
+    def read(start: int) -> Iterator[Contact]:
+        return (contact for _, contact in spool.kept(start))
+
+    return read

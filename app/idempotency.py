@@ -52,12 +52,21 @@ def key_problem(key: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class HashedBytes:
+    """Bytes hashed already (a file hashed as it arrived): `digest` takes their sha256 as is."""
+
+    sha256: bytes
+
+
 def digest(*parts: Any) -> str:
     """Return the sha256 of JSON-native parts (bytes are hashed first), keys in order."""
     hashed = hashlib.sha256()
     for part in parts:
         if isinstance(part, bytes):
             hashed.update(hashlib.sha256(part).digest())
+        elif isinstance(part, HashedBytes):
+            hashed.update(part.sha256)
         else:
             hashed.update(json.dumps(part, sort_keys=True, separators=(",", ":")).encode())
         hashed.update(b"\x00")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final, Literal, Protocol
 
-from domain.contacts import ChatId
+from domain.contacts import ChatId, Contact
 from domain.session import SessionName
 
 StatusSource = Literal["poll", "webhook"]
@@ -366,4 +366,32 @@ class NotificationTransport(Protocol):
 
         Raises NotificationDeliveryError for any other answer, a timeout or no connection.
         """
+        ...
+
+
+class ContactSpool(Protocol):
+    """The contacts an audience keeps while its rows are read: in order, one per phone.
+
+    A million-row file is screened in one pass and recorded in a second, so the contacts
+    in between stay out of memory: on disk in the service (adapters/contact_spool.py), in
+    a list for audiences held in memory anyway (app/screening.py MemoryContactSpool).
+    """
+
+    def keep(self, row: int, contact: Contact) -> int | None:
+        """Keep `contact`, from the operator's row `row`, unless its phone is kept already.
+
+        Returns None when kept, else the row of the contact kept earlier with that phone.
+        """
+        ...
+
+    def __len__(self) -> int:
+        """Return how many contacts are kept."""
+        ...
+
+    def kept(self, start: int = 0) -> Iterator[tuple[int, Contact]]:
+        """Yield (row, contact) of each kept contact from the `start`-th on, in order."""
+        ...
+
+    def close(self) -> None:
+        """Forget the contacts (a file is deleted); the spool is not used after."""
         ...

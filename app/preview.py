@@ -13,9 +13,10 @@ from typing import Any, Final
 from app.campaigns import CampaignsApp
 from app.eta import FinishEstimate
 from app.opt_outs import OptOutBook
-from app.ports import Clock
+from app.ports import Clock, ContactSpool
 from app.read_models import CampaignContacts
-from app.scheduling import ScheduleCampaign, validated_audience, validated_schedule
+from app.scheduling import ScheduleCampaign, screened_audience, validated_schedule
+from app.screening import Listing
 from app.session_settings import SessionSettingsBook
 from app.views import JsonView
 from domain.content import MessageTemplate
@@ -26,6 +27,7 @@ from domain.guardrails import (
     opt_out_verdict,
     recent_contact_verdict,
 )
+from domain.number_settings import NumberSettings
 from domain.pacing import pacing_warnings
 from domain.session import SessionName
 
@@ -71,9 +73,16 @@ class CampaignPreview:
         """
         now = self._clock.now()
         template = MessageTemplate(request.text, dict(request.defaults), tuple(request.variants))
-        report = validated_audience(request, template, self._campaigns.default_region)
-        start = validated_schedule(request.scheduled_for, now)
-        settings = self._settings.settings_of(request.session)
+        spool = self._campaigns.spools()
+        try:
+            screened = screened_audience(
+                request, template, self._campaigns.default_region, spool, listed=MAX_REJECTS_LISTED
+            )
+            start = validated_schedule(request.scheduled_for, now)
+            settings = self._settings.settings_of(request.session)
+            messages, skipped = self._kept(request, template, spool, settings, now, limit)
+        finally:
+            spool.close()
         rejects: list[dict[str, Any]] = [
             {
                 "position": d.position,
@@ -81,34 +90,13 @@ class CampaignPreview:
                 "reason": "duplicate",
                 "detail": f"same number as contacts[{d.first_position}]: dropped",
             }
-            for d in report.duplicates
+            for d in screened.duplicates
         ]
-        messages: list[dict[str, Any]] = []
-        skipped = 0
-        for index, contact in enumerate(report.contacts):
-            verdict = opt_out_verdict(self._opt_outs.entry(contact.phone))
-            if verdict is None and settings.recontact_after_days is not None:
-                found = self._contacts.last_sent(SessionName(request.session), contact.chat_id)
-                earlier = None if found is None else EarlierMessage(found[0], found[1])
-                verdict = recent_contact_verdict(earlier, now, settings.recontact_after_days)
-            if verdict is not None:
-                skipped += 1
-                rejects.append(
-                    {
-                        "position": report.rows[index],
-                        "phone": contact.phone,
-                        "reason": verdict.reason,
-                        "detail": verdict.detail,
-                    }
-                )
-            elif len(messages) < limit:
-                text = template.render(contact.template_values(), seed=f"preview {index}")
-                messages.append(
-                    {"index": index, "phone": contact.phone, "name": contact.name, "text": text}
-                )
+        # Both lists are in row order and hold the first of their kind: so do the first merged.
+        rejects = sorted(rejects + skipped.items, key=lambda r: int(r["position"]))
         warnings = pacing_warnings(request.pacing)
-        if skipped:
-            warnings.append(f"{skipped} contact(s) would be skipped now (see rejects)")
+        if skipped.total:
+            warnings.append(f"{skipped.total} contact(s) would be skipped now (see rejects)")
         window = settings.window
         if window is not None and not window.is_open(start):
             opening = window.next_opening(start)
@@ -121,17 +109,50 @@ class CampaignPreview:
             warnings.append(f"the number's {cap.name} today is {cap.limit} messages")
         eta = self._estimate.plan(
             session=SessionName(request.session),
-            remaining=len(report.contacts) - skipped,
+            remaining=screened.size - skipped.total,
             pacing=request.pacing.to_record(),
             options=request.options.to_record(),
             start=start,
         )
-        rejects.sort(key=lambda r: int(r["position"]))
         return Preview(
-            total=len(report.contacts),
+            total=screened.size,
             messages=messages,
             rejects=rejects[:MAX_REJECTS_LISTED],
-            rejects_total=len(rejects),
+            rejects_total=screened.duplicates_total + skipped.total,
             warnings=warnings,
             eta=eta,
         )
+
+    def _kept(  # noqa: PLR0917 - one pass over the kept contacts, all it needs
+        self,
+        request: ScheduleCampaign,
+        template: MessageTemplate,
+        spool: ContactSpool,
+        settings: NumberSettings,
+        now: datetime,
+        limit: int,
+    ) -> tuple[list[dict[str, Any]], Listing[dict[str, Any]]]:
+        """Return the first `limit` messages and the contacts the guardrails would skip now."""
+        messages: list[dict[str, Any]] = []
+        skipped: Listing[dict[str, Any]] = Listing(MAX_REJECTS_LISTED)
+        for index, (row, contact) in enumerate(spool.kept()):
+            verdict = opt_out_verdict(self._opt_outs.entry(contact.phone))
+            if verdict is None and settings.recontact_after_days is not None:
+                found = self._contacts.last_sent(SessionName(request.session), contact.chat_id)
+                earlier = None if found is None else EarlierMessage(found[0], found[1])
+                verdict = recent_contact_verdict(earlier, now, settings.recontact_after_days)
+            if verdict is not None:
+                skipped.add(
+                    {
+                        "position": row,
+                        "phone": contact.phone,
+                        "reason": verdict.reason,
+                        "detail": verdict.detail,
+                    }
+                )
+            elif len(messages) < limit:
+                text = template.render(contact.template_values(), seed=f"preview {index}")
+                messages.append(
+                    {"index": index, "phone": contact.phone, "name": contact.name, "text": text}
+                )
+        return messages, skipped

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from app.audience import AudienceReport, ContactInput, DuplicateRow, normalise_audience
-from app.errors import AudienceRejectedError, InvalidCampaignError, MissingVariablesError
+from app.audience import AudienceReport, ContactInput, DuplicateRow
+from app.errors import MAX_ROWS_ANSWERED, InvalidCampaignError
+from app.ports import ContactSpool
+from app.screening import VARIABLE_NAME_RULE, AudienceScreen, MemoryContactSpool, ScreenedAudience
 from app.views import CampaignView
-from domain.contacts import contacts_missing_fields
 from domain.content import ImageReference, MessageTemplate, is_variable_name
 from domain.errors import DomainError
 from domain.pacing import CampaignOptions, Pacing, pacing_problem
@@ -21,7 +22,6 @@ MAX_NAME_LENGTH = 200
 # A schedule this far in the past is more likely a timezone slip than an intent.
 PAST_SCHEDULE_TOLERANCE = timedelta(minutes=5)
 MAX_VARIANTS = 50
-_VARIABLE_NAME_RULE = "a variable name is a letter, then letters, digits or '_' (at most 64)"
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class ScheduleCampaign:
 
     name: str
     text: str
-    contacts: Sequence[ContactInput]
+    # Read once per check, in order: a list, or rows read again from a file each time.
+    contacts: Iterable[ContactInput]
     session: str = "default"
     defaults: Mapping[str, str] = field(default_factory=dict)
     image: ImageReference | None = None
@@ -43,7 +44,7 @@ class ScheduleCampaign:
 
 @dataclass(frozen=True)
 class ScheduledCampaign:
-    """The new campaign, and the duplicate rows that were dropped from its audience.
+    """The new campaign, and the duplicate rows that were dropped from its audience (the first).
 
     `replayed`: the campaign an earlier request with the same key and body made (nothing new
     was recorded, and `duplicates` is empty).
@@ -52,12 +53,35 @@ class ScheduledCampaign:
     view: CampaignView
     duplicates: list[DuplicateRow]
     replayed: bool = False
+    # Every duplicate row: `duplicates` lists the first MAX_ROWS_ANSWERED of them.
+    duplicates_total: int = 0
 
 
 def validated_audience(
     request: ScheduleCampaign, template: MessageTemplate, default_region: str | None
 ) -> AudienceReport:
-    """Return the request's audience report, or raise naming every problem; records nothing."""
+    """Return the request's audience report, or raise naming every problem; records nothing.
+
+    Held in memory, every row of each kind listed: for audiences bounded by an upload.
+    """
+    spool = MemoryContactSpool()
+    screened = screened_audience(request, template, default_region, spool, listed=None)
+    return AudienceReport(spool.contacts, screened.duplicates, [], spool.rows)
+
+
+def screened_audience(
+    request: ScheduleCampaign,
+    template: MessageTemplate,
+    default_region: str | None,
+    spool: ContactSpool,
+    *,
+    listed: int | None = MAX_ROWS_ANSWERED,
+) -> ScreenedAudience:
+    """Screen the request's rows in one pass, keeping its contacts in `spool`; records nothing.
+
+    Raises naming every problem (the first `listed` rows of a kind, and how many more):
+    InvalidCampaignError, or its kinds for unusable phones and missing template values.
+    """
     problems: list[dict[str, object]] = []
     if not request.name.strip():
         problems.append({"field": "name", "reason": "must not be empty"})
@@ -74,33 +98,14 @@ def validated_audience(
     if pacing is not None:
         problems.append({"field": "pacing", "reason": pacing})
     problems.extend(
-        {"field": f"message.defaults.{name[:64]}", "reason": _VARIABLE_NAME_RULE}
+        {"field": f"message.defaults.{name[:64]}", "reason": VARIABLE_NAME_RULE}
         for name in request.defaults
         if not is_variable_name(name)
     )
-    problems.extend(
-        {"field": f"contacts[{row}].variables.{name[:64]}", "reason": _VARIABLE_NAME_RULE}
-        for row, contact in enumerate(request.contacts)
-        for name in contact.variables
-        if not is_variable_name(name)
-    )
-    if problems:
-        raise InvalidCampaignError("the campaign is not valid", problems)
-    report = normalise_audience(request.contacts, default_region)
-    if report.invalid:
-        raise AudienceRejectedError(report)
-    if not report.contacts:
-        raise InvalidCampaignError(
-            "the campaign has no contacts",
-            [{"field": "contacts", "reason": "at least one contact is needed"}],
-        )
-    missing = contacts_missing_fields(template, report.contacts)
-    if missing:
-        available = {name for contact in report.contacts for name in contact.template_values()}
-        raise MissingVariablesError(
-            [replace(m, position=report.rows[m.position]) for m in missing], available=available
-        )
-    return report
+    screen = AudienceScreen(template, default_region, spool, listed=listed, phones=not problems)
+    for position, row in enumerate(request.contacts):
+        screen.add(position, row)
+    return screen.outcome(problems)
 
 
 def _text_problems(request: ScheduleCampaign) -> list[dict[str, object]]:

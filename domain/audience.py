@@ -17,12 +17,27 @@ _AUDIENCE_NAMESPACE: Final = UUID("8a4f5f1e-3b9e-4f43-9a6e-5c1d2f0b7a11")
 CHUNK_SIZE: Final = 1000
 
 
+class ContentHash:
+    """The sha256 of an audience's contacts, taken one contact at a time, as they are read."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+
+    def add(self, contact: Contact) -> None:
+        """Take the next contact's canonical JSON into the hash."""
+        self._digest.update(json.dumps(contact.to_record(), sort_keys=True).encode())
+        self._digest.update(b"\n")
+
+    def hexdigest(self) -> str:
+        """Return the hash of the contacts added so far, in their order."""
+        return self._digest.hexdigest()
+
+
 def content_hash(contacts: Iterable[Contact]) -> str:
     """Return the sha256 of the contacts' canonical JSON, in order (read once, as it comes)."""
-    digest = hashlib.sha256()
+    digest = ContentHash()
     for contact in contacts:
-        digest.update(json.dumps(contact.to_record(), sort_keys=True).encode())
-        digest.update(b"\n")
+        digest.add(contact)
     return digest.hexdigest()
 
 

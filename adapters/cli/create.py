@@ -1,4 +1,8 @@
-"""`create`: schedule a campaign from a contacts file (CSV or XLSX) and a message."""
+"""`create`: schedule a campaign from a contacts file (CSV or XLSX) and a message.
+
+The file is checked here in one pass (its errors named by line before anything is sent),
+then uploaded as it is, streamed: the service reads it as it reads any upload.
+"""
 
 from __future__ import annotations
 
@@ -23,17 +27,13 @@ from adapters.cli.arguments import (
 from adapters.cli.output import fail, print_json, when
 from adapters.cli.service_client import Problem, ServiceClient, problem_line, run_with_service
 from adapters.cli.session_commands import window_spec
-from adapters.contacts_file import (
-    ContactsFile,
-    ContactsFileError,
-    OptionNames,
-    read_contacts_file,
-)
-from app.audience import ContactInput
+from adapters.contacts_file import ContactRows, ContactsFileError, OptionNames, open_contacts_file
 
 _CONTACT_FIELD: Final = re.compile(r"^contacts\[(\d+)\]\.?(.*)$")
 _CONTACT_MENTION: Final = re.compile(r"contacts\[(\d+)\]")
 _OPTIONS: Final = OptionNames(phone_column="--phone-column", encoding="--encoding")
+# The slowest pace the service is assumed to screen rows at: requests wait for it at least.
+ROWS_PER_SECOND: Final = 2000
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -50,7 +50,8 @@ def add_parser(subparsers: Subparsers) -> None:
             "+4915112345678 or 004915112345678), an optional 'name' column, and any other "
             "columns as template variables ({first_name} in --text; an empty cell leaves it to "
             "--default). Columns that cannot be a variable, and a repeated name, are ignored "
-            "with a warning."
+            "with a warning. The file is checked here, then uploaded as it is; the request "
+            f"waits at least 1 s per {ROWS_PER_SECOND:,} rows, whatever --timeout says."
         ),
         exits={
             **SERVICE_EXITS,
@@ -203,35 +204,26 @@ def default_value(text: str) -> tuple[str, str]:
     return field.strip(), value
 
 
-def read_contacts(args: argparse.Namespace) -> tuple[Path, ContactsFile]:
-    """Read the contacts file as the service reads an upload; ContactsFileError says why not."""
+def read_contacts(args: argparse.Namespace) -> tuple[Path, ContactRows]:
+    """Check the contacts file as the service reads an upload; ContactsFileError says why not.
+
+    One pass over the file, which keeps only each row's line number (to name rows in the
+    service's answers): the file itself is uploaded as it is.
+    """
     path: Path = args.contacts_file or args.contacts
     try:
-        data = path.read_bytes()
+        found = open_contacts_file(
+            path, phone_column=args.phone_column, encoding=args.encoding, options=_OPTIONS
+        )
     except OSError as error:
         raise ContactsFileError(f"cannot read {path}: {error.strerror or error}") from None
-    try:
-        found = read_contacts_file(
-            data, phone_column=args.phone_column, encoding=args.encoding, options=_OPTIONS
-        )
     except ContactsFileError as error:
         raise ContactsFileError(f"{path}: {error}") from None
     return path, found
 
 
-def _contact_json(contact: ContactInput) -> dict[str, Any]:
-    body: dict[str, Any] = {"phone": contact.phone}
-    if contact.name is not None:
-        body["name"] = contact.name
-    if contact.variables:
-        body["variables"] = dict(contact.variables)
-    return body
-
-
-def campaign_body(
-    args: argparse.Namespace, path: Path, contacts: ContactsFile, media_id: str | None
-) -> dict[str, Any]:
-    """Return the POST /campaigns body for the arguments."""
+def campaign_body(args: argparse.Namespace, path: Path, media_id: str | None) -> dict[str, Any]:
+    """Return the `campaign` part of the POST /campaigns form for the arguments."""
     message: dict[str, Any] = {"text": args.text}
     if media_id is not None:
         message["media_id"] = media_id
@@ -252,12 +244,15 @@ def campaign_body(
         "name": args.name or path.stem,
         "session": args.session,
         "message": message,
-        "contacts": [_contact_json(contact) for contact in contacts.contacts],
         "scheduled_for": args.at.isoformat() if args.at else None,
         "options": options,
     }
     if args.pacing is not None:
         body["pacing"] = {"min_seconds": args.pacing[0], "max_seconds": args.pacing[1]}
+    if args.phone_column is not None:
+        body["phone_column"] = args.phone_column
+    if args.encoding is not None:
+        body["encoding"] = args.encoding
     return body
 
 
@@ -269,6 +264,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(error), ExitCode.USAGE)
     for warning in contacts.warnings:
         print(f"{path}: {warning}", file=sys.stderr)
+    # The service screens a file at some thousands of rows a second (phones are parsed one by
+    # one): a million rows take minutes, which the default timeout would cut short.
+    args.timeout = max(args.timeout, len(contacts) / ROWS_PER_SECOND)
     media_bytes: bytes | None = None
     if args.media is not None:
         try:
@@ -279,7 +277,7 @@ def run(args: argparse.Namespace) -> int:
     async def create(client: ServiceClient) -> int:
         if args.dry_run:
             # Nothing is stored, not even the image: a preview renders texts only.
-            body = campaign_body(args, path, contacts, None)
+            body = campaign_body(args, path, None)
             return await _dry_run(client, body, args, path, contacts)
         media_id = None
         if media_bytes is not None:
@@ -287,7 +285,9 @@ def run(args: argparse.Namespace) -> int:
             media = await client.upload_media(media_bytes, args.media.name, kind)
             media_id = str(media["id"])
         view = await client.create_campaign(
-            campaign_body(args, path, contacts, media_id), idempotency_key=args.idempotency_key
+            campaign_body(args, path, media_id),
+            contacts=path,
+            idempotency_key=args.idempotency_key,
         )
         _report_created(view, args, path, contacts)
         return ExitCode.OK
@@ -298,7 +298,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report_created(
-    view: dict[str, Any], args: argparse.Namespace, path: Path, contacts: ContactsFile
+    view: dict[str, Any], args: argparse.Namespace, path: Path, contacts: ContactRows
 ) -> None:
     """Print the new campaign's id (or view), when it should end, and what to know about it."""
     if args.json:
@@ -310,12 +310,16 @@ def _report_created(
     for warning in view.get("warnings") or []:
         if warning not in contacts.warnings:  # the file's own were printed already
             print(f"warning: {warning}", file=sys.stderr)
-    for duplicate in view.get("duplicates") or []:
+    duplicates = view.get("duplicates") or []
+    for duplicate in duplicates:
         print(
             f"dropped {path} {_place(contacts, duplicate.get('position'))}: "
             f"same number as {_place(contacts, duplicate.get('first_position'))}",
             file=sys.stderr,
         )
+    more = int(view.get("duplicates_total") or 0) - len(duplicates)
+    if more > 0:  # the service lists the first ones
+        print(f"dropped {more} more rows of {path} with a number given before", file=sys.stderr)
 
 
 async def _dry_run(
@@ -323,13 +327,11 @@ async def _dry_run(
     body: dict[str, Any],
     args: argparse.Namespace,
     path: Path,
-    contacts: ContactsFile,
+    contacts: ContactRows,
 ) -> int:
     """Ask the service what creating would do, and print it; nothing is recorded."""
     limit = min(args.preview, 100)
-    preview = await client.call(
-        "POST", "/campaigns/preview", json=body, params={"limit": str(limit)}
-    )
+    preview = await client.preview_campaign(body, contacts=path, limit=limit)
     if args.json:
         print_json(preview)
         return ExitCode.OK
@@ -350,11 +352,11 @@ async def _dry_run(
     return ExitCode.OK
 
 
-def _place(contacts: ContactsFile, position: object) -> str:
+def _place(contacts: ContactRows, position: object) -> str:
     return contacts.place(position) if isinstance(position, int) else f"{contacts.unit} ?"
 
 
-def _describe(path: Path, contacts: ContactsFile, problem: Problem) -> str:
+def _describe(path: Path, contacts: ContactRows, problem: Problem) -> str:
     # The service names rows by their position in the list we sent; people want file lines.
     field = str(problem.get("field", ""))
     match = _CONTACT_FIELD.match(field)

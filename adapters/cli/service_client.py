@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import mimetypes
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import aiohttp
 from yarl import URL
@@ -39,11 +41,32 @@ class ServiceClient:
             self._headers["Authorization"] = f"Bearer {token}"
 
     async def create_campaign(
-        self, body: Mapping[str, Any], *, idempotency_key: str | None = None
+        self,
+        body: Mapping[str, Any],
+        *,
+        contacts: Path | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        """Schedule a campaign (once per idempotency key, when given); return its view."""
+        """Schedule a campaign (once per idempotency key, when given); return its view.
+
+        With `contacts`, `body` is the form's `campaign` part and the file is uploaded with
+        it, streamed from disk; without, `body` is the whole JSON body, contacts included.
+        """
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
-        return await self._json("POST", "/campaigns", json=body, headers=headers)
+        if contacts is None:
+            return await self._json("POST", "/campaigns", json=body, headers=headers)
+        with contacts.open("rb") as file:
+            form = _campaign_form(body, contacts, file)
+            return await self._json("POST", "/campaigns", data=form, headers=headers)
+
+    async def preview_campaign(
+        self, body: Mapping[str, Any], *, contacts: Path, limit: int
+    ) -> dict[str, Any]:
+        """Return what creating the campaign of `body` and the file `contacts` would do."""
+        with contacts.open("rb") as file:
+            form = _campaign_form(body, contacts, file)
+            params = {"limit": str(limit)}
+            return await self._json("POST", "/campaigns/preview", data=form, params=params)
 
     async def upload_media(
         self, content: bytes, filename: str, content_type: str
@@ -108,6 +131,15 @@ class ServiceClient:
                 ExitCode.UNAVAILABLE,
             )
         return payload
+
+
+def _campaign_form(body: Mapping[str, Any], path: Path, file: BinaryIO) -> aiohttp.FormData:
+    # aiohttp sends an open file in chunks as the request goes: the file is never read whole.
+    form = aiohttp.FormData()
+    form.add_field("campaign", json.dumps(body), content_type="application/json")
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    form.add_field("contacts", file, filename=path.name, content_type=kind)
+    return form
 
 
 def _decoded(body: bytes) -> Any:

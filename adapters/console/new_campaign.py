@@ -141,7 +141,8 @@ def _audience(
     errors: dict[str, str],
 ) -> _Audience:
     template = MessageTemplate(request.text)
-    kept = list(range(len(request.contacts)))
+    contacts = file.contacts if file is not None else []
+    kept = list(range(len(contacts)))
     rejects: list[Row] = []
     try:
         return _Audience(validated_audience(request, template, default_region), kept, [], [])
@@ -150,7 +151,7 @@ def _audience(
         rejects = [Row(place(r.position), r.value, r.reason) for r in error.report.invalid]
         refused = {r.position for r in error.report.invalid}
         kept = [i for i in kept if i not in refused]
-        subset = replace(request, contacts=[request.contacts[i] for i in kept])
+        subset = replace(request, contacts=[contacts[i] for i in kept])
         if not kept:
             errors["contacts"] = "no row of the file has a usable phone number"
             return _Audience(None, kept, rejects, [])

@@ -168,8 +168,8 @@ async def preview_campaign(request: web.Request) -> web.Response:
         query = PreviewQuery.model_validate(dict(request.query))
     except ValidationError as error:
         raise validation_problem(error) from None
-    command, warnings = await campaign_request(request)
-    preview = await off_loop(request.app[CONTEXT].preview.preview, command, query.limit)
+    async with campaign_request(request) as (command, warnings):
+        preview = await off_loop(request.app[CONTEXT].preview.preview, command, query.limit)
     document = preview.as_dict()
     document["warnings"] = [*warnings, *document["warnings"]]
     return _json(document)

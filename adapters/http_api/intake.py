@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
+from pathlib import Path
 from typing import Final
 
 from aiohttp import web
 
-from adapters.contacts_file import ContactsFile, ContactsFileError, read_contacts_file
+from adapters.contacts_file import ContactRows, ContactsFileError, open_contacts_file
 from adapters.http_api.context import ApiContext
 from adapters.http_api.errors import invalid_input
 from adapters.http_api.keys import CONTEXT, RUNTIME
@@ -21,18 +23,24 @@ from adapters.http_api.schemas import (
     CampaignFields,
     CampaignIn,
 )
-from adapters.http_api.uploads import read_form, read_json, validate_json
+from adapters.http_api.uploads import (
+    SpooledForm,
+    read_form,
+    read_json,
+    spooled_form,
+    validate_json,
+)
 from adapters.logging_setup import campaign_context
 from adapters.media import UnsupportedMediaError
 from app.audience import ContactInput, DuplicateRow
 from app.blocking import off_loop
 from app.errors import InvalidCampaignError
-from app.idempotency import RequestKey, digest, key_problem
+from app.idempotency import HashedBytes, RequestKey, digest, key_problem
 from app.ports import MediaKind
-from app.scheduling import ScheduleCampaign, validated_audience, validated_schedule
+from app.scheduling import ScheduleCampaign
 from app.session_check import SessionCheck, check_session
 from app.views import CampaignView
-from domain.content import ImageReference, MessageTemplate
+from domain.content import ImageReference
 from domain.errors import DomainError
 from domain.pacing import CampaignOptions, Pacing, pacing_warnings
 from domain.window import InvalidSettingError
@@ -84,7 +92,7 @@ def media_reference(
 def _schedule_command(
     services: ApiContext,
     fields: CampaignFields,
-    contacts: Sequence[ContactInput],
+    contacts: Iterable[ContactInput],
     session: SessionCheck | None,
 ) -> _Command:
     """Return the command for the request; reads the media store, so run it off the loop.
@@ -153,43 +161,48 @@ def _application_problems(
 ) -> list[dict[str, object]]:
     # What scheduling itself would refuse, gathered without recording anything.
     try:
-        template = MessageTemplate(command.text, dict(command.defaults))
-        validated_audience(command, template, services.campaigns.default_region)
-        validated_schedule(command.scheduled_for, services.clock.now())
+        services.campaigns.check_campaign(command)
     except InvalidCampaignError as error:
         return list(error.problems) or [{"field": "body", "reason": str(error)}]
     return []
 
 
-def _read_contacts(data: bytes, fields: CampaignFields) -> ContactsFile:
+def _open_contacts(path: Path, fields: CampaignFields) -> ContactRows:
     try:
-        return read_contacts_file(data, phone_column=fields.phone_column, encoding=fields.encoding)
+        return open_contacts_file(path, phone_column=fields.phone_column, encoding=fields.encoding)
     except ContactsFileError as error:
         raise invalid_input(
             "the contacts file cannot be read", [{"field": error.field, "reason": str(error)}]
         ) from None
 
 
-async def _campaign_from_form(
-    request: web.Request, limit: int
-) -> tuple[CampaignFields, ContactsFile, bytes]:
-    form = await read_form(request, {"campaign", "contacts"}, limit)
+async def _campaign_from_form(form: SpooledForm) -> tuple[CampaignFields, ContactRows]:
     missing = [
-        {"field": f, "reason": "required"} for f in ("campaign", "contacts") if f not in form
+        {"field": f, "reason": "required"}
+        for f in ("campaign", "contacts")
+        if f not in form.fields and f not in form.files
     ]
     if missing:
         raise invalid_input("the form lacks a field", missing)
-    fields = await validate_json(CampaignFields, form["campaign"])
-    contacts = await off_loop(_read_contacts, form["contacts"], fields)
-    return fields, contacts, form["contacts"]
+    fields = await validate_json(CampaignFields, form.fields["campaign"])
+    # One pass over the file checks it; its rows are read again, a few at a time, when used.
+    contacts = await off_loop(_open_contacts, form.files["contacts"].path, fields)
+    return fields, contacts
 
 
 def _created_json(
-    view: CampaignView, duplicates: Sequence[DuplicateRow], warnings: Sequence[str]
+    view: CampaignView,
+    duplicates: Sequence[DuplicateRow],
+    warnings: Sequence[str],
+    duplicates_total: int = 0,
 ) -> bytes:
-    # A list of 100,000 rows with thousands of duplicates: built and encoded off the loop.
-    duplicated = [asdict(d) for d in duplicates]
-    return json.dumps(view.as_dict() | {"duplicates": duplicated, "warnings": warnings}).encode()
+    # Up to MAX_ROWS_ANSWERED duplicates and a large view: built and encoded off the loop.
+    extra = {
+        "duplicates": [asdict(d) for d in duplicates],
+        "duplicates_total": duplicates_total,
+        "warnings": warnings,
+    }
+    return json.dumps(view.as_dict() | extra).encode()
 
 
 def request_key(request: web.Request, *parts: object) -> RequestKey | None:
@@ -223,21 +236,27 @@ class _Asked:
     """A create (or preview) request as read: its fields, contacts and their warnings, key."""
 
     fields: CampaignFields
-    contacts: Sequence[ContactInput]
+    # A list from a JSON body; from a form, the file's rows, read from its spool on each use.
+    contacts: Iterable[ContactInput]
     warnings: list[str]
     key: RequestKey | None
 
 
-async def _read_request(request: web.Request) -> _Asked:
+@contextlib.asynccontextmanager
+async def _read_request(request: web.Request) -> AsyncIterator[_Asked]:
+    """Yield the request as read; a form's contacts file is spooled to disk until leaving."""
     services = request.app[CONTEXT]
     if request.content_type == "multipart/form-data":
         limit = services.settings.campaigns_max_upload_bytes
-        fields, contacts_file, raw_contacts = await _campaign_from_form(request, limit)
-        key = request_key(request, fields.model_dump(mode="json"), raw_contacts)
-        return _Asked(fields, contacts_file.contacts, list(contacts_file.warnings), key)
+        async with spooled_form(request, {"campaign"}, {"contacts"}, limit) as form:
+            fields, contacts = await _campaign_from_form(form)
+            file_hash = HashedBytes(form.files["contacts"].sha256)
+            key = request_key(request, fields.model_dump(mode="json"), file_hash)
+            yield _Asked(fields, contacts, list(contacts.warnings), key)
+        return
     body = await read_json(request, CampaignIn)
-    contacts = [ContactInput(c.phone, c.name, c.variables) for c in body.contacts]
-    return _Asked(body, contacts, [], request_key(request, body.model_dump(mode="json")))
+    listed = [ContactInput(c.phone, c.name, c.variables) for c in body.contacts]
+    yield _Asked(body, listed, [], request_key(request, body.model_dump(mode="json")))
 
 
 async def _command(request: web.Request, asked: _Asked) -> _Command:
@@ -249,11 +268,17 @@ async def _command(request: web.Request, asked: _Asked) -> _Command:
     return await off_loop(_schedule_command, services, asked.fields, asked.contacts, session)
 
 
-async def campaign_request(request: web.Request) -> tuple[ScheduleCampaign, list[str]]:
-    """Return the command a preview request asks for, with what the operator should know."""
-    asked = await _read_request(request)
-    command = await _command(request, asked)
-    return command.schedule, asked.warnings + command.warnings
+@contextlib.asynccontextmanager
+async def campaign_request(
+    request: web.Request,
+) -> AsyncIterator[tuple[ScheduleCampaign, list[str]]]:
+    """Yield the command a preview request asks for, with what the operator should know.
+
+    A contacts file stays spooled (its rows read on use) until leaving.
+    """
+    async with _read_request(request) as asked:
+        command = await _command(request, asked)
+        yield command.schedule, asked.warnings + command.warnings
 
 
 async def create_campaign(request: web.Request) -> web.Response:
@@ -263,9 +288,13 @@ async def create_campaign(request: web.Request) -> web.Response:
     Idempotent-Replayed: true) and the key with another request is a 409; WAHA is asked
     whether the session exists (422 if not) before anything is recorded.
     """
+    async with _read_request(request) as asked:
+        return await _create(request, asked)
+
+
+async def _create(request: web.Request, asked: _Asked) -> web.Response:
     runtime = request.app[RUNTIME]
     services = request.app[CONTEXT]
-    asked = await _read_request(request)
     key = asked.key
     if key is not None:
         found = await off_loop(services.campaigns.keyed_campaign, key)
@@ -285,7 +314,9 @@ async def create_campaign(request: web.Request) -> web.Response:
     with campaign_context(campaign_id):
         view = await runtime.supervisor.run_now(campaign_id)
     warnings += command.warnings
-    body_out = await off_loop(_created_json, view, scheduled.duplicates, warnings)
+    body_out = await off_loop(
+        _created_json, view, scheduled.duplicates, warnings, scheduled.duplicates_total
+    )
     return _created(view, body_out, replayed=False)
 
 

@@ -21,6 +21,7 @@ from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from adapters.contacts_file import encoding_problem
+from app.errors import MAX_ROWS_ANSWERED
 from app.scheduling import MAX_NAME_LENGTH
 from app.views import CampaignView
 from domain.lifecycle import CampaignStatus
@@ -413,7 +414,16 @@ class DuplicateOut(BaseModel):
 class CampaignCreatedOut(CampaignOut):
     """The new campaign, the rows dropped as duplicates, and what the contacts file ignored."""
 
-    duplicates: list[DuplicateOut]
+    duplicates: list[DuplicateOut] = Field(
+        description=(
+            "The rows dropped because an earlier row reaches the same chat, in row order: "
+            f"the first {MAX_ROWS_ANSWERED:,} of them (`duplicates_total` counts them all)."
+        )
+    )
+    duplicates_total: int = Field(
+        description="How many rows were dropped as duplicates; 0 on a repeat answered from "
+        "its Idempotency-Key."
+    )
     warnings: list[str] = Field(
         description=(
             "What the operator should know: columns of the contacts file that were ignored, "

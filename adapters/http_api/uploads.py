@@ -1,8 +1,18 @@
-"""Reading request bodies within CAMPAIGNS_MAX_UPLOAD_BYTES: JSON, and multipart form fields."""
+"""Reading request bodies within CAMPAIGNS_MAX_UPLOAD_BYTES: JSON, and multipart forms.
+
+A form's file part can be spooled to a temporary file as it arrives, so a contacts file of
+a million rows never sits in memory whole.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import contextlib
+import hashlib
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Collection, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, TypeVar
 
 from aiohttp import BodyPartReader, MultipartReader, web
@@ -22,6 +32,8 @@ from app.blocking import off_loop
 
 M = TypeVar("M", bound=BaseModel)
 _CHUNK: Final = 64 * 1024
+# A spooled part is written to its file this many bytes at a time, off the event loop.
+_SPOOL_WRITE: Final = 1024 * 1024
 # Room for a multipart envelope (boundaries, part headers) around CAMPAIGNS_MAX_UPLOAD_BYTES.
 MULTIPART_OVERHEAD: Final = 64 * 1024
 # Bodies up to this size validate in microseconds; larger ones are validated in a thread.
@@ -31,6 +43,23 @@ _MALFORMED_FORM: Final = (
     "Content-Disposition header, a blank line, its bytes, then a boundary, and the body ends "
     "with the closing boundary"
 )
+
+
+@dataclass(frozen=True)
+class SpooledFile:
+    """A form's file part, written to a temporary file as it arrived: where, its size, sha256."""
+
+    path: Path
+    size: int
+    sha256: bytes
+
+
+@dataclass(frozen=True)
+class SpooledForm:
+    """A form's parts: its fields in memory, its files spooled to temporary files."""
+
+    fields: dict[str, bytes]
+    files: dict[str, SpooledFile]
 
 
 def unsupported(expected: str) -> ProblemError:
@@ -84,14 +113,29 @@ async def _read_part(part: BodyPartReader, budget: int, limit: int) -> bytes:
     return bytes(chunks)
 
 
-async def _read_fields(
-    reader: MultipartReader,
-    fields: Collection[str],
-    limit: int,
-    filenames: dict[str, str] | None = None,
-) -> dict[str, bytes]:
-    found: dict[str, bytes] = {}
-    used = 0
+async def _spool_part(part: BodyPartReader, path: Path, budget: int, limit: int) -> SpooledFile:
+    digest = hashlib.sha256()
+    size = 0
+    pending = bytearray()
+    with await off_loop(path.open, "wb") as file:
+        while chunk := await part.read_chunk(_CHUNK):
+            size += len(chunk)
+            if size > budget:
+                raise too_large(limit)
+            digest.update(chunk)
+            pending += chunk
+            if len(pending) >= _SPOOL_WRITE:
+                await off_loop(file.write, bytes(pending))
+                pending.clear()
+        await off_loop(file.write, bytes(pending))
+    return SpooledFile(path, size, digest.digest())
+
+
+async def _parts(
+    reader: MultipartReader, fields: Collection[str]
+) -> AsyncIterator[tuple[str, BodyPartReader]]:
+    """Yield each part of the form with its name; refuse a part not named in `fields`, or twice."""
+    seen: set[str] = set()
     while (part := await reader.next()) is not None:
         name = part.name if isinstance(part, BodyPartReader) else None
         if isinstance(part, BodyPartReader) and name is None:
@@ -103,16 +147,36 @@ async def _read_fields(
                 "the form has an unexpected field",
                 [{"field": name or "?", "reason": "expected only " + ", ".join(sorted(fields))}],
             )
-        if name in found:
+        if name in seen:
             raise invalid_input(
                 "the form repeats a field", [{"field": name, "reason": "give it once"}]
             )
-        data = await _read_part(part, limit - used, limit)
-        used += len(data)
-        found[name] = data
-        if filenames is not None and part.filename:
-            filenames[name] = part.filename
-    return found
+        seen.add(name)
+        yield name, part
+
+
+async def _multipart(request: web.Request, limit: int) -> MultipartReader:
+    if request.content_type != "multipart/form-data":
+        raise unsupported("multipart/form-data")
+    if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
+        raise too_large(limit)
+    try:
+        return await request.multipart()
+    except ValueError:  # aiohttp: "boundary missed", a boundary over 70 characters, ...
+        raise bad_request(
+            "multipart/form-data needs a boundary parameter of 1 to 70 characters",
+            "bad-multipart",
+        ) from None
+
+
+@contextlib.contextmanager
+def _form_errors() -> Iterator[None]:
+    try:
+        yield
+    except (ValueError, HttpProcessingError, BadContentDispositionHeader):
+        # aiohttp's parser says "Reading after EOF", "Could not find starting boundary", or
+        # names a part's header line it cannot read: all mean a body that is not a form.
+        raise bad_request(_MALFORMED_FORM, "bad-multipart") from None
 
 
 async def read_form(
@@ -130,20 +194,44 @@ async def read_form(
     A body aiohttp cannot split into parts (no boundary, a part cut short, a header line it
     cannot parse) is a 400, never a 500.
     """
-    if request.content_type != "multipart/form-data":
-        raise unsupported("multipart/form-data")
-    if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
-        raise too_large(limit)
+    reader = await _multipart(request, limit)
+    found: dict[str, bytes] = {}
+    used = 0
+    with _form_errors():
+        async for name, part in _parts(reader, fields):
+            data = await _read_part(part, limit - used, limit)
+            used += len(data)
+            found[name] = data
+            if filenames is not None and part.filename:
+                filenames[name] = part.filename
+    return found
+
+
+@contextlib.asynccontextmanager
+async def spooled_form(
+    request: web.Request, fields: Collection[str], files: Collection[str], limit: int
+) -> AsyncIterator[SpooledForm]:
+    """Yield the named parts of a multipart/form-data body, at most `limit` bytes in all.
+
+    The parts named in `files` are written to temporary files as they arrive (never held
+    whole; deleted on leaving), the others of `fields` are read into memory. Refused as
+    read_form refuses.
+    """
+    reader = await _multipart(request, limit)
+    folder = Path(await off_loop(tempfile.mkdtemp, prefix="waha-campaigns-upload-"))
     try:
-        reader = await request.multipart()
-    except ValueError:  # aiohttp: "boundary missed", a boundary over 70 characters, ...
-        raise bad_request(
-            "multipart/form-data needs a boundary parameter of 1 to 70 characters",
-            "bad-multipart",
-        ) from None
-    try:
-        return await _read_fields(reader, fields, limit, filenames)
-    except (ValueError, HttpProcessingError, BadContentDispositionHeader):
-        # aiohttp's parser says "Reading after EOF", "Could not find starting boundary", or
-        # names a part's header line it cannot read: all mean a body that is not a form.
-        raise bad_request(_MALFORMED_FORM, "bad-multipart") from None
+        form = SpooledForm({}, {})
+        used = 0
+        with _form_errors():
+            async for name, part in _parts(reader, {*fields, *files}):
+                if name in files:
+                    spooled = await _spool_part(part, folder / name, limit - used, limit)
+                    used += spooled.size
+                    form.files[name] = spooled
+                else:
+                    data = await _read_part(part, limit - used, limit)
+                    used += len(data)
+                    form.fields[name] = data
+        yield form
+    finally:
+        await off_loop(shutil.rmtree, folder, ignore_errors=True)

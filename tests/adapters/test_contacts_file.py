@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from adapters.contacts_file import (
     OptionNames,
     header_of,
     normalised_column,
+    open_contacts_file,
     read_contacts_file,
 )
 from app.audience import ContactInput
@@ -371,3 +373,42 @@ def test_the_header_row_is_read_as_written_from_csv_and_xlsx() -> None:
     assert header_of(b"\n\nMobile;First Name\n+49151;Ana\n") == ["Mobile", "First Name"]
     assert header_of(workbook) == ["Mobile", "First Name"]
     assert header_of(b"\xff\xfe\x00broken", encoding="no-such-codec") == []
+
+
+def test_a_workbook_is_read_past_a_batch_of_rows_numbered_as_the_sheet_numbers_them() -> None:
+    rows = [(4915110000000 + i, f"Name {i}") for i in range(2500)]
+    workbook = xlsx(["Phone", "Name"], *rows, first_row=3)
+
+    found = read_contacts_file(workbook)
+
+    assert len(found.contacts) == 2500
+    assert found.contacts[2499] == ContactInput("4915110002499", "Name 2499")
+    assert (found.lines[0], found.lines[-1]) == (4, 2503)
+
+
+def test_a_file_on_disk_is_checked_once_and_read_again_on_each_iteration(tmp_path: Path) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(b"phone;name\n\n+4915110000000;Ana\n+4915110000001;Bo\n")
+
+    rows = open_contacts_file(path)
+
+    assert (len(rows), rows.place(1), rows.warnings) == (2, "line 4", [])
+    assert (
+        list(rows)
+        == list(rows)
+        == [
+            ContactInput("+4915110000000", "Ana"),
+            ContactInput("+4915110000001", "Bo"),
+        ]
+    )
+
+
+def test_a_bad_byte_far_into_a_file_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "contacts.csv"
+    good = "".join(f"+49151{10000000 + i},Nam\u00e9\n" for i in range(20_000))
+    path.write_bytes(b"phone,name\n" + good.encode() + b"+4915199999999,Jos\xe9\n")
+
+    with pytest.raises(ContactsFileError) as raised:
+        open_contacts_file(path)
+
+    assert "(line 20002 has the byte 0xe9)" in str(raised.value)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from adapters.contacts_file import read_contacts_file
+from app.audience import ContactInput
 
 TOKEN = "s3cret-token"
 
@@ -42,6 +46,15 @@ def a_view(**overrides: Any) -> dict[str, Any]:
     return view
 
 
+def _contact_json(contact: ContactInput) -> dict[str, Any]:
+    body: dict[str, Any] = {"phone": contact.phone}
+    if contact.name is not None:
+        body["name"] = contact.name
+    if contact.variables:
+        body["variables"] = dict(contact.variables)
+    return body
+
+
 def problem(status: int, title: str, detail: str, errors: list[Any] | None = None) -> web.Response:
     body: dict[str, Any] = {"title": title, "status": status, "detail": detail}
     if errors is not None:
@@ -58,6 +71,8 @@ class FakeService:
     received: list[tuple[str, str, Any]] = field(default_factory=list)
     media: list[tuple[str, str, bytes]] = field(default_factory=list)
     reject_contacts: list[dict[str, Any]] = field(default_factory=list)
+    uploads: list[tuple[str, bytes]] = field(default_factory=list)  # contacts files, as sent
+    created_extra: dict[str, Any] = field(default_factory=dict)  # more of a created answer
     stuck_cursor: str | None = None  # a broken service: every page says this comes next
 
     def add(self, view: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +96,10 @@ class FakeService:
         return response
 
     async def _create(self, request: web.Request) -> web.Response:
-        body = await request.json()
+        if request.content_type == "multipart/form-data":
+            body = await self._form_body(request)
+        else:
+            body = await request.json()
         self.received.append(("POST", "/campaigns", body))
         if self.reject_contacts:
             return problem(422, "Invalid campaign", "1 contact(s)", self.reject_contacts)
@@ -93,9 +111,26 @@ class FakeService:
                 duplicates=[{"position": 2, "value": "x", "first_position": 0}]
                 if len(body["contacts"]) > 2  # the fixture CSV repeats its first number
                 else [],
+                **self.created_extra,
             )
         )
         return web.json_response(view, status=201)
+
+    async def _form_body(self, request: web.Request) -> dict[str, Any]:
+        """The form as the JSON body it stands for: its file read as the service reads it."""
+        form = await request.post()
+        campaign = form["campaign"]
+        assert isinstance(campaign, bytes | bytearray)  # a JSON part, not text/plain
+        body: dict[str, Any] = json.loads(campaign)
+        upload = form["contacts"]
+        assert isinstance(upload, web.FileField)
+        data = upload.file.read()
+        self.uploads.append((upload.filename, data))
+        found = read_contacts_file(
+            data, phone_column=body.get("phone_column"), encoding=body.get("encoding")
+        )
+        body["contacts"] = [_contact_json(contact) for contact in found.contacts]
+        return body
 
     async def _list(self, request: web.Request) -> web.Response:
         self.received.append(("GET", "/campaigns", dict(request.query)))

@@ -80,6 +80,45 @@ async def test_create_sends_the_contacts_and_template_and_prints_the_id(
     }
 
 
+async def test_create_uploads_the_file_as_it_is_with_its_reading_options(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "export.csv"
+    data = "Mobile;Name\n+4915110000000;Jos\u00e9\n".encode("cp1252")
+    path.write_bytes(data)
+
+    code = await cli(
+        "create",
+        str(path),
+        "--phone-column",
+        "mobile",
+        "--encoding",
+        "cp1252",
+        "--text",
+        "Hi",
+        *service_args(service),
+    )
+
+    assert code == 0, capsys.readouterr().err
+    assert service.fake.uploads == [("export.csv", data)]
+    body = service.fake.received[0][2]
+    assert (body["phone_column"], body["encoding"]) == ("mobile", "cp1252")
+
+
+async def test_create_counts_the_duplicates_past_those_the_service_lists(
+    service: Service, contacts_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service.fake.created_extra = {"duplicates_total": 1501}
+
+    code = await cli("create", str(contacts_csv), "--text", "Hi", *service_args(service))
+
+    assert code == 0
+    assert capsys.readouterr().err.splitlines() == [
+        f"dropped {contacts_csv} line 4: same number as line 2",
+        f"dropped 1500 more rows of {contacts_csv} with a number given before",
+    ]
+
+
 async def test_create_reads_semicolons_and_a_byte_order_mark(
     service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -185,7 +185,7 @@ def test_a_start_time_is_read_in_the_offset_chosen() -> None:
     assert checked.preview.scheduled_for is not None
     assert checked.preview.scheduled_for.isoformat() == "2026-05-01T10:30:00+00:00"
     assert checked.command is not None
-    assert len(checked.command.contacts) == 2
+    assert len(list(checked.command.contacts)) == 2
 
 
 def test_contacts_lacking_a_value_block_creating_and_are_listed() -> None:
