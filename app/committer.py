@@ -53,7 +53,7 @@ class ConflictError(ConcurrentUpdateError):
         self.conflicted = conflicted
 
 
-# The gathering window the service uses on PostgreSQL: commits ready within it share a write.
+# A gathering window to compare with (bench/runner_throughput.py); the service runs without.
 GATHER_SECONDS: Final = 0.005
 
 
