@@ -132,8 +132,9 @@ async def sends(http: aiohttp.ClientSession, sim: processes.ChildProcess) -> lis
 
 
 async def serve(
-    folder: Path, name: str, url: str, sim: processes.ChildProcess
+    folder: Path, name: str, url: str, sim: processes.ChildProcess, **env: str
 ) -> processes.ChildProcess:
+    """`waha-campaigns serve` on the store at `url` against the simulator; `env`: more settings."""
     clock, sleeper = bootstrap.system_time()
     port = processes.free_port()
     return await processes.start(
@@ -148,6 +149,7 @@ async def serve(
             "CAMPAIGNS_MEDIA_DIR": str(folder / "media"),
             "CAMPAIGNS_API_TOKEN": TOKEN,
             "WAHA_URL": sim.url,
+            **env,
         },
     )
 

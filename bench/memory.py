@@ -54,29 +54,6 @@ def contacts_csv(path: Path, rows: int) -> None:
             file.writelines(f"{phone(i)}\n" for i in range(start, min(rows, start + 10_000)))
 
 
-async def serve_with(
-    folder: Path, name: str, url: str, sim: processes.ChildProcess, **env: str
-) -> processes.ChildProcess:
-    """`serve` as lanes.serve starts it, with more settings in `env`."""
-    clock, sleeper = bootstrap.system_time()
-    port = processes.free_port()
-    return await processes.start(
-        ["serve", "--host", "127.0.0.1", "--port", str(port)],
-        port=port,
-        ready_path="/healthz",
-        log_path=folder / f"{name}.log",
-        clock=clock,
-        sleeper=sleeper,
-        env={
-            "CAMPAIGNS_DATABASE_URL": url,
-            "CAMPAIGNS_MEDIA_DIR": str(folder / "media"),
-            "CAMPAIGNS_API_TOKEN": TOKEN,
-            "WAHA_URL": sim.url,
-            **env,
-        },
-    )
-
-
 async def upload_peak(
     http: aiohttp.ClientSession, folder: Path, sim: processes.ChildProcess, rows: int
 ) -> tuple[float, float, float, float]:
@@ -86,7 +63,7 @@ async def upload_peak(
     contacts_csv(csv_path, rows)
     limit = max(16 * MIB, 2 * csv_path.stat().st_size)
     url = f"sqlite:///{folder / 'upload.sqlite3'}"
-    service = await serve_with(folder, "upload", url, sim, CAMPAIGNS_MAX_UPLOAD_BYTES=str(limit))
+    service = await serve(folder, "upload", url, sim, CAMPAIGNS_MAX_UPLOAD_BYTES=str(limit))
     pid = service.process.pid
     before = rss_mib(pid)
     campaign = {

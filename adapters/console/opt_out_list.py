@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Final
 from uuid import UUID
 
+from adapters.console.records import fold_recorded
 from app.campaigns import CampaignsApp
 from app.log_follower import Followed
 from domain.opt_out import OptOut, OptOutEntry
@@ -23,7 +24,6 @@ from domain.opt_out import OptOut, OptOutEntry
 OPT_OUT_TOPICS: Final = frozenset(
     {OptOut.OptedOut.TOPIC, OptOut.OptedOutAgain.TOPIC, OptOut.OptOutRemoved.TOPIC}
 )
-_PAGE: Final = 1000
 # What people type when they look a number up: digits and the signs phones are written with.
 _PHONE_LIKE: Final = re.compile(r"^[\d\s+().\-/]+$")
 _NOT_DIGITS: Final = re.compile(r"\D")
@@ -98,24 +98,7 @@ class OptOutList:
     def start(self) -> int:
         """Read the opt-outs recorded so far (first time only); return the position reached."""
         if self._position is None:
-            recorder = self._campaigns.recorder
-            head = recorder.max_notification_id() or 0
-            after = 0
-            while after < head:
-                page = recorder.select_notifications(
-                    start=after,
-                    limit=_PAGE,
-                    stop=head,
-                    topics=sorted(OPT_OUT_TOPICS),
-                    inclusive_of_start=False,
-                )
-                if not page:
-                    break
-                for notification in page:
-                    event = self._campaigns.mapper.to_domain_event(notification)
-                    self._fold(Followed(notification.id, event))
-                after = page[-1].id
-            self._position = head
+            self._position = fold_recorded(self._campaigns, OPT_OUT_TOPICS, self._fold)
         return self._position
 
     def apply(self, batch: Sequence[Followed], reached: int) -> None:

@@ -9,7 +9,7 @@ withheld, completed, cancelled), which stay few however many contacts a campaign
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Final
 from uuid import UUID
@@ -50,6 +50,25 @@ class ScheduledRecord:
         return self.name.casefold()
 
 
+def fold_recorded(
+    campaigns: CampaignsApp, topics: Collection[str], fold: Callable[[Followed], None]
+) -> int:
+    """Fold every recorded event of `topics` up to the store's head; return that position."""
+    recorder = campaigns.recorder
+    head = recorder.max_notification_id() or 0
+    after = 0
+    while after < head:
+        page = recorder.select_notifications(
+            start=after, limit=_PAGE, stop=head, topics=sorted(topics), inclusive_of_start=False
+        )
+        if not page:
+            break
+        for notification in page:
+            fold(Followed(notification.id, campaigns.mapper.to_domain_event(notification)))
+        after = page[-1].id
+    return head
+
+
 class CampaignRecords:
     """Every campaign's schedule and milestone events, kept current by the log follower.
 
@@ -70,21 +89,7 @@ class CampaignRecords:
     def start(self) -> int:
         """Read the milestones recorded so far (first time only); return the position reached."""
         if self._position is None:
-            recorder = self._campaigns.recorder
-            head = recorder.max_notification_id() or 0
-            after = 0
-            topics = sorted(MILESTONE_TOPICS)
-            while after < head:
-                page = recorder.select_notifications(
-                    start=after, limit=_PAGE, stop=head, topics=topics, inclusive_of_start=False
-                )
-                if not page:
-                    break
-                for notification in page:
-                    event = self._campaigns.mapper.to_domain_event(notification)
-                    self._fold(Followed(notification.id, event))
-                after = page[-1].id
-            self._position = head
+            self._position = fold_recorded(self._campaigns, MILESTONE_TOPICS, self._fold)
         return self._position
 
     def apply(self, batch: Sequence[Followed], reached: int) -> None:
