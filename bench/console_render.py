@@ -20,6 +20,7 @@ from pathlib import Path
 from uuid import UUID
 
 import aiohttp
+from fixtures import run_and_cancel
 
 from adapters import bootstrap, processes
 from app.campaigns import CampaignsApp
@@ -28,7 +29,6 @@ from domain.campaign import AttemptOutcome, Campaign, PauseReason
 from domain.contacts import Contact, chat_id_for_e164
 
 TOKEN = "bench-token-not-a-secret"
-BATCH = 20_000
 GOAL_MS = 100.0
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 _TIMING = re.compile(r"page;dur=([0-9.]+)")
@@ -99,27 +99,8 @@ def populate_large(app: CampaignsApp, size: int, attempted: int) -> UUID:
     app.save(audience)
     campaign = _campaign(app, f"Large {size:,}", audience)
     now = app.clock.now()
-    campaign.start(at=now)
-    for i in range(attempted):
-        chat = f"49152{i:08d}@c.us"
-        if i % 10 == 9:
-            campaign.record_attempt(
-                index=i, chat_id=chat, outcome=AttemptOutcome.FAILED, error="bench", at=now
-            )
-        else:
-            campaign.begin_attempt(index=i, attempt_id=f"a{i}", chat_id=chat, at=now)
-            campaign.record_attempt(
-                index=i,
-                chat_id=chat,
-                outcome=AttemptOutcome.SENT,
-                message_id=f"M{i}",
-                attempt_id=f"a{i}",
-                at=now,
-            )
-        if len(campaign.pending_events) >= BATCH:
-            app.save(campaign)
-    campaign.cancel(reason="benchmark fixture", at=now)
-    app.save(campaign)
+    chats = [f"49152{i:08d}@c.us" for i in range(attempted)]
+    run_and_cancel(app, campaign, chats, at=lambda _: now, fail_every=10)
     return campaign.id
 
 

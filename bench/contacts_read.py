@@ -16,15 +16,15 @@ from pathlib import Path
 from uuid import UUID
 
 import aiohttp
+from fixtures import run_and_cancel
 
 from adapters import bootstrap, processes
 from app.campaigns import CampaignsApp
 from domain.audience import Audience
-from domain.campaign import AttemptOutcome, Campaign
+from domain.campaign import Campaign
 from domain.contacts import Contact, chat_id_for_e164
 
 TOKEN = "bench-token-not-a-secret"
-BATCH = 20_000  # events per save: the fixture is written in big transactions
 
 
 def populate(app: CampaignsApp, size: int, attempted: int, tag: int) -> UUID:
@@ -49,27 +49,8 @@ def populate(app: CampaignsApp, size: int, attempted: int, tag: int) -> UUID:
     )
     app.save(audience)
     del audience
-    campaign.start(at=now)
-    for i in range(attempted):
-        chat = f"49{tag}{i:09d}@c.us"
-        if i % 10 == 9:
-            campaign.record_attempt(
-                index=i, chat_id=chat, outcome=AttemptOutcome.FAILED, error="bench", at=now
-            )
-        else:
-            campaign.begin_attempt(index=i, attempt_id=f"a{i}", chat_id=chat, at=now)
-            campaign.record_attempt(
-                index=i,
-                chat_id=chat,
-                outcome=AttemptOutcome.SENT,
-                message_id=f"M{tag}{i}",
-                attempt_id=f"a{i}",
-                at=now,
-            )
-        if len(campaign.pending_events) >= BATCH:
-            app.save(campaign)
-    campaign.cancel(reason="benchmark fixture", at=now)
-    app.save(campaign)
+    chats = [f"49{tag}{i:09d}@c.us" for i in range(attempted)]
+    run_and_cancel(app, campaign, chats, at=lambda _: now, fail_every=10, message_ids=f"M{tag}")
     return campaign.id
 
 

@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
+from fixtures import BATCH, run_and_cancel
+
 from adapters import bootstrap
 from app.audience import ContactInput
 from app.campaigns import CampaignsApp
@@ -26,14 +28,13 @@ from app.ports import MediaPayload, SendReceipt, SentMessage, SessionStatusFact
 from app.scheduling import ScheduleCampaign
 from app.settings import load_settings
 from domain.audience import Audience
-from domain.campaign import AttemptOutcome, Campaign
+from domain.campaign import Campaign
 from domain.contacts import ChatId, Contact, chat_id_for_e164
 from domain.opt_out import OptOut, new_opt_out
 from domain.pacing import Pacing
 from domain.session import SessionName
 
 SESSION = SessionName("default")
-BATCH = 20_000  # events per save: the fixture is written in big transactions
 EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ROUNDS = 3
 
@@ -125,23 +126,8 @@ def past_messages(app: CampaignsApp, count: int) -> UUID:
     del audience
     start = now - timedelta(days=30)
     step = timedelta(days=30) / max(1, count)
-    campaign.start(at=start)
-    for i, phone in enumerate(phones):
-        at = start + step * i
-        chat = str(chat_id_for_e164(phone))
-        campaign.begin_attempt(index=i, attempt_id=f"a{i}", chat_id=chat, at=at)
-        campaign.record_attempt(
-            index=i,
-            chat_id=chat,
-            outcome=AttemptOutcome.SENT,
-            message_id=f"M{i}",
-            attempt_id=f"a{i}",
-            at=at,
-        )
-        if len(campaign.pending_events) >= BATCH:
-            app.save(campaign)
-    campaign.cancel(reason="benchmark fixture", at=now)
-    app.save(campaign)
+    chats = [str(chat_id_for_e164(phone)) for phone in phones]
+    run_and_cancel(app, campaign, chats, at=lambda i: start + step * i)
     return campaign.id
 
 
