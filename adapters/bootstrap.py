@@ -18,12 +18,13 @@ from uuid import UUID
 import aiohttp
 from aiohttp import web
 from eventsourcing.persistence import PersistenceError
-from eventsourcing.postgres import PostgresFactory
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 from eventsourcing.utils import strtobool
 
 from adapters.console.mount import console
 from adapters.contact_spool import SqliteContactSpool
+from adapters.contacts_postgres import PostgresContactsView
 from adapters.http_api.context import ApiContext, ApiRuntime
 from adapters.http_api.metrics import ApiMetrics
 from adapters.http_api.server import make_app
@@ -33,6 +34,7 @@ from adapters.leases import FileLaneLeases, InProcessLaneLeases, PostgresLaneLea
 from adapters.media import FileMediaStore
 from adapters.notify_http import AiohttpNotificationTransport
 from adapters.persistence import persistence_environment, postgres_conninfo
+from adapters.postgres_gate_reads import PostgresGateReads
 from adapters.read_model import contacts_view
 from adapters.seen_webhooks import SeenWebhooksStore, seen_webhooks
 from adapters.sqlite_gate_reads import SQLiteGateReads
@@ -229,7 +231,10 @@ def media_limits_of(settings: Settings) -> dict[MediaKind, int]:
 
 
 def gate_reads_of(url: str, campaigns: CampaignsApp, contacts: ContactsView) -> GateReads:
-    """Return the guardrails' reads: one transaction of their own on SQLite, else the library's."""
+    """Return the guardrails' reads: one transaction or round trip of their own, else the library's.
+
+    (Memory stores read through the library; they have no round trips to save.)
+    """
     recorder = campaigns.recorder
     if url.startswith("sqlite:///") and isinstance(recorder, SQLiteApplicationRecorder):
         return SQLiteGateReads(
@@ -237,6 +242,10 @@ def gate_reads_of(url: str, campaigns: CampaignsApp, contacts: ContactsView) -> 
             recorder.events_table_name,
             recorder.convert_originator_id,
         )
+    if isinstance(recorder, PostgresApplicationRecorder) and isinstance(
+        contacts, PostgresContactsView
+    ):
+        return PostgresGateReads(recorder)
     return StoreGateReads(campaigns, contacts)
 
 

@@ -1,4 +1,4 @@
-"""The gates' reads on SQLite answer exactly as the library's recorder and the read model do."""
+"""The gates' own reads (SQLite, PostgreSQL) answer exactly as the library's recorder and the read model do."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from adapters.bootstrap import Services, build, gate_reads_of
+from adapters.postgres_gate_reads import PostgresGateReads
 from adapters.sqlite_gate_reads import SQLiteGateReads
 from app.gate_reads import GateRead, StoreGateReads
 from app.settings import load_settings
@@ -22,12 +23,17 @@ from tests.fakes.system import ManualClock
 TOPICS = (Campaign.AttemptStarted.TOPIC, Campaign.ContactAttempted.TOPIC)
 
 
-@pytest.fixture
-def services(tmp_path: Path, clock: ManualClock) -> Iterator[Services]:
+@pytest.fixture(params=["sqlite", "postgres"])
+def services(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
+) -> Iterator[Services]:
+    url = (
+        f"sqlite:///{tmp_path / 'campaigns.sqlite3'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
     settings = load_settings(
-        {},
-        campaigns_database_url=f"sqlite:///{tmp_path / 'campaigns.sqlite3'}",
-        campaigns_media_dir=str(tmp_path / "media"),
+        {}, campaigns_database_url=url, campaigns_media_dir=str(tmp_path / "media")
     )
     built = build(settings, clock=clock)
     yield built
@@ -65,13 +71,16 @@ def comparable(read: GateRead) -> tuple[Any, ...]:
     )
 
 
-def test_on_sqlite_the_gates_read_through_their_own_connection(services: Services) -> None:
-    reads = gate_reads_of(
-        services.settings.campaigns_database_url, services.campaigns, services.contacts
-    )
+def test_the_gates_read_through_their_own_connection(services: Services) -> None:
+    url = services.settings.campaigns_database_url
+    reads = gate_reads_of(url, services.campaigns, services.contacts)
 
-    assert isinstance(reads, SQLiteGateReads)
-    assert reads.local
+    if url.startswith("sqlite"):
+        assert isinstance(reads, SQLiteGateReads)
+        assert reads.local
+    else:  # one round trip for the three reads, off the loop
+        assert isinstance(reads, PostgresGateReads)
+        assert not reads.local
 
 
 @pytest.mark.parametrize("after", [0, 3, 10])
