@@ -350,8 +350,11 @@ async def running(
     async with contextlib.AsyncExitStack() as stack:
         session: aiohttp.ClientSession | None = None
         if gateway is None:
-            # One ClientSession per process: its connection pool is shared by every run.
-            session = await stack.enter_async_context(aiohttp.ClientSession())
+            # One ClientSession per process: its connection pool is shared by every run. WAHA
+            # sets no cookies: without a jar no request filters one (measured: ~7% of a call).
+            session = await stack.enter_async_context(
+                aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+            )
             gateway = waha_gateway(session, services.settings, services.clock)
         notifications = None
         if services.settings.campaigns_notify_url is not None:

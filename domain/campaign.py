@@ -74,6 +74,7 @@ REQUEST_KEY_IDS: Final = UUID("5d0b8f3e-2c71-4a9e-9b64-1f0e7c3a8d25")
 RETRY_IDS: Final = UUID("9a4c2e71-6b3d-4f08-8e15-c7d2b0a95f63")
 # What an operator may change before a campaign starts (CampaignEdited).
 EDITABLE: Final = ("name", "message", "pacing", "scheduled_for", "options")
+_STATUS_OF_VALUE: Final = {status.value: status for status in CampaignStatus}
 
 
 def request_key_id(key: str) -> UUID:
@@ -411,7 +412,9 @@ class Campaign(Aggregate):
     @property
     def state(self) -> CampaignStatus:
         """The campaign's status as an enum (stored as its value, which snapshots keep)."""
-        return CampaignStatus(self.status)
+        # A dict lookup: the lanes ask this dozens of times per contact, and calling the enum
+        # costs ten times more.
+        return _STATUS_OF_VALUE[self.status]
 
     @property
     def total(self) -> int:
