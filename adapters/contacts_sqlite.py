@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, Tracking
-from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
+from eventsourcing.sqlite import (
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteTrackingRecorder,
+    SQLiteTransaction,
+)
 
 from adapters import contacts_sql as q
 from app.contacts_projection import PROJECTION_NAME
@@ -29,6 +36,34 @@ _TABLES = {"contacts": q.CONTACTS_TABLE, "campaigns": q.CAMPAIGNS_TABLE}
 
 def _sql(text: str) -> str:
     return text.format(**_TABLES)
+
+
+class _WriteLockFirst(SQLiteTransaction):
+    """The library's transaction, but BEGIN IMMEDIATE: the write lock is taken at once.
+
+    A plain (deferred) BEGIN that reads before it writes holds a snapshot when it asks for
+    the lock, and SQLite then refuses at once ("database is locked") if another connection
+    writes meanwhile, ignoring the busy timeout. Taken at BEGIN, the lock is waited for.
+    """
+
+    def __enter__(self) -> SQLiteCursor:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            cursor.sqlite_cursor.close()
+            raise OperationalError(error) from error  # as the library's own errors are
+        return cursor
+
+
+@contextmanager
+def _write_transaction(datastore: SQLiteDatastore) -> Iterator[SQLiteCursor]:
+    with (
+        datastore.get_connection(commit=True) as connection,
+        _WriteLockFirst(connection, commit=True) as cursor,
+        cursor,
+    ):
+        yield cursor
 
 
 class SQLiteContactsView(SQLiteTrackingRecorder):
@@ -66,13 +101,14 @@ class SQLiteContactsView(SQLiteTrackingRecorder):
 
         IntegrityError if not past the recorded position (or if that is not `since`).
         """
-        with self.datastore.transaction(commit=True) as c:
-            # Another process's commit after this read makes the write below fail (WAL: the
-            # snapshot is stale), so the check holds until the commit.
+        # The write lock first, waited for up to the busy timeout (SQLITE_LOCK_TIMEOUT): the
+        # check then holds until the commit, and a busy store delays the batch instead of
+        # failing it at once.
+        with _write_transaction(self.datastore) as c:
             if since is not None and (self._max_tracking_id(PROJECTION_NAME, c) or 0) != since:
                 msg = f"the read model is no longer at position {since}"
                 raise IntegrityError(msg)
-            # Tracking first: it takes the write lock, and refuses a batch already applied.
+            # Tracking first: it refuses a batch already applied.
             self._insert_tracking(c, tracking)
             for change in changes:
                 self._apply(c, change)

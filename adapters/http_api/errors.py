@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -27,6 +28,8 @@ _KEY_MARK: Final = "[key]"
 log = logging.getLogger("waha_campaigns.http")
 # CAMPAIGNS_MAX_UPLOAD_BYTES, kept on the app so that every 413 names the same limit.
 UPLOAD_LIMIT: Final = web.AppKey("upload_limit", int)
+# SQLite's SQLITE_BUSY ("database is locked"); its extended codes keep it in their low byte.
+_SQLITE_BUSY: Final = 5
 
 
 class ProblemError(Exception):
@@ -173,11 +176,41 @@ def _media_or_request_problem(error: Exception) -> ProblemError | None:
     return None
 
 
-def problem_for(error: Exception) -> ProblemError | None:  # noqa: C901, PLR0911 - one per kind
+def _store_busy(error: BaseException) -> bool:
+    """Whether `error` is SQLite's "database is locked", raw or as the library wraps it.
+
+    Raised once the connection's busy timeout (SQLITE_LOCK_TIMEOUT, 5 s) has passed with
+    another connection holding the write lock: the store is busy, not broken.
+    """
+    seen: set[int] = set()
+    found: BaseException | None = error
+    while found is not None and id(found) not in seen:
+        if isinstance(found, sqlite3.OperationalError):
+            code = getattr(found, "sqlite_errorcode", None)  # only on errors SQLite reported
+            return isinstance(code, int) and code & 0xFF == _SQLITE_BUSY
+        seen.add(id(found))
+        found = found.__cause__
+    return False
+
+
+def _store_busy_problem() -> ProblemError:
+    """Return the 503 problem for a store that stayed locked past its busy timeout."""
+    return ProblemError(
+        503,
+        "Service unavailable",
+        "the store is busy with other writes; try again shortly",
+        kind="store-busy",
+        headers={"Retry-After": "1"},
+    )
+
+
+def problem_for(error: Exception) -> ProblemError | None:  # noqa: C901, PLR0911, PLR0912 - one per kind
     """Return the problem an application, domain or validation error means; None if unknown."""
     found = _media_or_request_problem(error)
     if found is not None:
         return found
+    if _store_busy(error):
+        return _store_busy_problem()
     match error:
         case ProblemError():
             return error
@@ -234,7 +267,10 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             # aiohttp's own bound on a whole request: the same problem as any body too large.
             problem = too_large(limit)
         if problem is not None:
-            if isinstance(error, OverflowError | RecursionError):
+            if _store_busy(error):
+                # Lock contention the operator should see, in one line (no trace, no query).
+                log.warning("store busy answering %s %s: 503", request.method, request.path)
+            elif isinstance(error, OverflowError | RecursionError):
                 # A bound the edge does not check yet: one line to find it by, not a trace.
                 log.warning(
                     "%s answering %s %s: %s",

@@ -92,8 +92,9 @@ def problem_statuses(endpoint: Endpoint) -> list[int]:
 
     A body can be malformed (400), too large (413) or of another type (415); a query string
     can be invalid (422); a campaign id can name nothing (404); a token can be wrong (401).
+    Any can fail (500), or find a SQLite store locked past its busy timeout (503).
     """
-    statuses = {*endpoint.problems, 500}
+    statuses = {*endpoint.problems, 500, 503}
     if not endpoint.public:
         statuses.add(401)
     if endpoint.requests:
