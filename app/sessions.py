@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from app.campaign_facts import CampaignFacts
-from app.ports import Clock, GatewayError, LaneLeases, SessionStatusFact
+from app.ports import Clock, GatewayError, LaneHolder, LaneLeases, SessionStatusFact
 from app.read_models import CampaignContacts
 from app.session_settings import SessionSettingsBook
 from app.views import JsonView
@@ -77,6 +79,32 @@ class SessionsOverview:
 
     def view(self, session: SessionName, waha: WahaSaid, facts: list[CampaignFacts]) -> SessionView:
         """Return the session's view, with what WAHA said of it."""
+        return self.views([(session, waha)], facts)[0]
+
+    def views(
+        self, said: Sequence[tuple[SessionName, WahaSaid]], facts: list[CampaignFacts]
+    ) -> list[SessionView]:
+        """Return each session's view, with what WAHA said of it, in the order asked.
+
+        The lanes' holders are read once and the campaigns grouped once: asked per session,
+        listing 500 numbers opened 250,000 lock files.
+        """
+        holders = {h.session: h for h in self._leases.holders()}
+        by_session: dict[str, list[CampaignFacts]] = defaultdict(list)
+        for fact in facts:
+            by_session[fact.session].append(fact)
+        return [
+            self._view(session, waha, holders.get(session), by_session.get(session, []))
+            for session, waha in said
+        ]
+
+    def _view(
+        self,
+        session: SessionName,
+        waha: WahaSaid,
+        holder: LaneHolder | None,
+        mine: list[CampaignFacts],
+    ) -> SessionView:
         now = self._clock.now()
         stored = self._settings.view(session)
         settings = stored.settings
@@ -84,8 +112,6 @@ class SessionsOverview:
         sent = self._contacts.sent_count(session, day_start)
         cap = settings.cap_on(now)
         window = settings.window
-        holder = next((h for h in self._leases.holders() if h.session == session), None)
-        mine = [f for f in facts if f.session == session]
         return SessionView(
             session=session,
             waha_status=waha.status,

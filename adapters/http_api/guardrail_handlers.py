@@ -73,10 +73,7 @@ async def _views(request: web.Request, sessions: list[SessionName]) -> list[Sess
     await supervisor.refresh_facts()  # also catches the read model up: sent today is current
     facts = supervisor.facts()
     said = await asyncio.gather(*(_waha(request, s) for s in sessions))
-    return [
-        await off_loop(context.sessions.view, session, waha, facts)
-        for session, waha in zip(sessions, said, strict=True)
-    ]
+    return await off_loop(context.sessions.views, list(zip(sessions, said, strict=True)), facts)
 
 
 async def list_sessions(request: web.Request) -> web.Response:

@@ -62,10 +62,9 @@ async def _cards(request: web.Request, names: Sequence[SessionName] | None) -> l
         names = await off_loop(context.sessions.known, facts)
     answers = await asyncio.gather(*(_ask(runtime.gateway, name) for name in names))
     views = await off_loop(
-        lambda: [
-            context.sessions.view(name, answer.said, facts)
-            for name, answer in zip(names, answers, strict=True)
-        ]
+        context.sessions.views,
+        [(name, answer.said) for name, answer in zip(names, answers, strict=True)],
+        facts,
     )
     records = {r.id: r for r in state_of(request).records.scheduled()}
     now = context.clock.now()
