@@ -1,4 +1,4 @@
-"""The gates' own reads (SQLite, PostgreSQL) answer exactly as the library's recorder and the read model do."""
+"""The gates' own reads (SQLite, PostgreSQL) answer as the library's recorder and read model do."""
 
 from __future__ import annotations
 
