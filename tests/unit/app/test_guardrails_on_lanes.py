@@ -11,6 +11,7 @@ from uuid import UUID
 
 import pytest
 
+import app.guardrails as guardrails_module
 from adapters.bootstrap import read_model
 from app.campaigns import CampaignsApp
 from app.eta import FinishEstimate
@@ -361,9 +362,13 @@ async def test_a_recently_contacted_number_is_skipped_naming_the_earlier_campaig
     assert str(first) in (skipped[0].error or "")
 
 
+# The new day's seed lies behind the shared reading: it replays the notifications since from
+# memory when they are all remembered (10,000), from the log when the oldest are forgotten (2).
+@pytest.mark.parametrize("remembered", [2, 10_000])
 async def test_a_number_starting_its_day_counts_its_own_sends_the_read_model_lacks(
-    campaigns: CampaignsApp, clock: ManualClock
+    campaigns: CampaignsApp, clock: ManualClock, monkeypatch: pytest.MonkeyPatch, remembered: int
 ) -> None:
+    monkeypatch.setattr(guardrails_module, "_RECENT", remembered)
     world = a_world(campaigns, clock, unread=True)
     world.clock.current = datetime(2026, 11, 28, 23, 30, tzinfo=UTC)  # the number's day is UTC's
     world.settings.change("default", {"daily_cap": 3, "recontact_after_days": 7}, by="test")
