@@ -115,59 +115,62 @@ class CampaignFacts(OutcomeCounts):
 
     def folded(self, event: Campaign.Event) -> CampaignFacts:  # noqa: C901 - a case per event
         """Return the facts after `event`, the campaign's next one (as its aggregate folds it)."""
-        facts = replace(self, version=event.originator_version)
+        # One `replace` per event: each copies every field, and two events per message made
+        # three of them each a noticeable share of a busy service's CPU.
+        changes: dict[str, Any] = {"version": event.originator_version}
         at: datetime | None = getattr(event, "at", None)
         match event:
             case Campaign.ContactAttempted(outcome=outcome):
                 counted = _OUTCOME_FIELDS.get(outcome)
-                facts = replace(facts, in_flight=False, last_event_at=at or self.last_event_at)
+                changes.update(in_flight=False, last_event_at=at or self.last_event_at)
                 if counted is not None:
-                    facts = replace(facts, **{counted: getattr(facts, counted) + 1})
-                return facts
+                    changes[counted] = getattr(self, counted) + 1
+                return replace(self, **changes)
             case Campaign.CampaignStarted():
-                facts = replace(facts, status=CampaignStatus.RUNNING)
+                changes["status"] = CampaignStatus.RUNNING
             case Campaign.AttemptStarted():
-                facts = replace(facts, in_flight=True)
+                changes["in_flight"] = True
             case Campaign.AttemptAbandoned():
-                facts = replace(facts, in_flight=False)
+                changes["in_flight"] = False
             case Campaign.AutoResumeWithheld():
-                facts = replace(facts, auto_resume=False)
+                changes["auto_resume"] = False
             case Campaign.CampaignPaused(reason=reason):
-                facts = replace(facts, status=CampaignStatus.PAUSED, pause_reason=reason)
+                changes.update(status=CampaignStatus.PAUSED, pause_reason=reason)
             case Campaign.CampaignResumed():
-                facts = replace(
-                    facts,
+                changes.update(
                     status=CampaignStatus.RUNNING,
                     pause_reason=None,
                     auto_resume=self.auto_resume_option,
                 )
             case Campaign.CampaignCompleted():
-                facts = replace(facts, status=CampaignStatus.COMPLETED)
+                changes["status"] = CampaignStatus.COMPLETED
             case Campaign.CampaignCancelled():
-                facts = replace(facts, status=CampaignStatus.CANCELLED, pause_reason=None)
-            case Campaign.CampaignEdited(changes=changes):
-                facts = facts.edited(changes)
-        return replace(facts, last_event_at=at) if at is not None else facts
+                changes.update(status=CampaignStatus.CANCELLED, pause_reason=None)
+            case Campaign.CampaignEdited(changes=edits):
+                changes.update(_edit_changes(edits))
+        if at is not None:
+            changes["last_event_at"] = at
+        return replace(self, **changes)
 
-    def edited(self, changes: dict[str, Any]) -> CampaignFacts:
-        """Return the facts after an edit: its schedule, pacing and options as changed."""
-        facts = self
-        if "scheduled_for" in changes:
-            facts = replace(facts, scheduled_for=changes["scheduled_for"]["new"])
-        if "pacing" in changes:
-            pacing = changes["pacing"]["new"]
-            facts = replace(facts, max_pacing_seconds=float(pacing.get("max_seconds", 0.0)))
-        if "options" in changes:
-            options = changes["options"]["new"]
-            option = bool(options.get("auto_resume", True))
-            facts = replace(
-                facts,
-                auto_resume=option,
-                auto_resume_option=option,
-                simulate_typing=bool(options.get("simulate_typing", False)),
-                check_numbers=bool(options.get("check_numbers", False)),
-            )
-        return facts
+
+def _edit_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """Return the facts' fields an edit changes: its schedule, pacing and options."""
+    fields: dict[str, Any] = {}
+    if "scheduled_for" in changes:
+        fields["scheduled_for"] = changes["scheduled_for"]["new"]
+    if "pacing" in changes:
+        pacing = changes["pacing"]["new"]
+        fields["max_pacing_seconds"] = float(pacing.get("max_seconds", 0.0))
+    if "options" in changes:
+        options = changes["options"]["new"]
+        option = bool(options.get("auto_resume", True))
+        fields.update(
+            auto_resume=option,
+            auto_resume_option=option,
+            simulate_typing=bool(options.get("simulate_typing", False)),
+            check_numbers=bool(options.get("check_numbers", False)),
+        )
+    return fields
 
 
 def _priority(options: Mapping[str, object]) -> int:

@@ -9,7 +9,12 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    Repository,
+)
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.persistence import StoredEvent as LibraryStoredEvent
@@ -357,7 +362,12 @@ class CampaignsApp(Application[UUID]):
         Raises the library's IntegrityError when any event's version was taken meanwhile;
         nothing is recorded then.
         """
-        recordings = super().save(*events)
+        # The library's `save` would ask of each event whether it is one (a runtime Protocol
+        # check, ~15 us on Python 3.11, four per message); these were collected as events.
+        processing: ProcessingEvent[UUID] = ProcessingEvent()
+        processing.events.extend(events)
+        recordings = self._record(processing)
+        self._notify(recordings)
         self.saves_so_far = next(self._saves)
         self._snapshot(tuple(aggregates), recordings)
 
