@@ -358,9 +358,9 @@ async def running(
             gateway = waha_gateway(session, services.settings, services.clock)
         notifications = None
         if services.settings.campaigns_notify_url is not None:
-            if session is None:
-                session = await stack.enter_async_context(aiohttp.ClientSession())
-            notifications = await notification_sender(services, session)
+            # A session of its own, with cookies: the notified endpoint is not WAHA.
+            notify = await stack.enter_async_context(aiohttp.ClientSession())
+            notifications = await notification_sender(services, notify)
             if start_supervisor:
                 stack.push_async_callback(_cancelled, asyncio.create_task(notifications.run()))
         if decorate_gateway is not None:

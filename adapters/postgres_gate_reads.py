@@ -4,9 +4,10 @@ Through the library's recorder and the read model the gates' three reads cost th
 trips and three checkouts of a pooled connection per contact; a lane waits for them before
 every intent, so at zero pacing they were a fifth of the time a PostgreSQL lane spent
 (bench/runner_throughput.py). Here one pooled connection sends all three at once and reads
-the answers after one sync. Each query runs in a transaction of its own (the library's
-connections autocommit): an opt-out recorded between them is seen, which only errs on the
-side of not sending.
+the answers after one sync. The pipeline's one sync makes the three one implicit
+transaction; under READ COMMITTED each still reads a fresh snapshot, so an opt-out recorded
+meanwhile is seen, which only errs on the side of not sending. A lost connection is retried
+as the library retries its own reads.
 """
 
 from __future__ import annotations
@@ -16,8 +17,14 @@ from datetime import UTC
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.persistence import (
+    InterfaceError,
+    Notification,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
 from adapters import contacts_sql as q
@@ -46,6 +53,7 @@ class PostgresGateReads:
         ).format(events=events)
         self._last_sent = SQL(q.placeholders(q.LAST_SENT, "%s")).format(contacts=contacts)
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def read(
         self,
         *,

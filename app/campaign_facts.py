@@ -161,6 +161,7 @@ def _edit_changes(changes: dict[str, Any]) -> dict[str, Any]:
     if "pacing" in changes:
         pacing = changes["pacing"]["new"]
         fields["max_pacing_seconds"] = float(pacing.get("max_seconds", 0.0))
+        fields["min_pacing_seconds"] = float(pacing.get("min_seconds", 0.0))
     if "options" in changes:
         options = changes["options"]["new"]
         option = bool(options.get("auto_resume", True))
@@ -169,6 +170,7 @@ def _edit_changes(changes: dict[str, Any]) -> dict[str, Any]:
             auto_resume_option=option,
             simulate_typing=bool(options.get("simulate_typing", False)),
             check_numbers=bool(options.get("check_numbers", False)),
+            priority=_priority(options),
         )
     return fields
 

@@ -209,12 +209,31 @@ class Guardrails:
         self._settings_of_id[settings_id(session)] = session
         if self._position is None:
             self._position = tally.position
+        try:
+            self._bring_to_position(tally, session)
+        except BaseException:
+            # Left behind, the tally would never count the sends it missed (the shared reading
+            # is past them): the next call seeds it again.
+            self._tallies.pop(session, None)
+            raise
+        return tally
+
+    def _bring_to_position(self, tally: _Tally, session: SessionName) -> None:
+        """Apply to a new tally what the log holds between its seed and the shared position."""
+        assert self._position is not None  # noqa: S101 - set by the first seed
         after = tally.position
-        if after < self._position and self._recent_from is not None and after >= self._recent_from:
+        if after >= self._position:
+            return  # the read model is ahead: the shared reading skips what the seed counted
+        if self._recent_from is not None and after >= self._recent_from:
             for notification, concerns in self._recent_after(after):
                 if concerns is None or concerns == session:
                     self._apply(notification, only=session)
-            return tally
+            return
+        self._replay_from_log(after, session)
+
+    def _replay_from_log(self, after: int, session: SessionName) -> None:
+        """Apply to the session's tally the log after `after`, read again (no longer remembered)."""
+        assert self._position is not None  # noqa: S101 - set by the first seed
         while after < self._position:
             new = self._reads.read(
                 after=after,
@@ -228,7 +247,6 @@ class Guardrails:
                 if notification.id <= self._position:
                     self._apply(notification, only=session)
             after = new[-1].id if len(new) == _PAGE else self._position
-        return tally
 
     def _seed(self, session: SessionName, now: datetime) -> _Tally:
         """Count the day's sends in the read model, with the position that count reflects."""

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from adapters.persistence import persistence_environment
 from app.campaign_facts import CampaignFacts, CampaignFactsTracker
 from app.campaigns import CampaignsApp
+from app.editing import EditCampaign, edit_campaign
 from app.log_follower import LogFollower
 from domain.campaign import AttemptOutcome, PauseReason
 from domain.errors import DomainError
@@ -35,10 +36,11 @@ COMMANDS = (
     "withhold",
     "complete",
     "cancel",
+    "edit",
 )
 
 
-def act(app: CampaignsApp, campaign_id: UUID, command: str) -> None:
+def act(app: CampaignsApp, campaign_id: UUID, command: str) -> None:  # noqa: C901 - one case each
     """Try one command on the campaign; an illegal one is refused, as in real life."""
     campaign = app.load(campaign_id)
     index = campaign.next_index
@@ -84,6 +86,15 @@ def act(app: CampaignsApp, campaign_id: UUID, command: str) -> None:
             histories.complete_campaign(app, campaign_id)
         elif command == "cancel":
             app.cancel_campaign(campaign_id)
+        elif command == "edit":  # what the facts keep of pacing and options changes
+            edit_campaign(
+                app,
+                campaign_id,
+                EditCampaign(
+                    pacing={"min_seconds": 30.0 + campaign.version, "max_seconds": 600.0},
+                    options={"priority": campaign.version % 5, "check_numbers": True},
+                ),
+            )
         else:
             app.start_campaign(campaign_id)
     except DomainError:

@@ -278,6 +278,30 @@ async def test_after_a_restart_a_number_first_asked_later_counts_each_send_once(
     assert restarted.sent_today(SessionName("default"), now) == 2
 
 
+async def test_a_seed_that_fails_half_way_is_seeded_again_not_left_behind(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.clock.current = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    scheduled(world.campaigns, 2)
+    await world.harness.run_until_quiet()
+    now = world.clock.now()
+    # A restarted service whose read model has read nothing: every seed lies behind.
+    restarted = Guardrails(world.campaigns, world.settings, UnreadModel(world.contacts))
+    assert restarted.sent_today(SessionName("other"), now) == 0  # the shared reading moves on
+    failing = Guardrails._bring_to_position
+
+    def fails_once(self: Guardrails, *args: Any) -> None:
+        monkeypatch.setattr(Guardrails, "_bring_to_position", failing)
+        raise OSError("the store went away")
+
+    monkeypatch.setattr(Guardrails, "_bring_to_position", fails_once)
+    with pytest.raises(OSError, match="went away"):
+        restarted.sent_today(SessionName("default"), now)
+
+    # Kept at its seed, the number would count none of its two sends (the reading is past them).
+    assert restarted.sent_today(SessionName("default"), now) == 2
+
+
 async def test_in_week_two_of_the_warmup_the_weeks_cap_binds(world: World) -> None:
     world.clock.current = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
     world.settings.change(
@@ -369,6 +393,14 @@ async def test_a_number_starting_its_day_counts_its_own_sends_the_read_model_lac
     campaigns: CampaignsApp, clock: ManualClock, monkeypatch: pytest.MonkeyPatch, remembered: int
 ) -> None:
     monkeypatch.setattr(guardrails_module, "_RECENT", remembered)
+    from_log: list[int] = []
+    replay_from_log = Guardrails._replay_from_log
+
+    def spied(self: Guardrails, after: int, session: SessionName) -> None:
+        from_log.append(after)
+        replay_from_log(self, after, session)
+
+    monkeypatch.setattr(Guardrails, "_replay_from_log", spied)
     world = a_world(campaigns, clock, unread=True)
     world.clock.current = datetime(2026, 11, 28, 23, 30, tzinfo=UTC)  # the number's day is UTC's
     world.settings.change("default", {"daily_cap": 3, "recontact_after_days": 7}, by="test")
@@ -391,6 +423,7 @@ async def test_a_number_starting_its_day_counts_its_own_sends_the_read_model_lac
 
     assert outcomes(world, second)[0] == (0, "skipped", "recently_contacted")
     assert [o for _, o, _ in outcomes(world, second)].count("sent") == 3  # today's cap
+    assert bool(from_log) == (remembered == 2)  # the log is read again only when forgotten
 
 
 # -- variation ------------------------------------------------------------------------------------
