@@ -12,10 +12,11 @@ chat or a later one from the log. All of a contact's reads are one call (app/gat
 
 from __future__ import annotations
 
+import bisect
 import threading
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Final
 from uuid import UUID
 
@@ -59,7 +60,8 @@ _MAX_REMEMBERED: Final = 50_000
 _SENT: Final = AttemptOutcome.SENT.value
 # Notifications the shared reading moved past lately, kept for tallies seeded behind it: with
 # 500 numbers starting together each seed re-read (and decoded) the thousand-odd notifications
-# since the read model's position, 14 ms each. Ten thousand is ten seconds of 500 numbers.
+# since the read model's position, 14 ms each. Ten thousand (up to twice as many kept) is
+# ten seconds of 500 numbers.
 _RECENT: Final = 10_000
 
 
@@ -125,8 +127,9 @@ class Guardrails:
         self._sessions: dict[UUID, str] = {}
         self._settings_of_id: dict[UUID, str] = {}
         self._windows: dict[UUID, SendWindow | None] = {}
-        # (notification, the session it concerns or None to ask again) after `_recent_from`.
-        self._recent: deque[tuple[Notification, str | None]] = deque(maxlen=_RECENT)
+        # (position, the session it concerns or None to ask again, notification) of every
+        # notification after `_recent_from`, in order: between _RECENT and twice as many.
+        self._recent: list[tuple[int, str | None, Notification]] = []
         self._recent_from: int | None = None
         # One lock over the tallies and the shared position: the reads happen outside it.
         self._guard = threading.Lock()
@@ -225,7 +228,7 @@ class Guardrails:
         if after >= self._position:
             return  # the read model is ahead: the shared reading skips what the seed counted
         if self._recent_from is not None and after >= self._recent_from:
-            for notification, concerns in self._recent_after(after):
+            for _, concerns, notification in self._recent_after(after):
                 if concerns is None or concerns == session:
                     self._apply(notification, only=session)
             return
@@ -288,21 +291,17 @@ class Guardrails:
 
     def _remember(self, notification: Notification, concerns: str | None, before: int) -> None:
         """Keep a notification the shared position moves past (under the guard)."""
-        if len(self._recent) == self._recent.maxlen:
-            self._recent_from = self._recent[0][0].id  # the oldest is forgotten
-        elif self._recent_from is None:
+        if self._recent_from is None:
             self._recent_from = before
-        self._recent.append((notification, concerns))
+        self._recent.append((notification.id, concerns, notification))
+        if len(self._recent) > 2 * _RECENT:  # forget the oldest, in one go now and then
+            forgotten = len(self._recent) - _RECENT
+            self._recent_from = self._recent[forgotten - 1][0]
+            del self._recent[:forgotten]
 
-    def _recent_after(self, after: int) -> list[tuple[Notification, str | None]]:
+    def _recent_after(self, after: int) -> list[tuple[int, str | None, Notification]]:
         """Return the remembered notifications after position `after`, oldest first."""
-        found = []
-        for entry in reversed(self._recent):
-            if entry[0].id <= after:
-                break
-            found.append(entry)
-        found.reverse()
-        return found
+        return self._recent[bisect.bisect_right(self._recent, after, key=itemgetter(0)) :]
 
     def _apply(self, notification: Notification, only: str | None = None) -> str | None:
         """Count one notification on the tally of the number it concerns (under the guard).
