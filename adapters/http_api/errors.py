@@ -11,6 +11,7 @@ from typing import Any, Final
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
+from eventsourcing.persistence import ConnectionUnavailableError
 from pydantic import ValidationError
 
 from adapters.media import MediaTooLargeError, UnsupportedMediaError
@@ -177,14 +178,18 @@ def _media_or_request_problem(error: Exception) -> ProblemError | None:
 
 
 def _store_busy(error: BaseException) -> bool:
-    """Whether `error` is SQLite's "database is locked", raw or as the library wraps it.
+    """Whether `error` says the store is busy rather than broken.
 
-    Raised once the connection's busy timeout (SQLITE_LOCK_TIMEOUT, 5 s) has passed with
+    SQLite's "database is locked" (raw or as the library wraps it), or the library's pool
+    waiting past its timeout for a connection (its one writer, on SQLite). The first is
+    raised once the connection's busy timeout (SQLITE_LOCK_TIMEOUT, 5 s) has passed with
     another connection holding the write lock: the store is busy, not broken.
     """
     seen: set[int] = set()
     found: BaseException | None = error
     while found is not None and id(found) not in seen:
+        if isinstance(found, ConnectionUnavailableError):
+            return True  # the library's pool gave up waiting for its connection: as busy
         if isinstance(found, sqlite3.OperationalError):
             code = getattr(found, "sqlite_errorcode", None)  # only on errors SQLite reported
             return isinstance(code, int) and code & 0xFF == _SQLITE_BUSY

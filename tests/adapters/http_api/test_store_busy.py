@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from eventsourcing.persistence import OperationalError
+from eventsourcing.persistence import ConnectionUnavailableError, OperationalError
 from pytest_aiohttp import AiohttpClient
 
 from adapters.bootstrap import build, http_app
@@ -141,3 +141,20 @@ async def test_only_a_locked_store_is_a_503(
     assert response.content_type == "application/problem+json"
     assert ("Retry-After" in response.headers) is busy
     assert str(error) not in await response.text()  # neither "database is locked" nor the table
+
+
+async def test_the_library_pool_waiting_past_its_timeout_is_a_503(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    async def handler(_request: web.Request) -> web.Response:
+        raise ConnectionUnavailableError("Timed out waiting for return of writer")
+
+    app = web.Application(middlewares=[problem_middleware])
+    app.router.add_get("/read", handler)
+    client = await aiohttp_client(app)
+
+    response = await client.get("/read")
+
+    assert response.status == 503
+    assert response.headers["Retry-After"] == "1"
+    assert "writer" not in await response.text()
