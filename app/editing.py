@@ -13,11 +13,16 @@ from typing import Any, Final
 from uuid import UUID
 
 from app.campaigns import CampaignsApp
-from app.errors import InvalidCampaignError, MissingVariablesError
+from app.errors import (
+    MAX_ROWS_ANSWERED,
+    MAX_ROWS_LISTED,
+    InvalidCampaignError,
+    MissingVariablesError,
+)
 from app.scheduling import MAX_NAME_LENGTH, validated_schedule
+from app.screening import LackingRows
 from app.views import CampaignView
 from domain.campaign import Campaign
-from domain.contacts import contacts_missing_fields
 from domain.content import ImageReference, MessageContent, MessageTemplate, is_variable_name
 from domain.errors import DomainError
 from domain.lifecycle import next_status
@@ -125,11 +130,17 @@ def _message(
         return None
     if bad_names:
         return None
-    contacts = list(campaigns.audience_contacts(campaign.audience_id))
-    missing = contacts_missing_fields(template, contacts)
-    if missing:
-        available = {name for contact in contacts for name in contact.template_values()}
-        problems.extend(MissingVariablesError(missing, available=available).problems)
+    # A contact at a time, the first rows of each kind kept and the rest counted, as a
+    # creation checks them: a million contacts are never held at once.
+    lacking = LackingRows(max(MAX_ROWS_ANSWERED, MAX_ROWS_LISTED))
+    available: set[str] = set()
+    for position, contact in enumerate(campaigns.audience_contacts(campaign.audience_id)):
+        values = contact.template_values()
+        available.update(values)
+        lacking.check(template, position, contact.phone, values)
+    if lacking.counts:
+        refused = MissingVariablesError(lacking.rows(), available=available, counts=lacking.counts)
+        problems.extend(refused.problems)
         return None
     return MessageContent(template, image).to_record()
 

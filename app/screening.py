@@ -9,7 +9,7 @@ screen no more memory than ten rows.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -78,20 +78,33 @@ class Listing(Generic[T]):
 
 
 @dataclass
-class _Lacking:
-    """Contacts lacking template values: counted by the set of fields, the first of each kept."""
+class LackingRows:
+    """Contacts lacking template values: counted by the set of fields, the first of each kept.
+
+    Also what an edit of the text checks the recorded audience with, a contact at a time.
+    """
 
     limit: int | None
     counts: Counter[tuple[str, ...]] = field(default_factory=Counter)
     first: dict[tuple[str, ...], list[MissingVariable]] = field(default_factory=dict)
 
+    def check(
+        self, template: MessageTemplate, position: int, phone: str, values: Mapping[str, str]
+    ) -> None:
+        """Count the contact at `position` if the template lacks any of its values."""
+        lacking = template.missing_for(values)
+        if lacking:
+            self.add(MissingVariable(position, phone, tuple(sorted(lacking))))
+
     def add(self, missing: MissingVariable) -> None:
+        """Count one contact lacking values; keep it if its kind has room."""
         self.counts[missing.fields] += 1
         listed = self.first.setdefault(missing.fields, [])
         if self.limit is None or len(listed) < self.limit:
             listed.append(missing)
 
     def rows(self) -> list[MissingVariable]:
+        """Return the contacts kept, in audience order."""
         listed = (m for first in self.first.values() for m in first)
         return sorted(listed, key=lambda m: m.position)
 
@@ -134,7 +147,7 @@ class AudienceScreen:
         self._names: Listing[dict[str, object]] = Listing(listed)
         self._invalid: Listing[InvalidRow] = Listing(listed)
         self._duplicates: Listing[DuplicateRow] = Listing(listed)
-        self._lacking = _Lacking(None if listed is None else max(listed, MAX_ROWS_LISTED))
+        self._lacking = LackingRows(None if listed is None else max(listed, MAX_ROWS_LISTED))
         self._available: set[str] = set()
         self._hash = ContentHash()
 
@@ -159,9 +172,7 @@ class AudienceScreen:
         self._hash.add(contact)
         values = contact.template_values()
         self._available.update(values)
-        lacking = self._template.missing_for(values)
-        if lacking:
-            self._lacking.add(MissingVariable(position, contact.phone, tuple(sorted(lacking))))
+        self._lacking.check(self._template, position, contact.phone, values)
 
     def outcome(self, problems: list[dict[str, object]]) -> ScreenedAudience:
         """Return the audience kept, or raise naming every problem, the request's own first.

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NewType
 
-from domain.content import MessageTemplate
 from domain.errors import DomainError
 
 ChatId = NewType("ChatId", str)
@@ -77,15 +76,3 @@ class MissingVariable:
     position: int
     phone: str
     fields: tuple[str, ...]
-
-
-def contacts_missing_fields(
-    template: MessageTemplate, contacts: Iterable[Contact]
-) -> list[MissingVariable]:
-    """Return every contact the template cannot be rendered for, in audience order."""
-    missing = []
-    for position, contact in enumerate(contacts):
-        lacking = template.missing_for(contact.template_values())
-        if lacking:
-            missing.append(MissingVariable(position, contact.phone, tuple(sorted(lacking))))
-    return missing

@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.bootstrap import Services
+from app.audience import ContactInput
+from app.scheduling import ScheduleCampaign
 from domain.campaign import Campaign
 from tests.adapters.http_api.conftest import (
     Client,
@@ -174,3 +176,30 @@ def test_every_option_a_campaign_is_created_with_can_be_edited() -> None:
 
     # A new option added to OptionsIn must be added to OptionsPatch too, or edits refuse it.
     assert set(OptionsPatch.model_fields) == set(OptionsIn.model_fields)
+
+
+async def test_a_text_edit_counts_every_contact_lacking_its_variable_and_names_the_first(
+    client: Client, services: Services, clock: ManualClock
+) -> None:
+    # The audience is checked a contact at a time, as a creation checks it (never held
+    # whole): the answer counts all who lack {city} and names the first rows only.
+    people = [
+        ContactInput(phone=f"+4915{110000000 + i}", variables={"city": "Berlin"} if i < 5 else {})
+        for i in range(2500)
+    ]
+    later = clock.now() + timedelta(days=1)
+    created = services.campaigns.schedule_campaign(
+        ScheduleCampaign(name="Big", text="Hi", contacts=people, scheduled_for=later)
+    ).view.as_dict()  # past the test client's upload limit, so scheduled directly
+
+    response = await client.patch(
+        f"/campaigns/{created['id']}", json={"message": {"text": "Hi from {city}"}}
+    )
+    problem = await response.json()
+
+    assert response.status == 422
+    (rows,) = [e for e in problem["errors"] if e["field"] == "contacts"]
+    assert rows["reason"].startswith("2495 contact(s) have empty values the template needs")
+    assert "contacts[5] +4915110000005 lacks {city}" in rows["reason"]
+    assert rows["reason"].endswith("; and 2475 more")  # 20 named
+    assert services.campaigns.campaign(created["id"]).version == created["version"]
