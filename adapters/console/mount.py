@@ -60,6 +60,7 @@ ROUTES: Final[tuple[tuple[str, str, Handler, str], ...]] = (
     ("GET", f"/sessions/{_SESSION}/live", sessions.session_live, "console_session_live"),
     ("GET", "/opt-outs", opt_outs.opt_outs_page, "console_opt_outs"),
     ("POST", "/opt-outs", opt_outs.add_opt_out, "console_opt_outs_add"),
+    ("GET", "/opt-outs/remove", opt_outs.confirm_removal, "console_opt_outs_confirm_remove"),
     ("POST", "/opt-outs/remove", opt_outs.remove_opt_out, "console_opt_outs_remove"),
     ("POST", "/opt-outs/import", opt_outs.import_file, "console_opt_outs_import"),
     ("GET", "/opt-outs.csv", opt_outs.export_csv, "console_opt_outs_csv"),

@@ -21,6 +21,7 @@ from adapters.console.opt_outs_page import (
     check_add,
     import_opt_outs,
     opt_out_listing,
+    source_words,
 )
 from adapters.console.pages.common import context_of, form_of, session_of, state_of, whole
 from adapters.console.rendering import HEADERS, NO_STORE, page
@@ -36,6 +37,7 @@ ENCODINGS: Final = (
 )
 EXPORT_COLUMNS: Final = ("phone", "source", "at", "note")
 _MAX_FILENAME: Final = 120
+_MAX_PHONE: Final = 40
 
 
 async def _caught_up(request: web.Request) -> None:
@@ -99,6 +101,23 @@ async def add_opt_out(request: web.Request) -> web.StreamResponse:
     else:
         session.notify(f"{phone} was on the opt-out list already; nothing changed.", "info")
     raise web.HTTPSeeOther(back_to(None))
+
+
+async def confirm_removal(request: web.Request) -> web.StreamResponse:
+    """GET /ui/opt-outs/remove?phone=: who asked not to be messaged, and the button that removes.
+
+    A removal lets every campaign message the person again: it is asked for twice, as a
+    campaign's cancel is.
+    """
+    phone = request.query.get("phone", "").strip()[:_MAX_PHONE]
+    entry = await off_loop(context_of(request).opt_outs.entry, phone) if phone else None
+    values = {
+        "phone": phone,
+        "entry": entry,
+        "entry_said": None if entry is None else source_words(entry.source),
+        "back": back_to(request.query.get("back")),
+    }
+    return page(request, "remove_opt_out.html", values, status=200 if entry else 404)
 
 
 async def remove_opt_out(request: web.Request) -> web.StreamResponse:

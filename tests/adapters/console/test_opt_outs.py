@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from datetime import UTC, datetime
@@ -168,6 +169,34 @@ async def test_search_finds_part_of_a_number_or_of_a_note(signed_in: Client) -> 
     assert "of 1 matching “ANGRY” (2 on the list)" in by_note
     assert _phones(nothing) == []
     assert "No opt-out matches “999999”." in nothing
+
+
+async def test_remove_asks_first_and_the_question_removes_nothing(
+    signed_in: Client, services: Services
+) -> None:
+    await _add(signed_in, ANA, note="asked on the phone")
+    listed = await _page(signed_in, "/ui/opt-outs?q=0151")
+    (href,) = re.findall(r'href="(/ui/opt-outs/remove\?[^"]+)"', listed)
+
+    question = await _page(signed_in, html.unescape(href))
+
+    assert f"Take {ANA} off the opt-out list?" in question
+    assert "asked on the phone" in question  # what the person asked, before it is undone
+    assert 'action="/ui/opt-outs/remove"' in question
+    assert 'href="/ui/opt-outs?q=0151">Keep it on the list' in question  # back where it was
+    assert services.opt_outs.entry(ANA) is not None  # asking removed nothing
+
+
+async def test_asking_to_remove_a_phone_not_on_the_list_says_so(signed_in: Client) -> None:
+    response = await signed_in.get(
+        "/ui/opt-outs/remove", params={"phone": ANA, "back": "https://elsewhere.example/"}
+    )
+    text = await response.text()
+
+    assert response.status == 404
+    assert f"{ANA} is not on the opt-out list" in text
+    assert 'action="/ui/opt-outs/remove"' not in text
+    assert 'href="/ui/opt-outs">Back to the opt-out list' in text  # never off the console
 
 
 async def test_remove_takes_the_phone_off_and_comes_back_to_the_same_page(

@@ -62,7 +62,9 @@ async def test_the_opt_out_list_add_search_import_and_remove(
     await expect(page.locator("table.opt-outs tbody tr")).to_have_count(1)
     await expect(page.locator("#opt-outs-showing")).to_contain_text("1 matching")
 
-    await page.click(f'tr[data-phone="{BEN}"] button:has-text("Remove")')
+    await page.click(f'tr[data-phone="{BEN}"] a:has-text("Remove")')
+    await expect(page.locator("h1")).to_contain_text(f"Take {BEN} off the opt-out list?")
+    await page.click("#confirm-remove")
     await expect(page.locator(".notice.success")).to_contain_text(f"{BEN} is off the opt-out list")
     await expect(page.locator("#q")).to_have_value("0170 1234")  # back on the searched page
     await page.click("text=Show the whole list")
