@@ -16,6 +16,7 @@ from aiohttp.typedefs import Handler
 from adapters.console.auth import COOKIE
 from adapters.console.keys import SESSION, STATE
 from adapters.console.rendering import HEADERS, NO_STORE, page
+from adapters.http_api.errors import store_busy
 
 log = logging.getLogger("waha_campaigns.console")
 
@@ -28,6 +29,7 @@ _TITLES: Final = {
     404: "No such page",
     405: "Not allowed here",
     413: "The upload is too large",
+    503: "The store is busy",
 }
 
 
@@ -61,10 +63,15 @@ async def errors_and_headers(request: web.Request, handler: Handler) -> web.Stre
             error.headers.update(HEADERS)
             raise
         response = error_page(request, error.status, error.reason)
-    except Exception:  # the edge: the operator sees a page, the log gets the trace
+    except Exception as error:  # the edge: the operator sees a page, the log gets the trace
         # The path, never the query or the form: they may hold what the operator typed.
-        log.exception("the console failed answering %s %s", request.method, request.path)
-        response = error_page(request, 500, "Something went wrong; it is logged")
+        if store_busy(error):  # busy, not broken: say so, and when to try again
+            log.warning("store busy answering %s %s: 503", request.method, request.path)
+            response = error_page(request, 503, "busy")
+            response.headers["Retry-After"] = "1"
+        else:
+            log.exception("the console failed answering %s %s", request.method, request.path)
+            response = error_page(request, 500, "Something went wrong; it is logged")
     if not response.prepared:
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
@@ -79,6 +86,7 @@ def error_page(request: web.Request, status: int, reason: str) -> web.Response:
     detail = {
         404: "The page, or the campaign it names, does not exist.",
         413: "The files are over the service's upload limit (CAMPAIGNS_MAX_UPLOAD_BYTES).",
+        503: "Other writes kept the store busy past its timeout; try again in a moment.",
     }.get(status, reason)
     return page(request, "error.html", {"title": title, "detail": detail}, status=status)
 

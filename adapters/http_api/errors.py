@@ -177,7 +177,7 @@ def _media_or_request_problem(error: Exception) -> ProblemError | None:
     return None
 
 
-def _store_busy(error: BaseException) -> bool:
+def store_busy(error: BaseException) -> bool:
     """Whether `error` says the store is busy rather than broken.
 
     SQLite's "database is locked" (raw or as the library wraps it), or the library's pool
@@ -214,7 +214,7 @@ def problem_for(error: Exception) -> ProblemError | None:  # noqa: C901, PLR0911
     found = _media_or_request_problem(error)
     if found is not None:
         return found
-    if _store_busy(error):
+    if store_busy(error):
         return _store_busy_problem()
     match error:
         case ProblemError():
@@ -272,7 +272,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             # aiohttp's own bound on a whole request: the same problem as any body too large.
             problem = too_large(limit)
         if problem is not None:
-            if _store_busy(error):
+            if store_busy(error):
                 # Lock contention the operator should see, in one line (no trace, no query).
                 log.warning("store busy answering %s %s: 503", request.method, request.path)
             elif isinstance(error, OverflowError | RecursionError):

@@ -9,6 +9,8 @@ import re
 from datetime import UTC, datetime
 
 import aiohttp
+import pytest
+from eventsourcing.persistence import ConnectionUnavailableError
 
 from adapters.bootstrap import Services
 from adapters.console.opt_out_list import ListedOptOut, OptOutSlice, Search
@@ -342,3 +344,20 @@ async def test_the_export_is_the_list_as_csv_with_notes_kept_from_spreadsheets(
     assert rows[0]["note"] == "'=HYPERLINK(1)"
     assert list(rows[0]) == ["phone", "source", "at", "note"]
     assert len(list(csv.DictReader(io.StringIO(await searched.text())))) == 1
+
+
+async def test_a_busy_store_is_a_page_saying_so_and_when_to_try_again(
+    signed_in: Client, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def busy() -> int:
+        raise ConnectionUnavailableError("Timed out waiting for return of writer")
+
+    monkeypatch.setattr(services.follower, "catch_up", busy)
+
+    response = await signed_in.get("/ui/opt-outs")
+    text = await response.text()
+
+    assert response.status == 503
+    assert response.headers["Retry-After"] == "1"
+    assert "The store is busy" in text
+    assert "writer" not in text  # the library's words stay in the log
