@@ -348,7 +348,6 @@ async def running(
     compare them with OpenGates).
     """
     async with contextlib.AsyncExitStack() as stack:
-        session: aiohttp.ClientSession | None = None
         if gateway is None:
             # One ClientSession per process: its connection pool is shared by every run. WAHA
             # sets no cookies: without a jar no request filters one (measured: ~7% of a call).

@@ -17,7 +17,6 @@ from app.errors import (
     MAX_ROWS_ANSWERED,
     MAX_ROWS_LISTED,
     InvalidCampaignError,
-    MissingVariablesError,
 )
 from app.scheduling import MAX_NAME_LENGTH, validated_schedule
 from app.screening import LackingRows
@@ -133,14 +132,11 @@ def _message(
     # A contact at a time, the first rows of each kind kept and the rest counted, as a
     # creation checks them: a million contacts are never held at once.
     lacking = LackingRows(max(MAX_ROWS_ANSWERED, MAX_ROWS_LISTED))
-    available: set[str] = set()
     for position, contact in enumerate(campaigns.audience_contacts(campaign.audience_id)):
-        values = contact.template_values()
-        available.update(values)
-        lacking.check(template, position, contact.phone, values)
-    if lacking.counts:
-        refused = MissingVariablesError(lacking.rows(), available=available, counts=lacking.counts)
-        problems.extend(refused.problems)
+        lacking.check(template, position, contact)
+    refusal = lacking.refusal()
+    if refusal is not None:
+        problems.extend(refusal.problems)
         return None
     return MessageContent(template, image).to_record()
 

@@ -9,7 +9,7 @@ screen no more memory than ten rows.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -87,14 +87,21 @@ class LackingRows:
     limit: int | None
     counts: Counter[tuple[str, ...]] = field(default_factory=Counter)
     first: dict[tuple[str, ...], list[MissingVariable]] = field(default_factory=dict)
+    available: set[str] = field(default_factory=set)  # every field some contact supplies
 
-    def check(
-        self, template: MessageTemplate, position: int, phone: str, values: Mapping[str, str]
-    ) -> None:
-        """Count the contact at `position` if the template lacks any of its values."""
+    def check(self, template: MessageTemplate, position: int, contact: Contact) -> None:
+        """Note the contact's fields; count it if the template lacks any of its values."""
+        values = contact.template_values()
+        self.available.update(values)
         lacking = template.missing_for(values)
         if lacking:
-            self.add(MissingVariable(position, phone, tuple(sorted(lacking))))
+            self.add(MissingVariable(position, contact.phone, tuple(sorted(lacking))))
+
+    def refusal(self) -> MissingVariablesError | None:
+        """Return the error naming the contacts the template cannot be rendered for, if any."""
+        if not self.counts:
+            return None
+        return MissingVariablesError(self.rows(), available=self.available, counts=self.counts)
 
     def add(self, missing: MissingVariable) -> None:
         """Count one contact lacking values; keep it if its kind has room."""
@@ -148,7 +155,6 @@ class AudienceScreen:
         self._invalid: Listing[InvalidRow] = Listing(listed)
         self._duplicates: Listing[DuplicateRow] = Listing(listed)
         self._lacking = LackingRows(None if listed is None else max(listed, MAX_ROWS_LISTED))
-        self._available: set[str] = set()
         self._hash = ContentHash()
 
     def add(self, position: int, row: ContactInput) -> None:
@@ -170,9 +176,7 @@ class AudienceScreen:
             self._duplicates.add(DuplicateRow(position, row.phone, first))
             return
         self._hash.add(contact)
-        values = contact.template_values()
-        self._available.update(values)
-        self._lacking.check(self._template, position, contact.phone, values)
+        self._lacking.check(self._template, position, contact)
 
     def outcome(self, problems: list[dict[str, object]]) -> ScreenedAudience:
         """Return the audience kept, or raise naming every problem, the request's own first.
@@ -196,10 +200,9 @@ class AudienceScreen:
                 "the campaign has no contacts",
                 [{"field": "contacts", "reason": "at least one contact is needed"}],
             )
-        if self._lacking.counts:
-            raise MissingVariablesError(
-                self._lacking.rows(), available=self._available, counts=self._lacking.counts
-            )
+        refusal = self._lacking.refusal()
+        if refusal is not None:
+            raise refusal
         return ScreenedAudience(
             size=len(self._spool),
             content_hash=self._hash.hexdigest(),
