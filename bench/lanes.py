@@ -331,7 +331,7 @@ async def many_sessions(count: int, contacts: int) -> None:
                 sim_cpu = cpu_seconds(sim.process.pid) - sim_before
                 wall = time.monotonic() - wall_before
                 views = [await json_of(http, f"{service.url}/campaigns/{i}") for i in ids]
-                assert all(v["sent"] == contacts for v in views), "a campaign sent less"  # noqa: S101
+                assert all(v["sent"] == contacts for v in views), "a campaign sent less"
                 late = await lateness(http, service)
             finally:
                 service.terminate()
@@ -365,12 +365,12 @@ async def client_floor(waha_url: str, count: int, contacts: int) -> float:
 
         async def one(n: int) -> None:
             name = SessionName(f"session-{n + 1}")
-            await sleeper.sleep(random.uniform(0, 1))  # noqa: S311 - spread, as lanes are
+            await sleeper.sleep(random.uniform(0, 1))
             for i in range(contacts):
                 fact = await gateway.session_status(name)
-                assert fact.status == "WORKING", fact  # noqa: S101 - a benchmark's check
+                assert fact.status == "WORKING", fact
                 await gateway.send_text(name, ChatId(f"{phone(n * contacts + i)[1:]}@c.us"), "Hi")
-                await sleeper.sleep(random.uniform(1.0, 1.01))  # noqa: S311 - the pacing
+                await sleeper.sleep(random.uniform(1.0, 1.01))
 
         before = time.process_time()
         await asyncio.gather(*(one(n) for n in range(count)))

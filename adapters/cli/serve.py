@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine
 from aiohttp import web
 from pydantic import SecretStr
 
-from adapters import bootstrap
+from adapters import bootstrap, collector
 from adapters.api_token import TokenFileError, kept_token
 from adapters.http_api.server import start_running
 from adapters.logging_setup import SecretMask, configure_logging, secrets_of
@@ -108,6 +108,7 @@ async def serve(
     port: int,
     announce: Callable[[str], None],
     stop: asyncio.Event | None = None,
+    started: Callable[[], None] | None = None,
 ) -> None:
     """Serve `app` until SIGTERM, SIGINT or `stop`; then stop taking requests and drain.
 
@@ -134,7 +135,7 @@ async def serve(
             raise ListenError(f"cannot listen on {host}:{port}: {error.strerror}") from None
         bound = runner.addresses[0] if runner.addresses else (host, port)
         announce(f"waha-campaigns API listening on http://{bound[0]}:{bound[1]}")
-        await _run_until(stop, start_running(app))
+        await _run_until(stop, start_running(app), started)
     finally:
         try:
             await runner.cleanup()
@@ -144,8 +145,15 @@ async def serve(
                 loop.remove_signal_handler(signum)
 
 
-async def _run_until(stop: asyncio.Event, starting: Coroutine[object, object, None]) -> None:
-    """Start the runtime and serve until `stop`; a stop during the start cuts it short."""
+async def _run_until(
+    stop: asyncio.Event,
+    starting: Coroutine[object, object, None],
+    started: Callable[[], None] | None = None,
+) -> None:
+    """Start the runtime and serve until `stop`; a stop during the start cuts it short.
+
+    `started` is called once the start has completed (and not if it failed or was stopped).
+    """
     if stop.is_set():  # stopped while starting up: start nothing
         starting.close()
         return
@@ -157,6 +165,8 @@ async def _run_until(stop: asyncio.Event, starting: Coroutine[object, object, No
             if (error := start.exception()) is not None:
                 log.error("the supervisor could not start", exc_info=error)
                 raise StartError(f"the supervisor could not start: {error}") from error
+            if started is not None:
+                started()
             await stopped
     finally:
         # A start cut short leaves nothing half-done: what it recorded, a restart picks up.
@@ -220,6 +230,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"waha-campaigns serve: {refused}", file=sys.stderr)
         return refused.code
     configure_logging(settings)
+    collector.tune()
     store = redacted(settings.campaigns_database_url)
     try:
         services = bootstrap.build(settings)
@@ -236,6 +247,8 @@ def run(args: argparse.Namespace) -> int:
                 host=settings.campaigns_host,
                 port=settings.campaigns_port,
                 announce=lambda line: print(f"{line} (store {store})", flush=True),
+                # What the start built lives as long as the process: no collection scans it.
+                started=collector.settle,
             )
         )
     except ServeError as error:

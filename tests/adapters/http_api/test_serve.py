@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from adapters import collector
 from adapters.bootstrap import Services, build, http_app
 from adapters.cli import main
 from adapters.cli import serve as serve_module
@@ -205,10 +206,16 @@ def test_a_generated_token_is_kept_in_a_file_named_and_the_app_is_served(
     served: list[web.Application] = []
 
     async def fake_serve(
-        app: web.Application, *, host: str, port: int, announce: Callable[[str], None]
+        app: web.Application,
+        *,
+        host: str,
+        port: int,
+        announce: Callable[[str], None],
+        started: Callable[[], None],
     ) -> None:
         served.append(app)
         announce(f"listening on http://{host}:{port}")
+        assert started is collector.settle  # the real start leaves what it built out of GC
 
     environment.setattr(serve_module, "serve", fake_serve)
 
@@ -270,6 +277,34 @@ async def test_once_listening_the_supervisor_runs_due_campaigns(
 
     assert completed
     assert len(gateway.sent) == 2
+
+
+async def test_started_is_told_once_the_start_has_completed_and_not_when_it_fails(
+    services: Services, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    told: list[bool] = []
+    stop = asyncio.Event()
+
+    def started() -> None:
+        told.append(stop.is_set())
+        stop.set()
+
+    app = http_app(services, gateway=FakeWahaGateway(clock), start_supervisor=False)
+    await asyncio.wait_for(
+        serve(app, host="127.0.0.1", port=0, announce=print, stop=stop, started=started), 10
+    )
+
+    async def unusable_store(_self: Supervisor) -> None:
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(Supervisor, "start", unusable_store)
+    failing = http_app(services, gateway=FakeWahaGateway(clock))
+    with pytest.raises(StartError):
+        await asyncio.wait_for(
+            serve(failing, host="127.0.0.1", port=0, announce=print, started=started), 10
+        )
+
+    assert told == [False]  # once, while serving, for the start that completed
 
 
 class HeldFirstSend:
