@@ -74,8 +74,9 @@ class _Tally:
     day_start: datetime
     day_end: datetime  # when the next local day begins: counted afresh from then
     sent_today: int
-    # Chats this number messaged after the seed's position: the read model may not have them.
-    messaged: dict[str, EarlierMessage] = field(default_factory=dict)
+    # Chats this number messaged after the seed's position, the read model may not have them:
+    # (campaign id as an int, when). Plain values: the collector never has to scan them.
+    messaged: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     # Campaigns with an intent recorded and no outcome yet: counted as sent until they have one.
     in_flight: set[UUID] = field(default_factory=set)
 
@@ -85,6 +86,22 @@ class _Tally:
     def counted(self) -> int:
         """The day's sends, counting a send whose outcome is not recorded yet."""
         return self.sent_today + len(self.in_flight)
+
+
+# A notification remembered: (position, the session it concerns or None, originator id,
+# originator version, topic, state). Tuples of plain values are left alone by the collector.
+_Remembered = tuple[int, str | None, str, int, str, bytes]
+
+
+def _notification(remembered: _Remembered) -> Notification:
+    position, _, originator_id, version, topic, state = remembered
+    return Notification(
+        id=position,
+        originator_id=UUID(originator_id),
+        originator_version=version,
+        topic=topic,
+        state=state,
+    )
 
 
 def whatsapp_limits(fact: SessionStatusFact | None) -> list[WhatsAppLimit]:
@@ -129,7 +146,9 @@ class Guardrails:
         self._windows: dict[UUID, SendWindow | None] = {}
         # (position, the session it concerns or None to ask again, notification) of every
         # notification after `_recent_from`, in order: between _RECENT and twice as many.
-        self._recent: list[tuple[int, str | None, Notification]] = []
+        # Kept as plain values, never scanned by the collector: tens of thousands of objects
+        # alive for seconds made its collections long enough to delay sends.
+        self._recent: list[_Remembered] = []
         self._recent_from: int | None = None
         # One lock over the tallies and the shared position: the reads happen outside it.
         self._guard = threading.Lock()
@@ -228,9 +247,10 @@ class Guardrails:
         if after >= self._position:
             return  # the read model is ahead: the shared reading skips what the seed counted
         if self._recent_from is not None and after >= self._recent_from:
-            for _, concerns, notification in self._recent_after(after):
+            for remembered in self._recent_after(after):
+                concerns = remembered[1]
                 if concerns is None or concerns == session:
-                    self._apply(notification, only=session)
+                    self._apply(_notification(remembered), only=session)
             return
         self._replay_from_log(after, session)
 
@@ -293,13 +313,22 @@ class Guardrails:
         """Keep a notification the shared position moves past (under the guard)."""
         if self._recent_from is None:
             self._recent_from = before
-        self._recent.append((notification.id, concerns, notification))
+        self._recent.append(
+            (
+                notification.id,
+                concerns,
+                str(notification.originator_id),
+                notification.originator_version,
+                notification.topic,
+                notification.state,
+            )
+        )
         if len(self._recent) > 2 * _RECENT:  # forget the oldest, in one go now and then
             forgotten = len(self._recent) - _RECENT
             self._recent_from = self._recent[forgotten - 1][0]
             del self._recent[:forgotten]
 
-    def _recent_after(self, after: int) -> list[tuple[int, str | None, Notification]]:
+    def _recent_after(self, after: int) -> list[_Remembered]:
         """Return the remembered notifications after position `after`, oldest first."""
         return self._recent[bisect.bisect_right(self._recent, after, key=itemgetter(0)) :]
 
@@ -342,8 +371,8 @@ class Guardrails:
         if at >= tally.day_start:
             tally.sent_today += 1
         known = tally.messaged.get(attempted.chat_id)
-        if known is None or known.at <= at:
-            tally.messaged[attempted.chat_id] = EarlierMessage(attempted.originator_id, at)
+        if known is None or known[1] <= at:
+            tally.messaged[attempted.chat_id] = (attempted.originator_id.int, at)
 
     def _session_of(self, campaign_id: UUID) -> str | None:
         """Return the session a campaign sends through: its first event says, once and for all."""
@@ -372,9 +401,10 @@ class Guardrails:
             # Asked before the rule was on (it came with the catch-up): ask now.
             found = self._contacts.last_sent(session, chat_id)
         stored = None if found is None else EarlierMessage(found[0], found[1])
-        recent = tally.messaged.get(chat_id)
-        if recent is None:
+        kept = tally.messaged.get(chat_id)
+        if kept is None:
             return stored
+        recent = EarlierMessage(UUID(int=kept[0]), kept[1])
         if stored is None or stored.at < recent.at:
             return recent
         return stored
