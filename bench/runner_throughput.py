@@ -30,7 +30,7 @@ from pathlib import Path
 import aiohttp
 from lanes import postgres_database
 
-from adapters import bootstrap, processes
+from adapters import bootstrap, collector, processes
 from adapters.waha.client import AiohttpWahaGateway
 from app.audience import ContactInput
 from app.committer import GATHER_SECONDS
@@ -219,4 +219,5 @@ if __name__ == "__main__":
     parser.add_argument("--contacts", type=int, default=5_000, help="in all, over ten sessions")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    collector.tune()  # as `serve` does: every approach runs in this one process, alike
     asyncio.run(main(args.contacts, args.rounds))
