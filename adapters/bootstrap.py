@@ -19,7 +19,11 @@ import aiohttp
 from aiohttp import web
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
+from eventsourcing.sqlite import (
+    SQLITE3_DEFAULT_LOCK_TIMEOUT,
+    SQLiteApplicationRecorder,
+    SQLiteFactory,
+)
 from eventsourcing.utils import strtobool
 
 from adapters.console.mount import console
@@ -189,7 +193,9 @@ def build(
         if creates_tables():
             create_tables(campaigns, url)
         follower, contacts = read_model(campaigns)
-        seen = seen_webhooks(url, STALE_AFTER, create_table=False)
+        seen = seen_webhooks(
+            url, STALE_AFTER, create_table=False, busy_timeout=sqlite_busy_timeout(campaigns)
+        )
         leases = lane_leases(settings, create_table=False)
     except BaseException:
         campaigns.close()
@@ -230,6 +236,16 @@ def media_limits_of(settings: Settings) -> dict[MediaKind, int]:
     }
 
 
+def sqlite_busy_timeout(campaigns: CampaignsApp) -> float:
+    """Return how long the library's SQLite connections wait for a lock (SQLITE_LOCK_TIMEOUT).
+
+    Our own connections to the same file (the gates' reads, the seen webhooks) wait as long.
+    """
+    datastore = getattr(campaigns.recorder, "datastore", None)
+    timeout = getattr(getattr(datastore, "pool", None), "lock_timeout", None)
+    return float(timeout) if timeout else float(SQLITE3_DEFAULT_LOCK_TIMEOUT)
+
+
 def gate_reads_of(url: str, campaigns: CampaignsApp, contacts: ContactsView) -> GateReads:
     """Return the guardrails' reads: one transaction or round trip of their own, else the library's.
 
@@ -241,6 +257,7 @@ def gate_reads_of(url: str, campaigns: CampaignsApp, contacts: ContactsView) -> 
             Path(url.removeprefix("sqlite:///")),
             recorder.events_table_name,
             recorder.convert_originator_id,
+            sqlite_busy_timeout(campaigns),
         )
     if isinstance(recorder, PostgresApplicationRecorder) and isinstance(
         contacts, PostgresContactsView

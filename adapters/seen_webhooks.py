@@ -70,14 +70,17 @@ class MemorySeenWebhooks:
 class SqliteSeenWebhooks:
     """The keys in a table of the SQLite event store's file, one short connection per call."""
 
-    def __init__(self, path: Path, window: timedelta) -> None:
+    def __init__(
+        self, path: Path, window: timedelta, busy_timeout: float = _SQLITE_BUSY_SECONDS
+    ) -> None:
         self._path = path
         self._window = window
+        self._busy_timeout = busy_timeout  # the store's SQLITE_LOCK_TIMEOUT, as the library's
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         # A connection per call: calls come from worker threads, and opening one is cheap.
-        connection = sqlite3.connect(self._path, timeout=_SQLITE_BUSY_SECONDS)
+        connection = sqlite3.connect(self._path, timeout=self._busy_timeout)
         with contextlib.closing(connection) as db, db:
             yield db
 
@@ -188,15 +191,23 @@ class PostgresSeenWebhooks:
 SeenWebhooksStore = MemorySeenWebhooks | SqliteSeenWebhooks | PostgresSeenWebhooks
 
 
-def seen_webhooks(url: str, window: timedelta, *, create_table: bool = True) -> SeenWebhooksStore:
+def seen_webhooks(
+    url: str,
+    window: timedelta,
+    *,
+    create_table: bool = True,
+    busy_timeout: float = _SQLITE_BUSY_SECONDS,
+) -> SeenWebhooksStore:
     """Return the seen-webhooks store beside the event store at `url`; create its table if told.
 
-    `create_table_for(url)` does the creation alone, for a command that prepares a database.
+    `busy_timeout`: how long a SQLite write waits for another writer's lock (the event store's
+    SQLITE_LOCK_TIMEOUT). `create_table_for(url)` does the creation alone, for a command that
+    prepares a database.
     """
     env = persistence_environment(url)
     store: SeenWebhooksStore
     if "SQLITE_DBNAME" in env:
-        store = SqliteSeenWebhooks(Path(env["SQLITE_DBNAME"]), window)
+        store = SqliteSeenWebhooks(Path(env["SQLITE_DBNAME"]), window, busy_timeout)
     elif "POSTGRES_DBNAME" in env:
         store = PostgresSeenWebhooks(env, window)
     else:
