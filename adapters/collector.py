@@ -4,12 +4,14 @@ Measured with bench/lanes.py (500 numbers at one message a second, one process):
 interpreter's defaults (a young collection every 700 net allocations) the service spent
 5.7 s of its 75 s in 2,300 collections, and each of its 14 full collections stopped the event
 loop for 180-325 ms, scanning the 200,000-odd objects alive. Those stops were the p99 of the
-sends' lateness. A young generation of 20,000 objects and a freeze of what the start built
-(modules, settings, the composition root's objects, which live as long as the process) cut
-that to 0.4 s in 22 collections, the longest about 120 ms (bench figures in BENCHMARKS.md).
+sends' lateness. A young generation of 20,000 objects and a freeze of what the composition
+root built (modules, settings, the services, which live as long as the process) cut that to
+about 0.4 s per run (bench figures in BENCHMARKS.md; app/guardrails.py keeps its long memory
+in plain tuples for the same reason).
 
-Memory: frozen objects are never collected, which is right for what the start builds; the
-larger young generation holds at most a few MiB more before it is collected.
+Memory: frozen objects are never collected, which is right for what the composition root
+builds (settled before any lane runs, so nothing passing is frozen); the larger young
+generation holds at most a few MiB more before it is collected.
 """
 
 from __future__ import annotations
@@ -28,6 +30,6 @@ def tune() -> None:
 
 
 def settle() -> None:
-    """Leave what exists now out of every later collection (once the service has started)."""
+    """Leave what exists now out of every later collection (once the services are built)."""
     gc.collect()
     gc.freeze()

@@ -39,7 +39,7 @@ class SQLiteGateReads:
         busy_timeout: float = _BUSY_TIMEOUT_SECONDS,
     ) -> None:
         self._uri = f"{path.resolve().as_uri()}?mode=ro"
-        self._busy_timeout = busy_timeout  # the store's SQLITE_LOCK_TIMEOUT, as the library's
+        self.busy_timeout = busy_timeout  # the store's SQLITE_LOCK_TIMEOUT, as the library's
         self._events = events_table
         self._convert = convert_id
         self._local = threading.local()
@@ -55,7 +55,7 @@ class SQLiteGateReads:
                 uri=True,
                 isolation_level=None,
                 check_same_thread=False,
-                timeout=self._busy_timeout,
+                timeout=self.busy_timeout,
             )
             found.execute("PRAGMA query_only = ON")
             self._local.connection = found

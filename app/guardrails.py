@@ -90,18 +90,22 @@ class _Tally:
 
 # A notification remembered: (position, the session it concerns or None, originator id,
 # originator version, topic, state). Tuples of plain values are left alone by the collector.
-_Remembered = tuple[int, str | None, str, int, str, bytes]
+_Remembered = tuple[int, str | None, int, int, str, bytes]
 
 
 def _notification(remembered: _Remembered) -> Notification:
     position, _, originator_id, version, topic, state = remembered
     return Notification(
         id=position,
-        originator_id=UUID(originator_id),
+        originator_id=UUID(int=originator_id),
         originator_version=version,
         topic=topic,
         state=state,
     )
+
+
+def _id_number(originator_id: UUID | str) -> int:
+    return (originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))).int
 
 
 def whatsapp_limits(fact: SessionStatusFact | None) -> list[WhatsAppLimit]:
@@ -317,7 +321,7 @@ class Guardrails:
             (
                 notification.id,
                 concerns,
-                str(notification.originator_id),
+                _id_number(notification.originator_id),
                 notification.originator_version,
                 notification.topic,
                 notification.state,

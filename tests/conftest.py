@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import Iterator
@@ -11,6 +12,20 @@ import pytest
 from adapters.persistence import persistence_environment
 from app.campaigns import CampaignsApp
 from tests.fakes.system import InstantSleeper, ManualClock, SeededRandom
+
+
+@pytest.fixture(autouse=True)
+def _collector_as_it_was() -> Iterator[None]:
+    """Undo what `serve` does to the collector (adapters/collector.py) after each test.
+
+    Tests run `main(["serve"])` in this process: left tuned, every later test would run with
+    another collector than the one it started with.
+    """
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CAMPAIGNS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

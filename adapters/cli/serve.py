@@ -108,7 +108,6 @@ async def serve(
     port: int,
     announce: Callable[[str], None],
     stop: asyncio.Event | None = None,
-    started: Callable[[], None] | None = None,
 ) -> None:
     """Serve `app` until SIGTERM, SIGINT or `stop`; then stop taking requests and drain.
 
@@ -135,7 +134,7 @@ async def serve(
             raise ListenError(f"cannot listen on {host}:{port}: {error.strerror}") from None
         bound = runner.addresses[0] if runner.addresses else (host, port)
         announce(f"waha-campaigns API listening on http://{bound[0]}:{bound[1]}")
-        await _run_until(stop, start_running(app), started)
+        await _run_until(stop, start_running(app))
     finally:
         try:
             await runner.cleanup()
@@ -145,15 +144,8 @@ async def serve(
                 loop.remove_signal_handler(signum)
 
 
-async def _run_until(
-    stop: asyncio.Event,
-    starting: Coroutine[object, object, None],
-    started: Callable[[], None] | None = None,
-) -> None:
-    """Start the runtime and serve until `stop`; a stop during the start cuts it short.
-
-    `started` is called once the start has completed (and not if it failed or was stopped).
-    """
+async def _run_until(stop: asyncio.Event, starting: Coroutine[object, object, None]) -> None:
+    """Start the runtime and serve until `stop`; a stop during the start cuts it short."""
     if stop.is_set():  # stopped while starting up: start nothing
         starting.close()
         return
@@ -165,8 +157,6 @@ async def _run_until(
             if (error := start.exception()) is not None:
                 log.error("the supervisor could not start", exc_info=error)
                 raise StartError(f"the supervisor could not start: {error}") from error
-            if started is not None:
-                started()
             await stopped
     finally:
         # A start cut short leaves nothing half-done: what it recorded, a restart picks up.
@@ -240,6 +230,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    # What the composition root built lives as long as the process: no collection scans it
+    # (settled before any lane runs, so the one full collection delays no send).
+    collector.settle()
     try:
         asyncio.run(
             serve(
@@ -247,8 +240,6 @@ def run(args: argparse.Namespace) -> int:
                 host=settings.campaigns_host,
                 port=settings.campaigns_port,
                 announce=lambda line: print(f"{line} (store {store})", flush=True),
-                # What the start built lives as long as the process: no collection scans it.
-                started=collector.settle,
             )
         )
     except ServeError as error:

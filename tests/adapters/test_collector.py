@@ -1,25 +1,15 @@
-"""The collector's tuning: a larger young generation, and what the start built left out."""
+"""The collector's tuning: a larger young generation, and what the start built left out.
+
+The suite's autouse fixture (tests/conftest.py) gives the collector back as it was.
+"""
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
-
-import pytest
 
 from adapters import collector
 
 
-@pytest.fixture
-def restored() -> Iterator[None]:
-    """Give the test process its collector back as it was."""
-    thresholds = gc.get_threshold()
-    yield
-    gc.unfreeze()
-    gc.set_threshold(*thresholds)
-
-
-@pytest.mark.usefixtures("restored")
 def test_tune_makes_young_collections_rarer_and_keeps_the_older_ratios() -> None:
     gc.set_threshold(700, 10, 10)
 
@@ -28,7 +18,6 @@ def test_tune_makes_young_collections_rarer_and_keeps_the_older_ratios() -> None
     assert gc.get_threshold() == (collector.YOUNG_THRESHOLD, 10, 10)
 
 
-@pytest.mark.usefixtures("restored")
 def test_settle_leaves_what_lives_now_out_of_later_collections() -> None:
     class Built:
         """Stands for what the start built."""

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -12,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.bootstrap import build, creates_tables
+from adapters.bootstrap import creates_tables
 from adapters.seen_webhooks import (
     TABLE,
     MemorySeenWebhooks,
@@ -22,7 +20,6 @@ from adapters.seen_webhooks import (
     create_table_for,
     seen_webhooks,
 )
-from app.settings import load_settings
 from tests.fakes.system import ManualClock
 
 WINDOW = timedelta(hours=1)
@@ -143,32 +140,3 @@ def test_tables_are_created_unless_campaigns_create_table_says_no(
     environ: dict[str, str], expected: bool
 ) -> None:
     assert creates_tables(environ) is expected
-
-
-def test_on_sqlite_a_write_waits_for_another_writer_as_long_as_the_store_says(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # SQLITE_LOCK_TIMEOUT is the library's setting; our own connections to its file follow it
-    # (they waited a fixed 5 s whatever it said).
-    monkeypatch.setenv("SQLITE_LOCK_TIMEOUT", "1")
-    path = tmp_path / "campaigns.sqlite3"
-    services = build(
-        load_settings(
-            {},
-            campaigns_database_url=f"sqlite:///{path}",
-            campaigns_media_dir=tmp_path / "media",
-        )
-    )
-    try:
-        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
-            other.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
-            started = time.monotonic()
-            with pytest.raises(sqlite3.OperationalError, match="locked"):
-                services.seen_webhooks.first_time("k", NOW)
-            waited = time.monotonic() - started
-            other.execute("ROLLBACK")
-        assert services.seen_webhooks.first_time("k", NOW)  # the lock released: recorded
-    finally:
-        services.close()
-
-    assert 0.9 <= waited < 4  # its second, not the 5 s it used to wait

@@ -39,12 +39,7 @@ def served(environment: pytest.MonkeyPatch) -> list[str]:
     lines: list[str] = []
 
     async def fake_serve(
-        app: web.Application,
-        *,
-        host: str,
-        port: int,
-        announce: Callable[[str], None],
-        started: Callable[[], None],
+        app: web.Application, *, host: str, port: int, announce: Callable[[str], None]
     ) -> None:
         lines.append(f"served on {host}:{port}")
 
