@@ -178,6 +178,14 @@ class WahaGateway(Protocol):
         """Return the chat id WAHA uses for `phone`, or None when it is not on WhatsApp."""
         ...
 
+    async def phone_of_lid(self, session: SessionName, lid: str) -> ChatId | None:
+        """Return the `<digits>@c.us` chat behind a hidden `…@lid` chat, None when WAHA knows none.
+
+        WhatsApp hides some people's numbers behind a linked id; a reply from such a chat
+        names no phone of its own (waha-api.md §3).
+        """
+        ...
+
     async def new_message_id(self, session: SessionName) -> str:
         """Return a fresh raw message id for a send to use (WAHA 2026.4.3+, NOWEB and GOWS).
 

@@ -149,6 +149,10 @@ class TimedWahaGateway:
         """Return the chat id of `phone` (timed)."""
         return await self._timed("check_exists", self._inner.check_exists(session, phone))
 
+    async def phone_of_lid(self, session: SessionName, lid: str) -> ChatId | None:
+        """Return the chat behind a linked id (timed)."""
+        return await self._timed("phone_of_lid", self._inner.phone_of_lid(session, lid))
+
     async def new_message_id(self, session: SessionName) -> str:
         """Return a fresh raw message id (timed)."""
         return await self._timed("new_message_id", self._inner.new_message_id(session))

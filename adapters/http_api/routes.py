@@ -269,7 +269,7 @@ ENDPOINTS: Final = (
         200,
         {_JSON: schemas.WebhookOut},
         {_JSON: schemas.WebhookIn},
-        problems=(400, 401, 413),
+        problems=(400, 401, 413, 502),
         public=True,
     ),
     Endpoint(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
@@ -28,6 +29,7 @@ from adapters.waha.wire import (
 )
 from app.blocking import off_loop
 from app.opt_outs import keyword_of
+from app.ports import GatewayError, InboundMessageFact
 from domain.session import SessionName
 
 # WAHA retries a failed webhook with back-off for a while; older than this, it tells of a past
@@ -56,6 +58,9 @@ class WebhookPruning:
 
 
 PRUNING = web.AppKey("webhook_pruning", WebhookPruning)
+# A hidden chat: WhatsApp shows a linked id instead of the person's number (waha-api.md §3).
+LID_SUFFIX: Final = "@lid"
+log = logging.getLogger("waha_campaigns.webhooks")
 
 
 def webhook_key(event_id: str | None, raw_body: bytes) -> str:
@@ -145,10 +150,42 @@ async def _act(context: ApiContext, runtime: ApiRuntime, webhook: WahaWebhook) -
         case MessageWebhook(fact=fact):
             # A reply that is an opt-out keyword: its sender gets nothing more, from any number.
             keywords = context.settings.opt_out_keywords
-            entry = await off_loop(context.opt_outs.learn, fact, keywords)
+            sender = await _phone_chat(runtime, fact)
+            if sender is None:
+                return "ignored"
+            entry = await off_loop(context.opt_outs.learn, sender, keywords)
             return "recorded" if entry is not None else "ignored"
         case _:
             return "ignored"
+
+
+async def _phone_chat(runtime: ApiRuntime, fact: InboundMessageFact) -> InboundMessageFact | None:
+    """Return the reply as from its phone's chat: a hidden `…@lid` chat is asked of WAHA.
+
+    None when WAHA knows no phone behind it (logged: that person's STOP cannot be honoured
+    by number). A failed lookup is a 502: the webhook is not remembered, so WAHA's retry is
+    acted on.
+    """
+    if not fact.chat_id.endswith(LID_SUFFIX):
+        return fact
+    try:
+        phone_chat = await runtime.gateway.phone_of_lid(SessionName(fact.session), fact.chat_id)
+    except GatewayError as error:
+        raise ProblemError(
+            502,
+            "Bad gateway",
+            f"WAHA could not say which phone is behind {fact.chat_id}: {error}",
+            kind="waha-unavailable",
+        ) from None
+    if phone_chat is None:
+        log.warning(
+            "an opt-out reply came from hidden chat %s of session %r, and WAHA knows no phone "
+            "behind it: not put on the opt-out list",
+            fact.chat_id,
+            fact.session,
+        )
+        return None
+    return replace(fact, chat_id=phone_chat)
 
 
 def _acted_on(webhook: WahaWebhook, keywords: Sequence[str]) -> bool:

@@ -70,6 +70,11 @@ class AiohttpWahaGateway:
         body = await self._exchange(wire.check_exists_request(session, phone))
         return wire.parse_check_exists(body)
 
+    async def phone_of_lid(self, session: SessionName, lid: str) -> ChatId | None:
+        """Return the `<digits>@c.us` chat behind a hidden `…@lid` chat, or None."""
+        body = await self._exchange(wire.phone_of_lid_request(session, lid))
+        return wire.parse_phone_of_lid(body)
+
     async def new_message_id(self, session: SessionName) -> str:
         """Return a fresh raw message id; MessageIdsUnsupportedError on an older WAHA."""
         body = await self._exchange(wire.new_message_id_request(session))

@@ -323,6 +323,26 @@ def parse_check_exists(body: bytes) -> ChatId | None:
         ) from None
 
 
+def parse_phone_of_lid(body: bytes) -> ChatId | None:
+    """Return the `pn` WAHA answered a linked id with, None when it knows no phone for it.
+
+    WAHA answers `{"lid", "pn"}` with `pn` null for a linked id it cannot map (its NOWEB,
+    GOWS and WEBJS engines all do).
+    """
+    document = decode(body)
+    if not isinstance(document, dict):
+        raise _unreadable("lids.get", "no object")
+    found = document.get("pn")
+    if found is None:
+        return None
+    if not isinstance(found, str):
+        raise _unreadable("lids.get", "a pn that is no text")
+    try:
+        return chat_id(found)
+    except InvalidChatIdError:
+        raise _unreadable("lids.get", "a pn not of the form <digits>@c.us") from None
+
+
 def seconds_to_datetime(value: Json) -> datetime | None:
     """Return a unix time in seconds as an aware datetime, or None when it is no such time."""
     if isinstance(value, bool) or not isinstance(value, int | float):

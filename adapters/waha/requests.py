@@ -132,6 +132,11 @@ def find_message_request(session: str, message_id: str) -> WahaRequest:
     return WahaRequest("GET", path, "chats.message", query=query, needs_message_ids=True)
 
 
+def phone_of_lid_request(session: str, lid: str) -> WahaRequest:
+    """Return the request for the phone behind a linked id: GET /api/{session}/lids/{lid}."""
+    return WahaRequest("GET", f"/api/{_segment(session)}/lids/{_segment(lid)}", "lids.get")
+
+
 def check_exists_request(session: str, phone: str) -> WahaRequest:
     """Return the request asking whether a phone is on WhatsApp: GET /api/contacts/check-exists."""
     digits = "".join(character for character in phone if character.isdigit())

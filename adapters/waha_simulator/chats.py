@@ -94,6 +94,22 @@ async def list_messages(request: web.Request) -> web.StreamResponse:
     return await with_faults(request, Endpoint.MESSAGES, work)
 
 
+async def phone_of_lid(request: web.Request) -> web.StreamResponse:
+    """GET /api/{session}/lids/{lid}: `{"lid", "pn"}`, `pn` null when the session knows none.
+
+    As WAHA's engines answer (LidToPhoneNumber); the lid may come without its `@lid`.
+    """
+    sim = request.app[SIMULATOR_KEY]
+    session, asked = request.match_info["session"], request.match_info["lid"]
+    lid = asked if "@" in asked else f"{asked}@lid"
+
+    async def work() -> web.StreamResponse:
+        await require_working(sim, session)
+        return web.json_response({"lid": lid, "pn": sim.phone_of_lid(session, lid)})
+
+    return await with_faults(request, Endpoint.LIDS, work)
+
+
 async def get_message(request: web.Request) -> web.StreamResponse:
     """GET /api/{session}/chats/{chatId}/messages/{messageId}: by raw or full id; chat `all`.
 

@@ -185,6 +185,24 @@ async def deliver_inbound(request: web.Request) -> web.StreamResponse:
     return web.json_response(envelope, status=201)
 
 
+async def link_lid(request: web.Request) -> web.StreamResponse:
+    """PUT /_simulator/sessions/{session}/lids `{"lid": "…@lid", "pn": "<digits>@c.us"}`.
+
+    The session learns the phone behind a linked id: GET /api/{session}/lids/{lid} answers it.
+    """
+    body = await _object(request)
+    lid, pn = _field(body, "lid", str), _field(body, "pn", str)
+    name = request.match_info["session"]
+    sim = _sim(request)
+    if sim.status(name) is None:
+        raise ControlRequestError(f"no session {name!r}")
+    try:
+        sim.link(name, lid, pn)
+    except ValueError as error:
+        raise ControlRequestError(str(error)) from None
+    return web.json_response({"lid": lid, "pn": pn})
+
+
 async def set_limits(request: web.Request) -> web.StreamResponse:
     """PUT /_simulator/sessions/{session}/limits `{"reachoutTimelock"?, "messageCapping"?}`.
 
@@ -234,6 +252,7 @@ def add_control_routes(router: web.UrlDispatcher) -> None:
     router.add_put(f"{sessions}/schedule", schedule)
     router.add_put(f"{sessions}/limits", set_limits)
     router.add_post(f"{sessions}/inbound", deliver_inbound)
+    router.add_put(f"{sessions}/lids", link_lid)
     router.add_post(f"{CONTROL_PREFIX}/sessions", add_sessions)
     router.add_delete(sessions, remove_session)
     router.add_post(f"{CONTROL_PREFIX}/faults", add_fault)

@@ -25,6 +25,7 @@ class Endpoint(StrEnum):
     MESSAGES = "messages"  # GET /api/{session}/chats/{chatId}/messages[/{id}]
     NEW_MESSAGE_ID = "new-message-id"  # GET /api/{session}/new-message-id
     ACCOUNT_LIMITS = "limits"  # GET /api/sessions/{session}/capping and /timelock
+    LIDS = "lids"  # GET /api/{session}/lids/{lid}
 
 
 class FaultKind(StrEnum):

@@ -66,6 +66,7 @@ def _add_waha_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/api/stopTyping", sending.chat_action(Endpoint.STOP_TYPING, answer=None))
     router.add_get("/api/contacts/check-exists", sending.check_exists)
     router.add_get("/api/{session}/new-message-id", sending.new_id)
+    router.add_get("/api/{session}/lids/{lid}", chats.phone_of_lid)
     router.add_get("/api/{session}/chats/{chatId}/messages", chats.list_messages)
     router.add_get("/api/{session}/chats/{chatId}/messages/{messageId}", chats.get_message)
 

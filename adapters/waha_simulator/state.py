@@ -37,6 +37,8 @@ class WahaSimulator(SessionBook):
         self._faults = FaultBook()
         self._tasks: set[asyncio.Task[None]] = set()
         self._not_on_whatsapp: set[str] = set()
+        # Per session: linked id (`…@lid`) -> the phone's chat (`<digits>@c.us`).
+        self._lids: dict[str, dict[str, str]] = {}
         self._release = asyncio.Event()
         self._load_config()
 
@@ -44,6 +46,7 @@ class WahaSimulator(SessionBook):
         self._webhooks.configure(self.config.webhook_url, self.config.webhook_hmac_key)
         self.message_ids = self.config.message_ids
         self._sessions = {}
+        self._lids = {}
         for name in self.config.sessions:
             self.add_session(name, status=self.config.initial_status)
 
@@ -131,6 +134,16 @@ class WahaSimulator(SessionBook):
     def ack_of(self, entry: LedgerEntry) -> int:
         """Return a message's current ack (0 PENDING, 1 SERVER, 2 DEVICE)."""
         return self.messages.ack_of(entry)
+
+    def link(self, session: str, lid: str, phone_chat: str) -> None:
+        """Let the session know the phone behind a linked id (as WhatsApp tells WAHA)."""
+        if not lid.endswith("@lid") or not phone_chat.endswith("@c.us"):
+            raise ValueError("lid must end in @lid and pn in @c.us")
+        self._lids.setdefault(session, {})[lid] = phone_chat
+
+    def phone_of_lid(self, session: str, lid: str) -> str | None:
+        """Return the phone chat behind `lid` (with or without its `@lid`), or None."""
+        return self._lids.get(session, {}).get(lid if "@" in lid else f"{lid}@lid")
 
     def receive_message(self, session: str, sender: str, body: str) -> JSONObject:
         """Deliver a text from `sender` (digits or a chat id) to a WORKING session, as WAHA does.

@@ -88,6 +88,9 @@ class World(Protocol):
 
     def mark_not_on_whatsapp(self, phone: str) -> None: ...
 
+    def link(self, session: str, lid: str, phone_chat: str) -> None:
+        """Let the session know the phone behind a linked id."""
+
     def accepted(self) -> list[Accepted]: ...
 
     def support_message_ids(self, supported: bool) -> None: ...
@@ -201,6 +204,27 @@ class WahaGatewayContract:
         world.mark_not_on_whatsapp(PHONE)
 
         assert await world.gateway.check_exists(SESSION, PHONE) is None
+
+    # Linked ids (a person's number hidden behind `…@lid`)
+
+    @pytest.mark.parametrize("asked", ["123456789012345@lid", "123456789012345"])
+    async def test_a_known_linked_id_gives_the_phone_s_chat(self, world: World, asked: str) -> None:
+        world.link(SESSION, "123456789012345@lid", CHAT)
+
+        assert await world.gateway.phone_of_lid(SESSION, asked) == CHAT
+
+    async def test_an_unknown_linked_id_gives_none(self, world: World) -> None:
+        world.link(OTHER_SESSION, "123456789012345@lid", CHAT)  # another session's, not this one's
+
+        assert await world.gateway.phone_of_lid(SESSION, "123456789012345@lid") is None
+
+    async def test_asking_a_linked_id_while_not_working_is_a_422(self, world: World) -> None:
+        world.set_status(SESSION, "STARTING")
+
+        with pytest.raises(GatewayRejectedError) as raised:
+            await world.gateway.phone_of_lid(SESSION, "123456789012345@lid")
+
+        assert (raised.value.status, raised.value.session_status) == (422, "STARTING")
 
     async def test_checking_a_number_while_not_working_is_a_422(self, world: World) -> None:
         world.set_status(SESSION, "STARTING")
@@ -483,6 +507,9 @@ class FakeWorld:
     def mark_not_on_whatsapp(self, phone: str) -> None:
         self.fake.not_on_whatsapp.add(phone)
 
+    def link(self, session: str, lid: str, phone_chat: str) -> None:
+        self.fake.lids.setdefault(session, {})[lid] = phone_chat
+
     def accepted(self) -> list[Accepted]:
         return [
             Accepted(
@@ -530,6 +557,9 @@ class SimulatedWorld:
 
     def mark_not_on_whatsapp(self, phone: str) -> None:
         self.simulator.mark_not_on_whatsapp(phone)
+
+    def link(self, session: str, lid: str, phone_chat: str) -> None:
+        self.simulator.link(session, lid, phone_chat)
 
     def accepted(self) -> list[Accepted]:
         return [

@@ -166,6 +166,31 @@ async def test_opt_outs_imported_before_and_learnt_from_a_stop_mid_campaign_are_
     assert [i["source"] for i in page["items"]] == ["import", "inbound:stop"]
 
 
+async def test_a_stop_from_a_hidden_chat_lists_the_phone_waha_knows_behind_it(
+    start_service: ServiceFactory, simulator: Simulator
+) -> None:
+    service = await start_service()
+    await simulator.control(
+        "PUT", "/webhook", {"url": service.child.url + "/webhooks/waha", "hmac_key": None}
+    )
+    lid = "123456789012345@lid"  # WhatsApp hides this person's number from the chat
+    await simulator.control(
+        "PUT", "/sessions/default/lids", {"lid": lid, "pn": "4915112345678@c.us"}
+    )
+
+    await simulator.control("POST", "/sessions/default/inbound", {"from": lid, "body": "Stop"})
+
+    async def listed() -> bool:
+        _, page = await service.call("GET", "/opt-outs")
+        return len(page["items"]) == 1
+
+    await eventually(listed, what="the hidden chat's STOP on the list")
+    _, page = await service.call("GET", "/opt-outs")
+    assert [(i["phone"], i["source"]) for i in page["items"]] == [
+        ("+4915112345678", "inbound:stop")
+    ]
+
+
 async def test_a_number_messaged_lately_is_skipped_by_the_next_campaign(
     start_service: ServiceFactory, simulator: Simulator
 ) -> None:

@@ -75,6 +75,9 @@ class FakeWahaGateway:
     message_ids_supported: bool = True
     ids_given: int = 0
     limits: AccountLimits | None = None  # what WAHA reports in `me`; None: nothing
+    # Per session: linked id -> `<digits>@c.us`.
+    lids: dict[str, dict[str, str]] = field(default_factory=dict)
+    lid_error: GatewayError | None = None
 
     async def session_status(self, session: SessionName) -> SessionStatusFact:
         self.status_checks += 1
@@ -96,6 +99,14 @@ class FakeWahaGateway:
         if digits in {_digits(absent) for absent in self.not_on_whatsapp}:
             return None
         return ChatId(f"{digits}@c.us")
+
+    async def phone_of_lid(self, session: SessionName, lid: str) -> ChatId | None:
+        # WAHA takes the linked id with or without its `@lid`, and answers pn null if unknown.
+        self._require_working("lids.get", session)
+        if self.lid_error is not None:
+            raise self.lid_error
+        found = self.lids.get(session, {}).get(lid if "@" in lid else f"{lid}@lid")
+        return None if found is None else ChatId(found)
 
     async def new_message_id(self, session: SessionName) -> str:
         self._require_message_ids("new-message-id", f"/api/{session}/new-message-id")

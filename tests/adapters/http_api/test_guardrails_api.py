@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from app.ports import GatewayUnavailableError
 from tests.adapters.http_api.conftest import (
     Client,
     assert_problem,
@@ -252,6 +253,37 @@ async def test_a_stop_reply_puts_its_sender_on_the_list_and_other_replies_do_not
     assert [(i["phone"], i["source"]) for i in listed["items"]] == [
         ("+4915112345678", "inbound:stop")
     ]
+
+
+async def test_a_stop_from_a_hidden_chat_puts_the_phone_waha_knows_behind_it_on_the_list(
+    client: Client, gateway: FakeWahaGateway
+) -> None:
+    gateway.lids["default"] = {"123456789012345@lid": "4915112345678@c.us"}
+
+    stopped = await post_webhook(client, inbound("STOP", "123456789012345@lid", "evt_1"))
+    unknown = await post_webhook(client, inbound("STOP", "999999999999999@lid", "evt_2"))
+
+    assert [(await r.json())["status"] for r in (stopped, unknown)] == ["recorded", "ignored"]
+    listed = await (await client.get("/opt-outs")).json()
+    assert [(i["phone"], i["source"]) for i in listed["items"]] == [
+        ("+4915112345678", "inbound:stop")
+    ]
+
+
+async def test_a_failed_lookup_of_a_hidden_chat_lets_waha_retry_the_stop(
+    client: Client, gateway: FakeWahaGateway
+) -> None:
+    gateway.lids["default"] = {"123456789012345@lid": "4915112345678@c.us"}
+    gateway.lid_error = GatewayUnavailableError("WAHA lids.get: ConnectionRefusedError")
+
+    failed = await post_webhook(client, inbound("STOP", "123456789012345@lid", "evt_1"))
+    gateway.lid_error = None
+    retried = await post_webhook(client, inbound("STOP", "123456789012345@lid", "evt_1"))
+
+    assert failed.status == 502, failed.status  # not remembered: WAHA's retry is acted on
+    assert (await retried.json())["status"] == "recorded"
+    listed = await (await client.get("/opt-outs")).json()
+    assert [i["phone"] for i in listed["items"]] == ["+4915112345678"]
 
 
 # -- previews -------------------------------------------------------------------------------------
