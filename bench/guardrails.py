@@ -52,6 +52,9 @@ class InstantWaha:
     async def check_exists(self, session: SessionName, phone: str) -> ChatId | None:
         return ChatId(f"{phone}@c.us")
 
+    async def phone_of_lid(self, session: SessionName, lid: str) -> ChatId | None:
+        return None
+
     async def new_message_id(self, session: SessionName) -> str:
         return f"3EB0{self.sent:016X}"
 
