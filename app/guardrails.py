@@ -104,8 +104,9 @@ def _notification(remembered: _Remembered) -> Notification:
     )
 
 
-def _id_number(originator_id: UUID | str) -> int:
-    return (originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))).int
+def _uuid(originator_id: UUID | str) -> UUID:
+    """Return a notification's originator id as a UUID (a text id store gives it as text)."""
+    return originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
 
 
 def whatsapp_limits(fact: SessionStatusFact | None) -> list[WhatsAppLimit]:
@@ -321,7 +322,7 @@ class Guardrails:
             (
                 notification.id,
                 concerns,
-                _id_number(notification.originator_id),
+                _uuid(notification.originator_id).int,
                 notification.originator_version,
                 notification.topic,
                 notification.state,
@@ -342,8 +343,7 @@ class Guardrails:
         Return that number's session; None for settings and for a campaign of no known session
         (a tally seeded later applies those again, to see whether they concern it).
         """
-        raw = notification.originator_id
-        originator = raw if isinstance(raw, UUID) else UUID(str(raw))
+        originator = _uuid(notification.originator_id)
         if notification.topic in _SETTINGS_TOPICS:
             named = self._settings_of_id.get(originator)
             tally = self._tallies.get(named) if named is not None else None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,19 +14,9 @@ from eventsourcing.sqlite import SQLiteDatastore
 from adapters.contacts_sqlite import SQLiteContactsView
 from app.contacts_projection import PROJECTION_NAME
 from app.read_models import CampaignAdded
+from tests.adapters.sqlite_locks import write_locked
 
 BUSY_TIMEOUT = 1  # seconds: the shortest the library takes (SQLITE_LOCK_TIMEOUT, 5 by default)
-
-
-@contextlib.contextmanager
-def write_locked(path: Path) -> Iterator[None]:
-    """Hold the file's write lock from another connection, as another process's writer does."""
-    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
-        other.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            other.execute("ROLLBACK")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ They waited a fixed 5 s whatever it said: the seen webhooks (a writer) and the g
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import pytest
 from adapters.bootstrap import Services, build, gate_reads_of, sqlite_busy_timeout
 from adapters.sqlite_gate_reads import SQLiteGateReads
 from app.settings import load_settings
+from tests.adapters.sqlite_locks import write_locked
 from tests.fakes.system import ManualClock
 
 NOW = ManualClock().now()
@@ -41,13 +41,11 @@ def services(tmp_path: Path, path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 def test_a_seen_webhook_waits_for_another_writer_as_long_as_the_store_says(
     path: Path, services: Services
 ) -> None:
-    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
-        other.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
+    with write_locked(path):  # another process's writer holds the lock
         started = time.monotonic()
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             services.seen_webhooks.first_time("k", NOW)
         waited = time.monotonic() - started
-        other.execute("ROLLBACK")
 
     assert services.seen_webhooks.first_time("k", NOW)  # the lock released: recorded
     assert 0.9 <= waited < 4  # its second, not the 5 s it used to wait

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from tests.adapters.http_api.conftest import (
     campaign_body,
     make_settings,
 )
+from tests.adapters.sqlite_locks import write_locked
 from tests.fakes.gateway import FakeWahaGateway
 from tests.fakes.system import InstantSleeper, ManualClock, SeededRandom
 
@@ -53,17 +54,6 @@ async def sqlite_client(
         yield await aiohttp_client(app, headers=AUTH)
     finally:
         services.close()
-
-
-@contextlib.contextmanager
-def write_locked(path: Path) -> Iterator[None]:
-    """Hold the store's write lock from another connection, as another process's writer does."""
-    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
-        other.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            other.execute("ROLLBACK")
 
 
 async def test_a_store_locked_past_the_busy_timeout_answers_503_with_retry_after(
