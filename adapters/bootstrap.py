@@ -18,7 +18,11 @@ from uuid import UUID
 import aiohttp
 from aiohttp import web
 from eventsourcing.persistence import PersistenceError
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresFactory,
+)
 from eventsourcing.sqlite import (
     SQLITE3_DEFAULT_LOCK_TIMEOUT,
     SQLiteApplicationRecorder,
@@ -39,6 +43,7 @@ from adapters.media import FileMediaStore
 from adapters.notify_http import AiohttpNotificationTransport
 from adapters.persistence import persistence_environment, postgres_conninfo
 from adapters.postgres_gate_reads import PostgresGateReads
+from adapters.postgres_on_loop import LoopConnections, PostgresLoopWriter
 from adapters.read_model import contacts_view
 from adapters.seen_webhooks import SeenWebhooksStore, seen_webhooks
 from adapters.sqlite_gate_reads import SQLiteGateReads
@@ -91,6 +96,9 @@ class Services:
     guardrails: Guardrails
     # When campaigns should finish: views carry it as `eta` (campaigns.estimate_finish).
     estimate: FinishEstimate
+    # PostgreSQL: connections for the runtime's event loop (the group commit's writes, the
+    # gates' reads), opened and closed by `running`. None on other stores.
+    loop_connections: LoopConnections | None = None
 
     def close(self) -> None:
         """Close the event store's connections, and those of the leases and seen webhooks."""
@@ -201,7 +209,9 @@ def build(
         campaigns.close()
         raise
     facts = CampaignFactsTracker(campaigns)
-    gate_reads = gate_reads_of(settings.campaigns_database_url, campaigns, contacts)
+    sleeper = sleeper or AsyncioSleeper()
+    on_loop = loop_connections(url, campaigns, sleeper)
+    gate_reads = gate_reads_of(url, campaigns, contacts, on_loop)
     session_settings = SessionSettingsBook(campaigns, clock)
     opt_outs = OptOutBook(campaigns, clock, settings.campaigns_default_region)
     estimate = FinishEstimate(facts.facts, session_settings, contacts, clock)
@@ -214,15 +224,22 @@ def build(
         facts=facts,
         leases=leases,
         clock=clock,
-        sleeper=sleeper or AsyncioSleeper(),
+        sleeper=sleeper,
         rng=rng or SystemRandom(),
         follower=follower,
         contacts=contacts,
         seen_webhooks=seen,
         session_settings=session_settings,
         opt_outs=opt_outs,
-        guardrails=Guardrails(campaigns, session_settings, contacts, reads=gate_reads),
+        guardrails=Guardrails(
+            campaigns,
+            session_settings,
+            contacts,
+            reads=gate_reads,
+            loop_reads=gate_reads if isinstance(gate_reads, PostgresGateReads) else None,
+        ),
         estimate=estimate,
+        loop_connections=on_loop,
     )
 
 
@@ -246,7 +263,37 @@ def sqlite_busy_timeout(campaigns: CampaignsApp) -> float:
     return float(timeout) if timeout else float(SQLITE3_DEFAULT_LOCK_TIMEOUT)
 
 
-def gate_reads_of(url: str, campaigns: CampaignsApp, contacts: ContactsView) -> GateReads:
+def loop_connections(url: str, campaigns: CampaignsApp, sleeper: Sleeper) -> LoopConnections | None:
+    """Return connections for the event loop on PostgreSQL (opened by `running`), else None."""
+    recorder = campaigns.recorder
+    if url.startswith(("postgresql://", "postgres://")) and isinstance(
+        recorder, PostgresApplicationRecorder
+    ):
+        return LoopConnections(postgres_conninfo(url), recorder, sleeper)
+    return None
+
+
+def loop_writer(services: Services) -> PostgresLoopWriter | None:
+    """Return the group commit's writer on the event loop, where the store has one."""
+    connections = services.loop_connections
+    recorder = services.campaigns.recorder
+    if connections is None or not isinstance(recorder, PostgresApplicationRecorder):
+        return None
+    snapshots = services.campaigns.snapshots
+    snapshot_recorder = None if snapshots is None else snapshots.recorder
+    if snapshot_recorder is not None and not isinstance(
+        snapshot_recorder, PostgresAggregateRecorder
+    ):
+        return None
+    return PostgresLoopWriter(connections, recorder, snapshot_recorder)
+
+
+def gate_reads_of(
+    url: str,
+    campaigns: CampaignsApp,
+    contacts: ContactsView,
+    on_loop: LoopConnections | None = None,
+) -> GateReads:
     """Return the guardrails' reads: one transaction or round trip of their own, else the library's.
 
     (Memory stores read through the library; they have no round trips to save.)
@@ -262,7 +309,7 @@ def gate_reads_of(url: str, campaigns: CampaignsApp, contacts: ContactsView) -> 
     if isinstance(recorder, PostgresApplicationRecorder) and isinstance(
         contacts, PostgresContactsView
     ):
-        return PostgresGateReads(recorder)
+        return PostgresGateReads(recorder, on_loop)
     return StoreGateReads(campaigns, contacts)
 
 
@@ -384,8 +431,14 @@ async def running(
         # No gathering window unless asked: measured, it gained nothing on PostgreSQL (0.95x)
         # and halved SQLite's zero-pacing throughput (bench/runner_throughput.py).
         gather = gather_seconds or 0.0
+        if services.loop_connections is not None:
+            await services.loop_connections.open()
+            stack.push_async_callback(services.loop_connections.close)  # after the committer's
         committer = GroupCommitter(
-            services.campaigns, gather_seconds=gather, sleeper=services.sleeper
+            services.campaigns,
+            gather_seconds=gather,
+            sleeper=services.sleeper,
+            writer=loop_writer(services),
         )
         lanes = Lanes(
             LanePorts(

@@ -16,7 +16,7 @@ from eventsourcing.application import (
     Repository,
 )
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError, Notification, Recording
 from eventsourcing.persistence import StoredEvent as LibraryStoredEvent
 
 from app.errors import (
@@ -133,11 +133,21 @@ class CampaignsApp(Application[UUID]):
         """Snapshot each saved aggregate whose new events crossed a multiple of its interval."""
         if self.snapshots is None:
             return
+        due = self._snapshots_due(saved, [r.domain_event for r in recordings])
+        if due:
+            # Not in the events' transaction, which is harmless: snapshots are rebuildable.
+            self.snapshots.put(due)
+
+    def _snapshots_due(
+        self, saved: Sequence[Any], events: Sequence[DomainEventProtocol[UUID]]
+    ) -> list[DomainEventProtocol[UUID]]:
+        """Return a snapshot of each aggregate whose `events` crossed a multiple of its interval."""
+        if self.snapshots is None:
+            return []
         versions: dict[UUID, list[int]] = {}
-        for r in recordings:
-            versions.setdefault(r.domain_event.originator_id, []).append(
-                r.domain_event.originator_version
-            )
+        for event in events:
+            versions.setdefault(event.originator_id, []).append(event.originator_version)
+        due: list[DomainEventProtocol[UUID]] = []
         for aggregate in saved:
             if not isinstance(aggregate, _SNAPSHOTTED):
                 continue
@@ -147,8 +157,8 @@ class CampaignsApp(Application[UUID]):
                 # campaign: taken ten times less often, as the old default had it.
                 interval = max(interval, DELIVERIES_SNAPSHOT_INTERVAL)
             if any(v % interval == 0 for v in versions.get(aggregate.id, ())):
-                # Not in the events' transaction, which is harmless: snapshots are rebuildable.
-                self.snapshots.put([type(aggregate).Snapshot.take(aggregate)])
+                due.append(type(aggregate).Snapshot.take(aggregate))
+        return due
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -370,6 +380,43 @@ class CampaignsApp(Application[UUID]):
         self._notify(recordings)
         self.saves_so_far = next(self._saves)
         self._snapshot(tuple(aggregates), recordings)
+
+    def to_store(
+        self, events: Sequence[DomainEventProtocol[UUID]], aggregates: Sequence[Any]
+    ) -> tuple[list[LibraryStoredEvent], list[LibraryStoredEvent]]:
+        """Return `events` as the store keeps them, and the snapshots due with them.
+
+        For a writer of its own (app/committer.py's `LoopWriter`), which records both in one
+        transaction and then calls `recorded`.
+        """
+        stored = [self.mapper.to_stored_event(event) for event in events]
+        if self.snapshots is None:
+            return stored, []
+        due = self._snapshots_due(aggregates, events)
+        return stored, [self.snapshots.mapper.to_stored_event(snapshot) for snapshot in due]
+
+    def recorded(
+        self,
+        events: Sequence[DomainEventProtocol[UUID]],
+        stored: Sequence[LibraryStoredEvent],
+        positions: Sequence[int],
+    ) -> None:
+        """Tell this process that `events`, stored as `stored`, are recorded at `positions`."""
+        recordings = [
+            Recording(
+                event,
+                Notification(
+                    id=position,
+                    originator_id=row.originator_id,
+                    originator_version=row.originator_version,
+                    topic=row.topic,
+                    state=row.state,
+                ),
+            )
+            for event, row, position in zip(events, stored, positions, strict=True)
+        ]
+        self._notify(recordings)
+        self.saves_so_far = next(self._saves)
 
     def last_version(self, aggregate_id: UUID) -> int:
         """Return the version of the aggregate's last recorded event (0 when none)."""

@@ -59,6 +59,31 @@ class GateReads(Protocol):
         ...
 
 
+class LoopGateReads(Protocol):
+    """The same reads awaited on the event loop (a store with an async driver): no worker thread.
+
+    On this 2-core VM a hop to a worker thread cost about 0.3 ms of CPU per read, more than the
+    read itself (measured against psycopg's async driver: 0.12 ms).
+    """
+
+    def on_this_loop(self) -> bool:
+        """Return True when it can read on the running event loop (open, and opened on it)."""
+        ...
+
+    async def read_on_loop(
+        self,
+        *,
+        after: int,
+        topics: Sequence[str],
+        limit: int,
+        opt_out_id: UUID,
+        session: SessionName,
+        chat_id: ChatId | None,
+    ) -> GateRead:
+        """Return what `GateReads.read` returns, awaited on the loop."""
+        ...
+
+
 class StoreGateReads:
     """The gates' reads through the library's recorder and the read model: any store."""
 

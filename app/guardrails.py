@@ -7,13 +7,16 @@ after that position (the intents and outcomes recorded since, and settings chang
 lane is the session's only sender and every send has a durable intent first, so nothing
 sent escapes the count (an intent without an outcome yet counts as sent). An opt-out is
 the phone's record's last event; a recent contact, the read model's last message to the
-chat or a later one from the log. All of a contact's reads are one call (app/gate_reads.py).
+chat or a later one from the log. All of a contact's reads are one call (app/gate_reads.py):
+on the event loop where the store has an async driver, else in a worker thread, but for a
+local file's reads, which cost less than the hop.
 """
 
 from __future__ import annotations
 
 import bisect
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
@@ -24,7 +27,7 @@ from eventsourcing.persistence import Notification
 
 from app.blocking import off_loop
 from app.campaigns import CampaignsApp
-from app.gate_reads import GateRead, GateReads, StoreGateReads
+from app.gate_reads import GateRead, GateReads, LoopGateReads, StoreGateReads
 from app.ports import UNTIL_FURTHER_NOTICE, SessionStatusFact
 from app.read_models import CampaignContacts
 from app.session_settings import SessionSettingsBook
@@ -137,11 +140,14 @@ class Guardrails:
         settings: SessionSettingsBook,
         contacts: CampaignContacts,
         reads: GateReads | None = None,
+        loop_reads: LoopGateReads | None = None,
     ) -> None:
+        """`loop_reads`, when given, answers as `reads` does, awaited on the event loop."""
         self._campaigns = campaigns
         self._settings = settings
         self._contacts = contacts
         self._reads = reads or StoreGateReads(campaigns, contacts)
+        self._loop_reads = loop_reads
         self._tallies: dict[str, _Tally] = {}
         # Where every tally is current to in the log (None until the first tally is seeded).
         self._position: int | None = None
@@ -175,19 +181,105 @@ class Guardrails:
     ) -> GateVerdict:
         """Return whether the contact may be messaged now.
 
-        The store is read off the loop, but for reads of a local file, which cost less than
-        the hop to a worker thread.
+        The store is read on the loop when it can be (an async driver), else off the loop,
+        but for reads of a local file, which cost less than the hop to a worker thread. The
+        rare steps that block on the store (seeding a number's tally, a new day, a campaign or
+        a settings change met for the first time) are taken in a worker thread.
         """
         if self._reads.local:
             return self.decide(session, campaign, contact, now)
+        if self._loop_reads is not None and self._loop_reads.on_this_loop():
+            verdict = await self._decide_on_loop(self._loop_reads, session, campaign, contact, now)
+            if verdict is not None:
+                return verdict
         return await off_loop(self.decide, session, campaign, contact, now)
 
     def decide(
         self, session: SessionName, campaign: Campaign, contact: Contact, now: datetime
     ) -> GateVerdict:
         """Ask the gates in order; the first that stands in the way gives the verdict (blocking)."""
-        record_id = opt_out_id(contact.phone)
-        tally, read = self._current(session, now, record_id, contact.chat_id)
+        tally, read = self._current(session, now, opt_out_id(contact.phone), contact.chat_id)
+        return self._verdict(session, campaign, contact, now, (tally, read))
+
+    async def _decide_on_loop(
+        self,
+        reads: LoopGateReads,
+        session: SessionName,
+        campaign: Campaign,
+        contact: Contact,
+        now: datetime,
+    ) -> GateVerdict | None:
+        """Decide as `decide` does, the store read on the loop; None: decide in a thread.
+
+        Never waits for the guard on the loop (a thread may hold it while it seeds a tally).
+        """
+        ready = self._ready(session, now)
+        if ready is None:
+            return None
+        after, recontact = ready
+        read = await reads.read_on_loop(
+            after=after,
+            topics=_TOPICS,
+            limit=_PAGE,
+            opt_out_id=opt_out_id(contact.phone),
+            session=session,
+            chat_id=contact.chat_id if recontact else None,
+        )
+        if len(read.new) >= _PAGE or self._needs_lookup(read.new):
+            await off_loop(self._absorb, read.new)
+            return None  # more to read, or the store to ask: `decide` reads on from here
+        if not self._absorb_now(read.new):
+            await off_loop(self._absorb, read.new)
+        if self._ready(session, now) is None:
+            return None  # a settings change met meanwhile: a new zone, a day to count afresh
+        tally = self._tallies[session]
+        if tally.settings.recontact_after_days is not None and not read.chat_asked:
+            return None  # the rule came with the catch-up: the chat was not asked about
+        return self._verdict(session, campaign, contact, now, (tally, read))
+
+    def _ready(self, session: SessionName, now: datetime) -> tuple[int, bool] | None:
+        """Return (the shared position, whether to ask about the chat) if the tally is current.
+
+        None when the guard is busy, or when the number needs a seed (none yet, a new day, a
+        new zone, too many chats remembered): `decide` takes those steps.
+        """
+        if not self._guard.acquire(blocking=False):
+            return None
+        try:
+            tally = self._tallies.get(session)
+            if (
+                tally is None
+                or self._position is None
+                or tally.changed
+                or len(tally.messaged) > _MAX_REMEMBERED
+                or not tally.day_start <= now < tally.day_end
+            ):
+                return None
+            return self._position, tally.settings.recontact_after_days is not None
+        finally:
+            self._guard.release()
+
+    def _needs_lookup(self, new: Sequence[Notification]) -> bool:
+        """Return whether applying `new` asks the store (a campaign or settings not met yet)."""
+        for notification in new:
+            originator = _uuid(notification.originator_id)
+            if notification.topic in _SETTINGS_TOPICS:
+                if originator in self._settings_of_id:
+                    return True  # the number's new settings are read from the store
+            elif originator not in self._sessions:
+                return True  # the campaign's first event says its session
+        return False
+
+    def _verdict(
+        self,
+        session: SessionName,
+        campaign: Campaign,
+        contact: Contact,
+        now: datetime,
+        looked: tuple[_Tally, GateRead],
+    ) -> GateVerdict:
+        """Ask the gates in order, given the number's tally and the store's answer."""
+        tally, read = looked
         settings = tally.settings
         verdict = (
             window_verdict(settings.window, self._window_of(campaign), now)
@@ -306,13 +398,30 @@ class Guardrails:
                 session=session,
                 chat_id=chat_id,
             )
-            with self._guard:
-                for notification in read.new:
-                    if self._position is not None and notification.id > self._position:
-                        self._remember(notification, self._apply(notification), self._position)
-                        self._position = notification.id
+            self._absorb(read.new)
             if len(read.new) < _PAGE:
                 return read
+
+    def _absorb(self, new: Sequence[Notification]) -> None:
+        """Move every tally on by `new`, the log after the shared position (blocking)."""
+        with self._guard:
+            self._absorb_locked(new)
+
+    def _absorb_now(self, new: Sequence[Notification]) -> bool:
+        """Absorb `new` unless the guard is busy; return whether it did (never waits)."""
+        if not self._guard.acquire(blocking=False):
+            return False
+        try:
+            self._absorb_locked(new)
+        finally:
+            self._guard.release()
+        return True
+
+    def _absorb_locked(self, new: Sequence[Notification]) -> None:
+        for notification in new:
+            if self._position is not None and notification.id > self._position:
+                self._remember(notification, self._apply(notification), self._position)
+                self._position = notification.id
 
     def _remember(self, notification: Notification, concerns: str | None, before: int) -> None:
         """Keep a notification the shared position moves past (under the guard)."""
