@@ -1,9 +1,13 @@
-"""The number's guardrails on a real lane: each gate's verdict, on the record, and obeyed."""
+"""The number's guardrails on a real lane: each gate's verdict, on the record, and obeyed.
+
+Every test runs twice: with the store read in a worker thread (SQLite through the library,
+memory stores), and read on the event loop where it can be (PostgreSQL's async driver).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +30,7 @@ from domain.content import MessageTemplate
 from domain.pacing import CampaignOptions
 from domain.session import SessionName
 from tests.builders import a_campaign, contacts, scheduled
+from tests.fakes.gate_reads import LoopStoreReads
 from tests.fakes.gateway import FakeWahaGateway
 from tests.fakes.system import ManualClock, ParkingSleeper
 from tests.unit.app.lane_harness import Harness
@@ -56,6 +61,7 @@ class World:
     sleeper: ParkingSleeper
     follower: LogFollower  # the per-contact read model's: caught up when a test says so
     contacts: CampaignContacts
+    reads: LoopStoreReads | None  # the store's reads, when they may be made on the loop
 
     @property
     def campaigns(self) -> CampaignsApp:
@@ -99,17 +105,30 @@ class UnreadModel:
         return None
 
 
+# Whether the worlds of the running test read the store on the loop (set by `reading`).
+ON_LOOP: list[bool] = [False]
+
+
+@pytest.fixture(autouse=True, params=["in a thread", "on the loop"])
+def reading(request: pytest.FixtureRequest) -> Iterator[None]:
+    ON_LOOP[0] = request.param == "on the loop"
+    yield
+    ON_LOOP[0] = False
+
+
 def a_world(campaigns: CampaignsApp, clock: ManualClock, *, unread: bool = False) -> World:
     sleeper = ParkingSleeper(clock, park_at=PARK_AT)
     follower, contacts_view = read_model(campaigns)
     settings = SessionSettingsBook(campaigns, clock)
     opt_outs = OptOutBook(campaigns, clock)
-    gates = Guardrails(campaigns, settings, UnreadModel(contacts_view) if unread else contacts_view)
+    seen: Any = UnreadModel(contacts_view) if unread else contacts_view
+    reads = LoopStoreReads(campaigns, seen) if ON_LOOP[0] else None
+    gates = Guardrails(campaigns, settings, seen, reads=reads, loop_reads=reads)
     harness = Harness(campaigns, FakeWahaGateway(clock), clock, sleeper, gates=gates)
     campaigns.estimate_finish = FinishEstimate(
         harness.tracker.facts, settings, contacts_view, clock
     )
-    return World(harness, settings, opt_outs, gates, clock, sleeper, follower, contacts_view)
+    return World(harness, settings, opt_outs, gates, clock, sleeper, follower, contacts_view, reads)
 
 
 @pytest.fixture
@@ -450,3 +469,21 @@ async def test_each_contact_gets_a_variant_recorded_with_its_intent_and_replayed
     ]
     assert replayed == world.sent_texts()
     assert len({text.split()[0] for text in world.sent_texts()}) > 1
+
+
+# -- where the store is read --------------------------------------------------------------------
+
+
+async def test_on_the_loop_only_a_numbers_first_contacts_are_decided_in_a_thread(
+    world: World,
+) -> None:
+    campaign_id = scheduled(world.campaigns, 6)
+
+    await world.until(lambda: world.view(campaign_id).status == "Completed", "completion")
+
+    chats = [s.chat_id for s in world.gateway.sent]
+    assert (len(chats), len(set(chats))) == (6, 6)  # everyone, once
+    if world.reads is not None:
+        # The first seeds the number's tally; the second meets the campaign's first intent,
+        # whose session is read from the store. From the third on, nothing blocks.
+        assert (world.reads.in_thread, world.reads.on_loop) == (2, 5)
