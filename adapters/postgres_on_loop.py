@@ -39,6 +39,7 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
+from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
 from psycopg.sql import SQL, Composable, Identifier
 from psycopg.types.composite import register_composite
@@ -172,6 +173,30 @@ class PostgresLoopWriter:
         """Return True when the connections are open on the running loop."""
         return self._connections.on_this_loop()
 
+    async def _transaction(
+        self, conn: AsyncConnection, rows: list[Any], snapshot_rows: list[Any]
+    ) -> list[int]:
+        """Send the whole transaction in one pipeline and read its answers after one sync.
+
+        The statements are the library's insert_events' (the table lock that keeps
+        notification ids in commit order, the notify, the insert), between a BEGIN and a
+        COMMIT of their own: one round trip, where the library's takes two. A failed
+        statement makes the server skip the rest up to the sync, the COMMIT included.
+        """
+        async with conn.pipeline() as pipeline:
+            control = conn.cursor()
+            await control.execute("BEGIN")
+            for statement in self._lock:
+                await control.execute(statement, prepare=True)
+            await control.execute(self._notify)
+            inserted = conn.cursor()
+            await inserted.execute(self._insert_events, (rows,), prepare=True)
+            if snapshot_rows and self._insert_snapshots is not None:
+                await conn.cursor().execute(self._insert_snapshots, (snapshot_rows,), prepare=True)
+            await control.execute("COMMIT")
+            await pipeline.sync()  # every answer is in, the commit's too: durable
+            return [row["notification_id"] for row in await inserted.fetchall()]
+
     async def insert(
         self, events: Sequence[StoredEvent], snapshots: Sequence[StoredEvent]
     ) -> Sequence[int]:
@@ -193,32 +218,13 @@ class PostgresLoopWriter:
         snapshot_rows = (
             [] if self._snapshots is None else [_row(self._snapshots, s) for s in snapshots]
         )
-        failure: Exception | None = None
-        positions: list[int] = []
         async with self._connections.connection() as conn:
-            # As the library's insert_events: one pipeline, the lock and the notify first.
-            async with conn.pipeline() as pipeline, conn.transaction():
-                async with conn.cursor() as cursor:
-                    for statement in self._lock:
-                        await cursor.execute(statement, prepare=True)
-                    await cursor.execute(self._notify)
-                async with conn.cursor() as cursor:
-                    try:
-                        await cursor.execute(self._insert_events, (rows,), prepare=True)
-                        if snapshot_rows and self._insert_snapshots is not None:
-                            async with conn.cursor() as snapshot_cursor:
-                                await snapshot_cursor.execute(
-                                    self._insert_snapshots,
-                                    (snapshot_rows,),
-                                    prepare=True,
-                                )
-                        # A version taken fails here, not later at the commit.
-                        await pipeline.sync()
-                        positions = [row["notification_id"] for row in await cursor.fetchall()]
-                    except Exception as error:  # noqa: BLE001 - raised once the pipeline is left
-                        failure = error
-            if failure is not None:
-                raise failure
+            try:
+                positions = await self._transaction(conn, rows, snapshot_rows)
+            except psycopg.Error:
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    await conn.rollback()  # the transaction failed: nothing of it stays
+                raise
         if len(positions) != len(events):
             raise ProgrammingError(f"got {len(positions)} positions for {len(events)} events")
         return positions

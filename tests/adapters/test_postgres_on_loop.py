@@ -105,6 +105,11 @@ async def test_a_version_taken_fails_the_write_whole_snapshots_included(
     assert campaigns.snapshots is not None
     assert campaigns.snapshots.recorder.select_events(stale.id) == []
     assert campaigns.last_version(stale.id) == 2
+    # Every connection is left fit for the next write (none is left in the failed transaction).
+    for _ in range(4):
+        fresh = started(services)
+        await writer_of(services).insert(*campaigns.to_store(fresh.collect_events(), []))
+        assert campaigns.last_version(fresh.id) == 2
 
 
 async def test_a_connection_lost_before_a_write_is_replaced_and_the_write_goes_through(
