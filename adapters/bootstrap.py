@@ -279,6 +279,8 @@ def loop_writer(services: Services) -> PostgresLoopWriter | None:
     recorder = services.campaigns.recorder
     if connections is None or not isinstance(recorder, PostgresApplicationRecorder):
         return None
+    if recorder.datastore.originator_id_type != "uuid":
+        return None  # its events go as a binary array of UUID ids: text ids keep the library's
     snapshots = services.campaigns.snapshots
     snapshot_recorder = None if snapshots is None else snapshots.recorder
     if snapshot_recorder is not None and not isinstance(

@@ -21,9 +21,10 @@ path.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Final
+from typing import Any, Final, TypeVar
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import (
@@ -39,7 +40,6 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
-from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
 from psycopg.sql import SQL, Composable, Identifier
 from psycopg.types.composite import register_composite
@@ -50,11 +50,12 @@ from app.ports import Sleeper
 # As the library retries its own reads and writes after a lost connection.
 _ATTEMPTS: Final = 10
 _WAIT_SECONDS: Final = 0.2
-# The group commit writes one batch at a time; the rest are lanes' reads, each one round trip.
-_MIN_CONNECTIONS: Final = 2
-_MAX_CONNECTIONS: Final = 4
+# At most this many per process: one for the group commit (it writes one batch at a time),
+# the rest for the lanes' reads, each one round trip.
+_CONNECTIONS: Final = 4
 
 AsyncConnection = psycopg.AsyncConnection[DictRow]
+T = TypeVar("T")
 
 
 def library_error(error: psycopg.Error) -> PersistenceError:
@@ -75,7 +76,11 @@ def library_error(error: psycopg.Error) -> PersistenceError:
 
 
 class LoopConnections:
-    """A small pool of async connections to the store, opened on one event loop."""
+    """Async connections to the store, opened on one event loop: one kept for the writes.
+
+    The group commit's one connection is its own, so no batch (which every sending lane
+    awaits) queues behind the lanes' reads on the others.
+    """
 
     def __init__(
         self, conninfo: str, recorder: PostgresApplicationRecorder, sleeper: Sleeper
@@ -83,11 +88,21 @@ class LoopConnections:
         self._conninfo = conninfo
         self._datastore = recorder.datastore
         self._sleeper = sleeper
-        self._pool: AsyncConnectionPool[AsyncConnection] | None = None
+        self._writes: AsyncConnectionPool[AsyncConnection] | None = None
+        self._reads: AsyncConnectionPool[AsyncConnection] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def open(self) -> None:
-        """Open the pool on the running loop (its connections are made in the background)."""
+        """Open the pools on the running loop (their connections are made in the background)."""
+        if self._loop is not None:
+            raise RuntimeError("the store's connections on the event loop are open already")
+        self._writes = self._pool(1, 1, "writes")
+        self._reads = self._pool(1, _CONNECTIONS - 1, "reads")
+        await self._writes.open(wait=False)
+        await self._reads.open(wait=False)
+        self._loop = asyncio.get_running_loop()
+
+    def _pool(self, least: int, most: int, name: str) -> AsyncConnectionPool[AsyncConnection]:
         datastore = self._datastore
         idle = SQL("SET idle_in_transaction_session_timeout = '{0}ms'").format(
             int(datastore.idle_in_transaction_session_timeout * 1000)
@@ -99,50 +114,51 @@ class LoopConnections:
             for info in datastore.psycopg_type_adapters.values():
                 register_composite(info, conn)  # the library's stored-event type
 
-        self._pool = AsyncConnectionPool(
+        return AsyncConnectionPool(
             self._conninfo,
             connection_class=psycopg.AsyncConnection[DictRow],
             kwargs={"row_factory": dict_row},
-            min_size=_MIN_CONNECTIONS,
-            max_size=_MAX_CONNECTIONS,
+            min_size=least,
+            max_size=most,
             configure=configure,
             timeout=float(datastore.pool.timeout),
+            name=f"waha-campaigns-{name}",
             open=False,
         )
-        await self._pool.open(wait=False)
-        self._loop = asyncio.get_running_loop()
 
     async def close(self) -> None:
-        """Close the pool (on the loop it was opened on)."""
-        pool, self._pool, self._loop = self._pool, None, None
-        if pool is not None:
-            await pool.close()
+        """Close the pools (on the loop they were opened on)."""
+        pools, self._writes, self._reads, self._loop = (self._writes, self._reads), None, None, None
+        for pool in pools:
+            if pool is not None:
+                await pool.close()
 
     def on_this_loop(self) -> bool:
-        """Return True when the pool is open on the running loop."""
+        """Return True when the pools are open on the running loop."""
         try:
-            return self._pool is not None and self._loop is asyncio.get_running_loop()
+            return self._loop is not None and self._loop is asyncio.get_running_loop()
         except RuntimeError:  # no running loop
             return False
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection]:
-        """Lend a connection; psycopg's errors come out as the library's."""
-        if self._pool is None:
+    async def connection(self, *, writes: bool = False) -> AsyncIterator[AsyncConnection]:
+        """Lend a connection (the writes' own one if asked); psycopg's errors as the library's."""
+        pool = self._writes if writes else self._reads
+        if pool is None:
             raise InterfaceError("the store's connections on the event loop are closed")
         try:
-            async with self._pool.connection() as conn:
+            async with pool.connection() as conn:
                 yield conn
         except psycopg.Error as error:
             raise library_error(error) from error
 
-    async def retried(self, attempt: Any) -> Any:
+    async def retried(self, attempt: Callable[[], Awaitable[T]]) -> T:
         """Return `await attempt()`, tried again after a lost connection, as the library does."""
         for tries in range(1, _ATTEMPTS + 1):
             try:
                 return await attempt()
             except (InterfaceError, OperationalError):
-                if tries == _ATTEMPTS:
+                if tries == _ATTEMPTS or self._loop is None:  # closed: no use trying again
                     raise
                 await self._sleeper.sleep(_WAIT_SECONDS)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -168,22 +184,76 @@ class PostgresLoopWriter:
         self._insert_snapshots = (
             None if snapshots is None else _binary(_text(snapshots.insert_events_statement))
         )
+        self._select_recorded = (
+            SQL(
+                "SELECT originator_id, originator_version, topic, state, notification_id "
+                "FROM {events} WHERE (originator_id, originator_version) IN "
+                "(SELECT * FROM unnest(%s::uuid[], %s::bigint[]))"
+            )
+            .format(events=Identifier(recorder.datastore.schema, recorder.events_table_name))
+            .as_string(None)
+        )
 
     def on_this_loop(self) -> bool:
         """Return True when the connections are open on the running loop."""
         return self._connections.on_this_loop()
 
+    async def insert(
+        self, events: Sequence[StoredEvent], snapshots: Sequence[StoredEvent]
+    ) -> Sequence[int]:
+        """Record `events` and `snapshots` in one transaction; return the events' positions.
+
+        After a lost connection the write is tried again, as the library does. The lost one
+        may have committed before its answer was lost: then the new try finds its versions
+        taken, and they are ours, not a conflict, when the store holds these very events.
+        """
+        if not events:
+            return []
+        lost = False
+
+        async def attempt() -> Sequence[int]:
+            nonlocal lost
+            try:
+                return await self._insert(events, snapshots)
+            except IntegrityError:
+                if lost:
+                    found = await self._recorded_already(events)
+                    if found is not None:
+                        return found
+                raise
+            except (InterfaceError, OperationalError):
+                lost = True
+                raise
+
+        return await self._connections.retried(attempt)
+
+    async def _insert(
+        self, events: Sequence[StoredEvent], snapshots: Sequence[StoredEvent]
+    ) -> Sequence[int]:
+        recorder = self._recorder
+        rows = [_row(recorder, e) for e in events]
+        snapshot_rows = (
+            [] if self._snapshots is None else [_row(self._snapshots, s) for s in snapshots]
+        )
+        # A failed or interrupted transaction is rolled back as the connection goes back to
+        # its pool (psycopg_pool lends it as `async with conn`).
+        async with self._connections.connection(writes=True) as conn:
+            positions = await self._transaction(conn, rows, snapshot_rows)
+        if len(positions) != len(events):
+            raise ProgrammingError(f"got {len(positions)} positions for {len(events)} events")
+        return positions
+
     async def _transaction(
         self, conn: AsyncConnection, rows: list[Any], snapshot_rows: list[Any]
     ) -> list[int]:
-        """Send the whole transaction in one pipeline and read its answers after one sync.
+        """Send the whole transaction in one pipeline; read its answers after its one sync.
 
         The statements are the library's insert_events' (the table lock that keeps
         notification ids in commit order, the notify, the insert), between a BEGIN and a
-        COMMIT of their own: one round trip, where the library's takes two. A failed
-        statement makes the server skip the rest up to the sync, the COMMIT included.
+        COMMIT of their own: one round trip, where the library's pipeline syncs twice. A
+        failed statement makes the server skip the rest up to the sync, the COMMIT included.
         """
-        async with conn.pipeline() as pipeline:
+        async with conn.pipeline():
             control = conn.cursor()
             await control.execute("BEGIN")
             for statement in self._lock:
@@ -194,39 +264,28 @@ class PostgresLoopWriter:
             if snapshot_rows and self._insert_snapshots is not None:
                 await conn.cursor().execute(self._insert_snapshots, (snapshot_rows,), prepare=True)
             await control.execute("COMMIT")
-            await pipeline.sync()  # every answer is in, the commit's too: durable
-            return [row["notification_id"] for row in await inserted.fetchall()]
+        # Leaving the pipeline synced and read every answer, the commit's too (or raised the
+        # first error): the events are durable.
+        return [row["notification_id"] for row in await inserted.fetchall()]
 
-    async def insert(
-        self, events: Sequence[StoredEvent], snapshots: Sequence[StoredEvent]
-    ) -> Sequence[int]:
-        """Record `events` and `snapshots` in one transaction; return the events' positions."""
-        if not events:
-            return []
-
-        async def attempt() -> Sequence[int]:
-            return await self._insert(events, snapshots)
-
-        positions: Sequence[int] = await self._connections.retried(attempt)
-        return positions
-
-    async def _insert(
-        self, events: Sequence[StoredEvent], snapshots: Sequence[StoredEvent]
-    ) -> Sequence[int]:
-        recorder = self._recorder
-        rows = [_row(recorder, e) for e in events]
-        snapshot_rows = (
-            [] if self._snapshots is None else [_row(self._snapshots, s) for s in snapshots]
-        )
-        async with self._connections.connection() as conn:
-            try:
-                positions = await self._transaction(conn, rows, snapshot_rows)
-            except psycopg.Error:
-                if conn.info.transaction_status != TransactionStatus.IDLE:
-                    await conn.rollback()  # the transaction failed: nothing of it stays
-                raise
-        if len(positions) != len(events):
-            raise ProgrammingError(f"got {len(positions)} positions for {len(events)} events")
+    async def _recorded_already(self, events: Sequence[StoredEvent]) -> list[int] | None:
+        """Return the positions of `events` if the store holds exactly them, else None."""
+        async with self._connections.connection(writes=True) as conn:
+            found = await conn.execute(
+                self._select_recorded,
+                (
+                    [e.originator_id for e in events],
+                    [e.originator_version for e in events],
+                ),
+            )
+            rows = await found.fetchall()
+        held = {(UUID(str(row["originator_id"])), row["originator_version"]): row for row in rows}
+        positions = []
+        for event in events:
+            row = held.get((UUID(str(event.originator_id)), event.originator_version))
+            if row is None or row["topic"] != event.topic or bytes(row["state"]) != event.state:
+                return None
+            positions.append(row["notification_id"])
         return positions
 
 

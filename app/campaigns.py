@@ -120,7 +120,8 @@ class CampaignsApp(Application[UUID]):
         """Tell `listener` of each of this process's recordings once committed, in its thread.
 
         It runs inside `save` (before the command returns, so a read cache it invalidates
-        serves the writer its own write) and must be quick and never raise.
+        serves the writer its own write), or inside `recorded`, on the event loop, for the
+        group commit's writes on PostgreSQL: it must be quick, never block, never raise.
         """
         self._recorded_listeners.append(listener)
 

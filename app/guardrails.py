@@ -216,7 +216,7 @@ class Guardrails:
         ready = self._ready(session, now)
         if ready is None:
             return None
-        after, recontact = ready
+        _, after, recontact = ready
         read = await reads.read_on_loop(
             after=after,
             topics=_TOPICS,
@@ -225,20 +225,23 @@ class Guardrails:
             session=session,
             chat_id=contact.chat_id if recontact else None,
         )
-        if len(read.new) >= _PAGE or self._needs_lookup(read.new):
+        if len(read.new) >= _PAGE:
             await off_loop(self._absorb, read.new)
-            return None  # more to read, or the store to ask: `decide` reads on from here
+            return None  # more to read: `decide` reads on from here
         if not self._absorb_now(read.new):
+            # The guard is busy, or a campaign or a settings change is met for the first time
+            # (the store is asked about it): absorbed in a thread.
             await off_loop(self._absorb, read.new)
-        if self._ready(session, now) is None:
+        current = self._ready(session, now)
+        if current is None:
             return None  # a settings change met meanwhile: a new zone, a day to count afresh
-        tally = self._tallies[session]
+        tally = current[0]
         if tally.settings.recontact_after_days is not None and not read.chat_asked:
             return None  # the rule came with the catch-up: the chat was not asked about
         return self._verdict(session, campaign, contact, now, (tally, read))
 
-    def _ready(self, session: SessionName, now: datetime) -> tuple[int, bool] | None:
-        """Return (the shared position, whether to ask about the chat) if the tally is current.
+    def _ready(self, session: SessionName, now: datetime) -> tuple[_Tally, int, bool] | None:
+        """Return the number's tally, the shared position, whether to ask about the chat.
 
         None when the guard is busy, or when the number needs a seed (none yet, a new day, a
         new zone, too many chats remembered): `decide` takes those steps.
@@ -255,12 +258,16 @@ class Guardrails:
                 or not tally.day_start <= now < tally.day_end
             ):
                 return None
-            return self._position, tally.settings.recontact_after_days is not None
+            return tally, self._position, tally.settings.recontact_after_days is not None
         finally:
             self._guard.release()
 
     def _needs_lookup(self, new: Sequence[Notification]) -> bool:
-        """Return whether applying `new` asks the store (a campaign or settings not met yet)."""
+        """Return whether applying `new` asks the store (under the guard).
+
+        It does for a campaign met for the first time (its session is read from its first
+        event) and for a counted number's settings change (its new settings are read).
+        """
         for notification in new:
             originator = _uuid(notification.originator_id)
             if notification.topic in _SETTINGS_TOPICS:
@@ -408,10 +415,12 @@ class Guardrails:
             self._absorb_locked(new)
 
     def _absorb_now(self, new: Sequence[Notification]) -> bool:
-        """Absorb `new` unless the guard is busy; return whether it did (never waits)."""
+        """Absorb `new` here and now, unless that would wait or ask the store; say if it did."""
         if not self._guard.acquire(blocking=False):
             return False
         try:
+            if self._needs_lookup(new):
+                return False
             self._absorb_locked(new)
         finally:
             self._guard.release()

@@ -172,7 +172,11 @@ class Freshness:
     # -- what changes them --------------------------------------------------------------------
 
     def recorded(self, recordings: Sequence[Recording[UUID]]) -> None:
-        """Change what this process saved (called in the saving thread, before it returns)."""
+        """Change what this process saved (in the saving thread, or on the loop, before it returns).
+
+        Its lock is only ever held for in-memory changes, so the event loop waits for it no
+        longer than for them.
+        """
         with self._lock:
             for recording in recordings:
                 self._changed(recording.domain_event)

@@ -5,13 +5,15 @@ Against a database of each test's own on 127.0.0.1:5432.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, PersistenceError
+from eventsourcing.postgres import PostgresApplicationRecorder
 
 from adapters.bootstrap import Services, build, loop_writer, running
 from adapters.postgres_gate_reads import PostgresGateReads
@@ -214,3 +216,126 @@ async def test_the_runtime_opens_the_connections_on_its_loop_and_closes_them(
         assert services.campaigns.load(campaign.id).status == "Running"
     finally:
         services.close()
+
+
+async def test_a_write_waits_for_the_tables_lock_as_the_librarys_does(
+    services: Services, postgres_url: str
+) -> None:
+    campaign = started(services)
+    recorder = services.campaigns.recorder
+    assert isinstance(recorder, PostgresApplicationRecorder)
+    table = f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
+    with psycopg.connect(postgres_url) as holder, psycopg.connect(postgres_url) as watcher:
+        holder.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        writing = asyncio.create_task(
+            writer_of(services).insert(*services.campaigns.to_store(campaign.collect_events(), []))
+        )
+        for _ in range(1000):  # until the write is seen waiting for the lock
+            await asyncio.sleep(0.005)
+            waiting = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND query LIKE 'LOCK TABLE%%'"
+            ).fetchone()
+            watcher.commit()
+            if waiting is not None and waiting[0] == 1:
+                break
+        else:
+            pytest.fail("the write never waited for the lock")
+        assert not writing.done()
+        holder.rollback()  # the lock is let go
+        positions = await writing
+    assert len(positions) == 1
+    assert services.campaigns.load(campaign.id).status == "Running"
+
+
+async def test_a_write_notifies_the_librarys_channel(services: Services, postgres_url: str) -> None:
+    recorder = services.campaigns.recorder
+    assert isinstance(recorder, PostgresApplicationRecorder)
+    campaign = started(services)  # scheduled through the library, which notifies too
+    with psycopg.connect(postgres_url, autocommit=True) as listener:
+        listener.execute(f'LISTEN "{recorder.channel_name}"')
+        await writer_of(services).insert(
+            *services.campaigns.to_store(campaign.collect_events(), [])
+        )
+        heard = list(listener.notifies(timeout=5, stop_after=1))
+    assert [n.channel for n in heard] == [recorder.channel_name]
+
+
+async def test_a_commit_that_fails_records_nothing(services: Services, postgres_url: str) -> None:
+    recorder = services.campaigns.recorder
+    assert isinstance(recorder, PostgresApplicationRecorder)
+    table = f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
+    campaign = started(services)  # scheduled before the store refuses
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$"
+        )
+        admin.execute(
+            f"CREATE CONSTRAINT TRIGGER refuse AFTER INSERT ON {table} "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse()"
+        )
+    last = recorder.max_notification_id()
+
+    with pytest.raises(PersistenceError, match="refused at commit"):
+        await writer_of(services).insert(
+            *services.campaigns.to_store(campaign.collect_events(), [])
+        )
+
+    assert recorder.max_notification_id() == last
+    assert services.campaigns.last_version(campaign.id) == 1
+
+
+async def test_a_write_whose_answer_was_lost_after_its_commit_is_not_a_conflict(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = writer_of(services)
+    real = writer._transaction
+    lost: list[bool] = []
+
+    async def committed_then_lost(*args: Any) -> list[int]:
+        positions = await real(*args)
+        if not lost:
+            lost.append(True)
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return positions
+
+    monkeypatch.setattr(writer, "_transaction", committed_then_lost)
+    campaign = started(services)
+    stored, snapshots = services.campaigns.to_store(campaign.collect_events(), [campaign])
+
+    positions = await writer.insert(stored, snapshots)
+
+    logged = services.campaigns.recorder.select_notifications(start=positions[0], limit=10)
+    assert [(n.originator_id, n.originator_version) for n in logged] == [
+        (s.originator_id, s.originator_version) for s in stored
+    ]
+    assert [n.id for n in logged] == list(positions)
+
+
+async def test_after_a_lost_connection_a_version_someone_else_took_is_still_a_conflict(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaigns = services.campaigns
+    writer = writer_of(services)
+    real = writer._transaction
+    stale = started(services)
+    lost: list[bool] = []
+
+    async def lost_before_writing(*args: Any) -> list[int]:
+        if not lost:
+            lost.append(True)
+            campaigns.start_campaign(stale.id)  # meanwhile someone else records version 2
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return await real(*args)
+
+    monkeypatch.setattr(writer, "_transaction", lost_before_writing)
+
+    with pytest.raises(IntegrityError):
+        await writer.insert(*campaigns.to_store(stale.collect_events(), []))
+
+
+async def test_the_connections_are_opened_once(services: Services) -> None:
+    assert services.loop_connections is not None
+    with pytest.raises(RuntimeError, match="open already"):
+        await services.loop_connections.open()
