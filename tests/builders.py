@@ -12,7 +12,9 @@ from openpyxl import Workbook
 from app.audience import ContactInput
 from app.campaigns import CampaignsApp
 from app.scheduling import ScheduleCampaign
+from domain.campaign import AttemptOutcome
 from domain.pacing import CampaignOptions, Pacing
+from tests.fakes.system import ManualClock
 
 
 def contacts(n: int, *, start: int = 0) -> list[ContactInput]:
@@ -21,6 +23,27 @@ def contacts(n: int, *, start: int = 0) -> list[ContactInput]:
         ContactInput(phone=f"+49151{10000000 + start + i}", name=f"Contact {start + i}")
         for i in range(n)
     ]
+
+
+def messaged(campaigns: CampaignsApp, clock: ManualClock, n: int) -> Any:
+    """Return the id of a running campaign that messaged its `n` contacts, a minute apart."""
+    campaign_id = scheduled(campaigns, n)
+    campaigns.start_campaign(campaign_id)
+    campaign = campaigns.load(campaign_id)
+    for i in range(n):
+        chat = f"49151{10000000 + i}@c.us"
+        clock.advance(60)
+        campaign.begin_attempt(index=i, attempt_id=f"a{i}", chat_id=chat, at=clock.now())
+        campaign.record_attempt(
+            index=i,
+            chat_id=chat,
+            outcome=AttemptOutcome.SENT,
+            message_id=f"m{i}",
+            attempt_id=f"a{i}",
+            at=clock.now(),
+        )
+    campaigns.save(campaign)
+    return campaign_id
 
 
 def a_campaign(

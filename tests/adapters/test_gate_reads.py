@@ -13,11 +13,11 @@ from adapters.postgres_gate_reads import PostgresGateReads
 from adapters.sqlite_gate_reads import SQLiteGateReads
 from app.gate_reads import GateRead, StoreGateReads
 from app.settings import load_settings
-from domain.campaign import AttemptOutcome, Campaign
+from domain.campaign import Campaign
 from domain.contacts import ChatId
 from domain.opt_out import opt_out_id
 from domain.session import SessionName
-from tests.builders import contacts, scheduled
+from tests.builders import contacts, messaged
 from tests.fakes.system import ManualClock
 
 TOPICS = (Campaign.AttemptStarted.TOPIC, Campaign.ContactAttempted.TOPIC)
@@ -38,26 +38,6 @@ def services(
     built = build(settings, clock=clock)
     yield built
     built.close()
-
-
-def sent_campaign(services: Services, clock: ManualClock, n: int) -> Any:
-    campaign_id = scheduled(services.campaigns, n)
-    services.campaigns.start_campaign(campaign_id)
-    campaign = services.campaigns.load(campaign_id)
-    for i in range(n):
-        chat = f"49151{10000000 + i}@c.us"
-        clock.advance(60)
-        campaign.begin_attempt(index=i, attempt_id=f"a{i}", chat_id=chat, at=clock.now())
-        campaign.record_attempt(
-            index=i,
-            chat_id=chat,
-            outcome=AttemptOutcome.SENT,
-            message_id=f"m{i}",
-            attempt_id=f"a{i}",
-            at=clock.now(),
-        )
-    services.campaigns.save(campaign)
-    return campaign_id
 
 
 def comparable(read: GateRead) -> tuple[Any, ...]:
@@ -91,7 +71,7 @@ def test_both_readers_give_the_same_answer(
     services.opt_outs.add([people[0].phone], source="api", note="x")
     services.opt_outs.remove(people[0].phone)
     services.opt_outs.add([people[0].phone], source="import")
-    sent_campaign(services, clock, 3)
+    messaged(services.campaigns, clock, 3)
     services.follower.catch_up()
     own = gate_reads_of(
         services.settings.campaigns_database_url, services.campaigns, services.contacts

@@ -19,11 +19,11 @@ from adapters.bootstrap import Services, build, loop_writer, running
 from adapters.postgres_gate_reads import PostgresGateReads
 from adapters.postgres_on_loop import LoopConnections, PostgresLoopWriter
 from app.settings import load_settings
-from domain.campaign import AttemptOutcome, Campaign
+from domain.campaign import Campaign
 from domain.contacts import ChatId
 from domain.opt_out import opt_out_id
 from domain.session import SessionName
-from tests.builders import contacts, scheduled
+from tests.builders import contacts, messaged, scheduled
 from tests.fakes.gateway import FakeWahaGateway
 from tests.fakes.system import InstantSleeper, ManualClock
 
@@ -141,20 +141,7 @@ async def test_the_gates_read_on_the_loop_what_they_read_in_a_thread(
 ) -> None:
     people = contacts(2)
     services.opt_outs.add([people[0].phone], source="api", note="x")
-    campaign = started(services, 2)
-    for i in range(2):
-        chat = f"49151{10000000 + i}@c.us"
-        clock.advance(60)
-        campaign.begin_attempt(index=i, attempt_id=f"a{i}", chat_id=chat, at=clock.now())
-        campaign.record_attempt(
-            index=i,
-            chat_id=chat,
-            outcome=AttemptOutcome.SENT,
-            message_id=f"m{i}",
-            attempt_id=f"a{i}",
-            at=clock.now(),
-        )
-    services.campaigns.save(campaign)
+    messaged(services.campaigns, clock, 2)
     services.follower.catch_up()
     reads = services.guardrails._loop_reads
     assert isinstance(reads, PostgresGateReads)

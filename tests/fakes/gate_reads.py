@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from uuid import UUID
+from typing import Any
 
 from app.campaigns import CampaignsApp
 from app.gate_reads import GateRead, StoreGateReads
 from app.read_models import CampaignContacts
-from domain.contacts import ChatId
-from domain.session import SessionName
 
 
 class LoopStoreReads:
@@ -22,45 +19,13 @@ class LoopStoreReads:
         self.in_thread = 0
         self.on_loop = 0
 
-    def read(
-        self,
-        *,
-        after: int,
-        topics: Sequence[str],
-        limit: int,
-        opt_out_id: UUID,
-        session: SessionName,
-        chat_id: ChatId | None,
-    ) -> GateRead:
+    def read(self, **asked: Any) -> GateRead:
         self.in_thread += 1
-        return self._store.read(
-            after=after,
-            topics=topics,
-            limit=limit,
-            opt_out_id=opt_out_id,
-            session=session,
-            chat_id=chat_id,
-        )
+        return self._store.read(**asked)
 
     def on_this_loop(self) -> bool:
         return True
 
-    async def read_on_loop(
-        self,
-        *,
-        after: int,
-        topics: Sequence[str],
-        limit: int,
-        opt_out_id: UUID,
-        session: SessionName,
-        chat_id: ChatId | None,
-    ) -> GateRead:
+    async def read_on_loop(self, **asked: Any) -> GateRead:
         self.on_loop += 1
-        return self._store.read(
-            after=after,
-            topics=topics,
-            limit=limit,
-            opt_out_id=opt_out_id,
-            session=session,
-            chat_id=chat_id,
-        )
+        return self._store.read(**asked)
