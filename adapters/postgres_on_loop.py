@@ -290,12 +290,8 @@ class PostgresLoopWriter:
 
 
 def _text(statement: object) -> str:
-    """Return one of the library's statements as text."""
-    if isinstance(statement, Composable):
-        return statement.as_string(None)
-    if isinstance(statement, bytes):
-        return statement.decode()
-    return str(statement)
+    """Return one of the library's statements (composed, or text already) as text."""
+    return statement.as_string(None) if isinstance(statement, Composable) else str(statement)
 
 
 def _binary(statement: str) -> str:

@@ -36,8 +36,9 @@ async def test_commits_ready_at_once_share_one_write_and_are_durable_when_awaite
     assert committer.batches < 10
 
 
+@pytest.mark.parametrize("on_the_loop", [False, True], ids=["in a thread", "on the loop"])
 async def test_a_conflict_fails_only_the_commit_it_concerns_and_names_it(
-    campaigns: CampaignsApp,
+    campaigns: CampaignsApp, on_the_loop: bool
 ) -> None:
     clashing, fine = scheduled(campaigns, 2), scheduled(campaigns, 2)
     stale = campaigns.load(clashing)
@@ -45,7 +46,8 @@ async def test_a_conflict_fails_only_the_commit_it_concerns_and_names_it(
     stale.start(at=campaigns.clock.now())
     other = campaigns.load(fine)
     other.start(at=campaigns.clock.now())
-    committer = GroupCommitter(campaigns)
+    writer = StoreLoopWriter(campaigns) if on_the_loop else None
+    committer = GroupCommitter(campaigns, writer=writer)
 
     results = await asyncio.gather(
         committer.record(stale), committer.record(other), return_exceptions=True
@@ -162,28 +164,6 @@ async def test_through_a_writer_on_the_loop_commits_are_durable_and_told_with_th
     logged = campaigns.recorder.select_notifications(start=told[0][0], limit=100)
     assert told == [(n.id, n.originator_id, n.originator_version) for n in logged]
     assert {originator for _, originator, _ in told} == set(ids)
-
-
-async def test_through_a_writer_on_the_loop_a_conflict_fails_only_its_commit(
-    campaigns: CampaignsApp,
-) -> None:
-    clashing, fine = scheduled(campaigns, 2), scheduled(campaigns, 2)
-    stale = campaigns.load(clashing)
-    campaigns.start_campaign(clashing)  # someone else records first
-    stale.start(at=campaigns.clock.now())
-    other = campaigns.load(fine)
-    other.start(at=campaigns.clock.now())
-    committer = GroupCommitter(campaigns, writer=StoreLoopWriter(campaigns))
-
-    results = await asyncio.gather(
-        committer.record(stale), committer.record(other), return_exceptions=True
-    )
-    await committer.close()
-
-    assert isinstance(results[0], ConflictError)
-    assert results[0].conflicted == {clashing}
-    assert results[1] is None
-    assert campaigns.campaign(fine).status == "Running"
 
 
 async def test_through_a_writer_on_the_loop_the_snapshots_due_are_written_with_the_events(
