@@ -25,6 +25,7 @@ from eventsourcing.postgres import (
 )
 from eventsourcing.sqlite import (
     SQLITE3_DEFAULT_LOCK_TIMEOUT,
+    SQLiteAggregateRecorder,
     SQLiteApplicationRecorder,
     SQLiteFactory,
 )
@@ -47,6 +48,7 @@ from adapters.postgres_on_loop import LoopConnections, PostgresLoopWriter
 from adapters.read_model import contacts_view
 from adapters.seen_webhooks import SeenWebhooksStore, seen_webhooks
 from adapters.sqlite_gate_reads import SQLiteGateReads
+from adapters.sqlite_on_loop import SQLiteLoopWriter
 from adapters.store_tables import create_tables
 from adapters.system import AsyncioSleeper, SystemClock, SystemRandom
 from adapters.waha.client import AiohttpWahaGateway
@@ -273,21 +275,42 @@ def loop_connections(url: str, campaigns: CampaignsApp, sleeper: Sleeper) -> Loo
     return None
 
 
-def loop_writer(services: Services) -> PostgresLoopWriter | None:
-    """Return the group commit's writer on the event loop, where the store has one."""
-    connections = services.loop_connections
+def loop_writer(services: Services) -> PostgresLoopWriter | SQLiteLoopWriter | None:
+    """Return the group commit's writer on the event loop, where the store has one.
+
+    A SQLite writer is returned unopened: `running` opens it on its loop and closes it.
+    """
     recorder = services.campaigns.recorder
+    snapshots = services.campaigns.snapshots
+    snapshot_recorder = None if snapshots is None else snapshots.recorder
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        return _sqlite_writer(services.campaigns, recorder, snapshot_recorder)
+    connections = services.loop_connections
     if connections is None or not isinstance(recorder, PostgresApplicationRecorder):
         return None
     if recorder.datastore.originator_id_type != "uuid":
         return None  # its events go as a binary array of UUID ids: text ids keep the library's
-    snapshots = services.campaigns.snapshots
-    snapshot_recorder = None if snapshots is None else snapshots.recorder
     if snapshot_recorder is not None and not isinstance(
         snapshot_recorder, PostgresAggregateRecorder
     ):
         return None
     return PostgresLoopWriter(connections, recorder, snapshot_recorder)
+
+
+def _sqlite_writer(
+    campaigns: CampaignsApp, recorder: SQLiteApplicationRecorder, snapshots: object
+) -> SQLiteLoopWriter | None:
+    pool = recorder.datastore.pool
+    if pool.is_sqlite_memory_mode:
+        return None  # another connection would see another database
+    if snapshots is not None and not isinstance(snapshots, SQLiteAggregateRecorder):
+        return None
+    return SQLiteLoopWriter(
+        pool.db_name,
+        recorder,
+        snapshots,
+        lock_timeout_seconds=sqlite_busy_timeout(campaigns),
+    )
 
 
 def gate_reads_of(
@@ -436,11 +459,15 @@ async def running(
         if services.loop_connections is not None:
             await services.loop_connections.open()
             stack.push_async_callback(services.loop_connections.close)  # after the committer's
+        writer = loop_writer(services)
+        if isinstance(writer, SQLiteLoopWriter):
+            writer.open()
+            stack.push_async_callback(writer.close)  # after the committer's
         committer = GroupCommitter(
             services.campaigns,
             gather_seconds=gather,
             sleeper=services.sleeper,
-            writer=loop_writer(services),
+            writer=writer,
         )
         lanes = Lanes(
             LanePorts(

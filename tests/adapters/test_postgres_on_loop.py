@@ -52,7 +52,7 @@ async def services(
 
 def writer_of(services: Services) -> PostgresLoopWriter:
     writer = loop_writer(services)
-    assert writer is not None
+    assert isinstance(writer, PostgresLoopWriter)
     return writer
 
 
