@@ -1,0 +1,229 @@
+"""SQLite's group-commit writes on the loop, the COMMIT in a thread: recorded as the library's.
+
+Each test has a store file of its own. Which thread ran each statement is read with SQLite's
+own trace callback on the writer's connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import IntegrityError, OperationalError
+
+from adapters.bootstrap import Services, build, loop_writer, running
+from adapters.sqlite_on_loop import SQLiteLoopWriter
+from app.settings import load_settings
+from tests.adapters.sqlite_locks import write_locked
+from tests.builders import scheduled
+from tests.fakes.gateway import FakeWahaGateway
+from tests.fakes.system import InstantSleeper, ManualClock
+
+
+def sqlite_services(tmp_path: Path, clock: ManualClock, url: str | None = None) -> Services:
+    settings = load_settings(
+        {},
+        campaigns_database_url=url or f"sqlite:///{tmp_path / 'store.sqlite3'}",
+        campaigns_media_dir=str(tmp_path / "media"),
+        campaigns_snapshot_interval=3,
+    )
+    return build(settings, clock=clock, sleeper=InstantSleeper(clock))
+
+
+@pytest.fixture
+def services(tmp_path: Path, clock: ManualClock) -> Iterator[Services]:
+    built = sqlite_services(tmp_path, clock)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+async def writer(services: Services) -> AsyncIterator[SQLiteLoopWriter]:
+    opened = loop_writer(services)
+    assert isinstance(opened, SQLiteLoopWriter)
+    opened.open()
+    yield opened
+    await opened.close()
+
+
+def started(services: Services, n: int = 2) -> Any:
+    campaign = services.campaigns.load(scheduled(services.campaigns, n))
+    campaign.start(at=services.clock.now())
+    return campaign
+
+
+def traced(writer: SQLiteLoopWriter) -> list[tuple[str, bool]]:
+    """Record each statement the writer runs, and whether it ran on this (the loop's) thread."""
+    loop_thread = threading.get_ident()
+    seen: list[tuple[str, bool]] = []
+    connection = writer._connection
+    assert connection is not None
+
+    def trace(statement: str) -> None:
+        seen.append((statement.split(" ", maxsplit=1)[0], threading.get_ident() == loop_thread))
+
+    connection.set_trace_callback(trace)
+    return seen
+
+
+async def test_a_write_is_recorded_as_the_librarys_with_its_positions_and_snapshot(
+    services: Services, writer: SQLiteLoopWriter
+) -> None:
+    campaigns = services.campaigns
+    campaign = started(services)  # version 2
+    campaign.begin_attempt(
+        index=0, attempt_id="a0", chat_id="4915100000000@c.us", at=services.clock.now()
+    )  # version 3: a snapshot is due
+    events = campaign.collect_events()
+    stored, snapshots = campaigns.to_store(events, [campaign])
+    assert snapshots
+
+    positions = await writer.insert(stored, snapshots)
+
+    logged = campaigns.recorder.select_notifications(start=positions[0], limit=10)
+    assert [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in logged] == [
+        (p, s.originator_id, s.originator_version, s.topic, s.state)
+        for p, s in zip(positions, stored, strict=True)
+    ]
+    assert campaigns.snapshots is not None
+    assert [
+        s.originator_version for s in campaigns.snapshots.recorder.select_events(campaign.id)
+    ] == [3]
+    assert campaigns.load(campaign.id).status == "Running"
+
+
+async def test_the_statements_run_on_the_loop_and_only_the_commit_in_a_thread(
+    services: Services, writer: SQLiteLoopWriter
+) -> None:
+    seen = traced(writer)
+    campaign = started(services)
+
+    await writer.insert(*services.campaigns.to_store(campaign.collect_events(), [campaign]))
+
+    assert seen == [("BEGIN", True), ("INSERT", True), ("COMMIT", False)]
+
+
+async def test_a_version_taken_fails_the_write_whole_snapshots_included(
+    services: Services, writer: SQLiteLoopWriter
+) -> None:
+    campaigns = services.campaigns
+    stale = started(services)
+    campaigns.start_campaign(stale.id)  # someone else records version 2 first
+    stale.begin_attempt(
+        index=0, attempt_id="a0", chat_id="4915100000000@c.us", at=services.clock.now()
+    )
+    stored, snapshots = campaigns.to_store(stale.collect_events(), [stale])
+    assert snapshots  # version 3 is due one
+    last = campaigns.recorder.max_notification_id()
+
+    with pytest.raises(IntegrityError):
+        await writer.insert(stored, snapshots)
+
+    assert campaigns.recorder.max_notification_id() == last
+    assert campaigns.snapshots is not None
+    assert campaigns.snapshots.recorder.select_events(stale.id) == []
+    assert campaigns.last_version(stale.id) == 2
+    # The connection is left fit for the next write, not in the failed transaction.
+    fresh = started(services)
+    await writer.insert(*campaigns.to_store(fresh.collect_events(), []))
+    assert campaigns.last_version(fresh.id) == 2
+
+
+async def test_a_store_that_refuses_the_rows_records_nothing_and_says_so_as_the_library(
+    services: Services, writer: SQLiteLoopWriter
+) -> None:
+    campaigns = services.campaigns
+    campaign = started(services)
+    connection = writer._connection
+    assert connection is not None
+    pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    connection.execute(f"PRAGMA max_page_count = {pages}")  # full: no page more
+    events = campaign.collect_events()
+    stored = [replace(s, state=b"x" * 100_000) for s in campaigns.to_store(events, [])[0]]
+    last = campaigns.recorder.max_notification_id()
+
+    with pytest.raises(OperationalError, match="full"):
+        await writer.insert(stored, [])
+
+    assert campaigns.recorder.max_notification_id() == last
+    connection.execute("PRAGMA max_page_count = 1073741823")
+    await writer.insert(*campaigns.to_store(events, []))
+    assert campaigns.last_version(campaign.id) == 2
+
+
+async def test_while_another_connection_writes_the_write_waits_in_a_thread_not_on_the_loop(
+    tmp_path: Path, services: Services, writer: SQLiteLoopWriter
+) -> None:
+    seen = traced(writer)
+    campaign = started(services)
+    stored, snapshots = services.campaigns.to_store(campaign.collect_events(), [campaign])
+    with write_locked(tmp_path / "store.sqlite3"):
+        writing = asyncio.create_task(writer.insert(stored, snapshots))
+        for _ in range(1000):  # the loop runs on while the write waits for the lock
+            await asyncio.sleep(0.005)
+            if ("BEGIN", False) in seen:
+                break
+        else:
+            pytest.fail("the write never waited in a thread")
+        assert not writing.done()
+    positions = await writing
+
+    assert len(positions) == len(stored)
+    assert services.campaigns.load(campaign.id).status == "Running"
+    assert seen[0] == ("BEGIN", True)  # tried on the loop, refused at once
+    assert all(not on_loop for _, on_loop in seen[1:])
+
+
+async def test_a_write_after_a_cancelled_one_waits_for_the_thread_that_still_holds_it(
+    tmp_path: Path, services: Services, writer: SQLiteLoopWriter
+) -> None:
+    seen = traced(writer)
+    first, second = started(services), started(services)
+    with write_locked(tmp_path / "store.sqlite3"):
+        cancelled = asyncio.create_task(
+            writer.insert(*services.campaigns.to_store(first.collect_events(), []))
+        )
+        for _ in range(1000):
+            await asyncio.sleep(0.005)
+            if ("BEGIN", False) in seen:
+                break
+        cancelled.cancel()
+        next_write = asyncio.create_task(
+            writer.insert(*services.campaigns.to_store(second.collect_events(), []))
+        )
+        await asyncio.sleep(0)
+        assert not next_write.done()
+    await next_write
+
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    # The cancelled caller's thread went on and committed; the next write waited for it.
+    assert services.campaigns.last_version(first.id) == 2
+    assert services.campaigns.last_version(second.id) == 2
+
+
+def test_a_store_in_memory_keeps_the_librarys_path(tmp_path: Path, clock: ManualClock) -> None:
+    services = sqlite_services(tmp_path, clock, "memory://")
+    try:
+        assert loop_writer(services) is None
+    finally:
+        services.close()
+
+
+async def test_the_runtime_opens_the_writer_on_its_loop_and_closes_it(
+    services: Services, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def in_a_thread(*_: object) -> None:
+        raise AssertionError("written through the library, in a worker thread")
+
+    monkeypatch.setattr(services.campaigns, "record", in_a_thread)
+    async with running(services, gateway=FakeWahaGateway(clock), start_supervisor=False) as runtime:
+        campaign = started(services)
+        await runtime.committer.record(campaign)
+        assert runtime.committer.batches == 1
+    assert services.campaigns.load(campaign.id).status == "Running"
