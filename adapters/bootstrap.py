@@ -258,7 +258,8 @@ def media_limits_of(settings: Settings) -> dict[MediaKind, int]:
 def sqlite_busy_timeout(campaigns: CampaignsApp) -> float:
     """Return how long the library's SQLite connections wait for a lock (SQLITE_LOCK_TIMEOUT).
 
-    Our own connections to the same file (the gates' reads, the seen webhooks) wait as long.
+    Our own connections to the same file (the gates' reads, the seen webhooks, the group
+    commit's writer when another connection writes) wait as long.
     """
     datastore = getattr(campaigns.recorder, "datastore", None)
     timeout = getattr(getattr(datastore, "pool", None), "lock_timeout", None)

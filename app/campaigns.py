@@ -121,7 +121,8 @@ class CampaignsApp(Application[UUID]):
 
         It runs inside `save` (before the command returns, so a read cache it invalidates
         serves the writer its own write), or inside `recorded`, on the event loop, for the
-        group commit's writes on PostgreSQL: it must be quick, never block, never raise.
+        group commit's writes (PostgreSQL, a SQLite file): it must be quick, never block,
+        never raise.
         """
         self._recorded_listeners.append(listener)
 

@@ -9,9 +9,11 @@ late.
 A conflict (someone recorded first) fails only the commits it concerns: the batch is retried
 commit by commit to find them.
 
-A store with an async driver (PostgreSQL) gives a `LoopWriter`: its batches are written on the
-event loop, with no hop to a worker thread. On this 2-core VM a hop with its lock handoffs
-cost about 0.3 ms of CPU, more than the write's own share (measured: bench/runner_throughput.py).
+A store that can write on the event loop gives a `LoopWriter`: PostgreSQL through its async
+driver, SQLite with only its COMMIT (the fsync) in a worker thread. Its batches then make no
+hop to a worker thread with their statements: on this 2-core VM a hop, with the interpreter's
+lock handed back and forth around every call into the store, cost about 0.3 ms of CPU, more
+than the write's own share (measured: bench/runner_throughput.py, bench/lanes.py).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class ConflictError(ConcurrentUpdateError):
 
 
 class LoopWriter(Protocol):
-    """Writes stored events on the event loop it was opened on (a port; an async driver)."""
+    """Writes stored events on the event loop it was opened on (an async driver, or SQLite's)."""
 
     def on_this_loop(self) -> bool:
         """Return True when it can write on the running event loop (open, and opened on it)."""
