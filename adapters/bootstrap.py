@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -306,10 +307,15 @@ def _sqlite_writer(
         return None  # another connection would see another database
     if snapshots is not None and not isinstance(snapshots, SQLiteAggregateRecorder):
         return None
+    # The lock the library's writers in this process take turns on: the batches take it too.
+    writers = getattr(pool, "_writer_lock", None)
+    if not isinstance(writers, type(threading.Lock())):
+        return None  # another version of the library: its own path, with its own turns
     return SQLiteLoopWriter(
         pool.db_name,
         recorder,
         snapshots,
+        writers=writers,
         lock_timeout_seconds=sqlite_busy_timeout(campaigns),
     )
 
@@ -461,8 +467,7 @@ async def running(
             await services.loop_connections.open()
             stack.push_async_callback(services.loop_connections.close)  # after the committer's
         writer = loop_writer(services)
-        if isinstance(writer, SQLiteLoopWriter):
-            writer.open()
+        if isinstance(writer, SQLiteLoopWriter) and writer.open():  # not a file in WAL mode: no
             stack.push_async_callback(writer.close)  # after the committer's
         committer = GroupCommitter(
             services.campaigns,

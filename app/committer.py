@@ -3,9 +3,10 @@
 A lane that records an intent waits until it is durable before it sends; while one batch is
 being written, the next gathers, so the more lanes send, the more each fsync carries. A short
 gathering window (`gather_seconds`, a few milliseconds) lets commits that come a little apart
-share a write too: each write is a hop to a worker thread, which on a small VM costs more CPU
-than the write itself, and a send that waits 5 ms more after a chosen gap of seconds is not
-late.
+share a write too: each write costs CPU of its own (on the library's path a hop to a worker
+thread, which on a small VM costs more than the write itself), and a send that waits 5 ms more
+after a chosen gap of seconds is not late. Measured, it did not pay (bench/runner_throughput.py):
+the service runs without.
 A conflict (someone recorded first) fails only the commits it concerns: the batch is retried
 commit by commit to find them.
 

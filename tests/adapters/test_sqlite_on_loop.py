@@ -7,6 +7,8 @@ own trace callback on the writer's connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -15,6 +17,7 @@ from typing import Any
 
 import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from adapters.bootstrap import Services, build, loop_writer, running
 from adapters.sqlite_on_loop import SQLiteLoopWriter
@@ -46,7 +49,7 @@ def services(tmp_path: Path, clock: ManualClock) -> Iterator[Services]:
 async def writer(services: Services) -> AsyncIterator[SQLiteLoopWriter]:
     opened = loop_writer(services)
     assert isinstance(opened, SQLiteLoopWriter)
-    opened.open()
+    assert opened.open()
     yield opened
     await opened.close()
 
@@ -55,6 +58,10 @@ def started(services: Services, n: int = 2) -> Any:
     campaign = services.campaigns.load(scheduled(services.campaigns, n))
     campaign.start(at=services.clock.now())
     return campaign
+
+
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "store.sqlite3"
 
 
 def traced(writer: SQLiteLoopWriter) -> list[tuple[str, bool]]:
@@ -108,47 +115,52 @@ async def test_the_statements_run_on_the_loop_and_only_the_commit_in_a_thread(
     assert seen == [("BEGIN", True), ("INSERT", True), ("COMMIT", False)]
 
 
-async def test_a_version_taken_fails_the_write_whole_snapshots_included(
+async def test_a_version_taken_fails_the_write_whole_rows_before_it_and_snapshots_included(
     services: Services, writer: SQLiteLoopWriter
 ) -> None:
     campaigns = services.campaigns
-    stale = started(services)
+    fresh, stale = started(services), started(services)
     campaigns.start_campaign(stale.id)  # someone else records version 2 first
     stale.begin_attempt(
         index=0, attempt_id="a0", chat_id="4915100000000@c.us", at=services.clock.now()
     )
-    stored, snapshots = campaigns.to_store(stale.collect_events(), [stale])
-    assert snapshots  # version 3 is due one
+    # The fresh campaign's rows go in first: the conflict comes after them.
+    stored, snapshots = campaigns.to_store(
+        fresh.collect_events() + stale.collect_events(), [fresh, stale]
+    )
+    assert snapshots  # the stale one's version 3 is due one
     last = campaigns.recorder.max_notification_id()
 
     with pytest.raises(IntegrityError):
         await writer.insert(stored, snapshots)
 
     assert campaigns.recorder.max_notification_id() == last
+    assert campaigns.last_version(fresh.id) == 1
     assert campaigns.snapshots is not None
     assert campaigns.snapshots.recorder.select_events(stale.id) == []
-    assert campaigns.last_version(stale.id) == 2
-    # The connection is left fit for the next write, not in the failed transaction.
-    fresh = started(services)
-    await writer.insert(*campaigns.to_store(fresh.collect_events(), []))
-    assert campaigns.last_version(fresh.id) == 2
+    # The connection and the writers' lock are left fit for the next write.
+    again = started(services)
+    await writer.insert(*campaigns.to_store(again.collect_events(), []))
+    assert campaigns.last_version(again.id) == 2
+    campaigns.start_campaign(scheduled(campaigns, 1))  # the library's writer gets its turn
 
 
-async def test_a_store_that_refuses_the_rows_records_nothing_and_says_so_as_the_library(
+async def test_a_store_that_refuses_a_row_records_none_of_the_batch(
     services: Services, writer: SQLiteLoopWriter
 ) -> None:
     campaigns = services.campaigns
-    campaign = started(services)
+    fresh, campaign = started(services), started(services)
     connection = writer._connection
     assert connection is not None
     pages = connection.execute("PRAGMA page_count").fetchone()[0]
-    connection.execute(f"PRAGMA max_page_count = {pages}")  # full: no page more
+    connection.execute(f"PRAGMA max_page_count = {pages + 2}")  # room for a row, not for 100 kB
     events = campaign.collect_events()
-    stored = [replace(s, state=b"x" * 100_000) for s in campaigns.to_store(events, [])[0]]
+    big = [replace(s, state=b"x" * 100_000) for s in campaigns.to_store(events, [])[0]]
+    small = campaigns.to_store(fresh.collect_events(), [])[0]
     last = campaigns.recorder.max_notification_id()
 
     with pytest.raises(OperationalError, match="full"):
-        await writer.insert(stored, [])
+        await writer.insert(small + big, [])
 
     assert campaigns.recorder.max_notification_id() == last
     connection.execute("PRAGMA max_page_count = 1073741823")
@@ -156,63 +168,151 @@ async def test_a_store_that_refuses_the_rows_records_nothing_and_says_so_as_the_
     assert campaigns.last_version(campaign.id) == 2
 
 
-async def test_while_another_connection_writes_the_write_waits_in_a_thread_not_on_the_loop(
+async def test_a_commit_that_fails_records_nothing_and_lets_go_of_the_locks(
+    tmp_path: Path, services: Services, writer: SQLiteLoopWriter
+) -> None:
+    campaigns = services.campaigns
+    campaign = started(services)
+    with contextlib.closing(sqlite3.connect(store_path(tmp_path))) as admin:
+        # A deferred foreign key is checked at COMMIT: every event row breaks one.
+        admin.executescript(
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
+            "CREATE TABLE child (parent INTEGER REFERENCES parent (id) "
+            "DEFERRABLE INITIALLY DEFERRED);"
+            "CREATE TRIGGER refuse AFTER INSERT ON stored_events "
+            "BEGIN INSERT INTO child VALUES (42); END;"
+        )
+    connection = writer._connection
+    assert connection is not None
+    connection.execute("PRAGMA foreign_keys = ON")
+    seen = traced(writer)
+    events = campaign.collect_events()
+    last = campaigns.recorder.max_notification_id()
+
+    with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+        await writer.insert(*campaigns.to_store(events, []))
+
+    assert ("COMMIT", False) in seen  # it was the COMMIT that failed, in the thread
+    assert campaigns.recorder.max_notification_id() == last
+    campaigns.start_campaign(scheduled(campaigns, 1))  # neither lock is held any more
+    connection.execute("PRAGMA foreign_keys = OFF")
+    await writer.insert(*campaigns.to_store(events, []))
+    assert campaigns.last_version(campaign.id) == 2
+
+
+async def test_while_another_process_writes_the_write_waits_in_the_thread_not_on_the_loop(
     tmp_path: Path, services: Services, writer: SQLiteLoopWriter
 ) -> None:
     seen = traced(writer)
     campaign = started(services)
     stored, snapshots = services.campaigns.to_store(campaign.collect_events(), [campaign])
-    with write_locked(tmp_path / "store.sqlite3"):
+    with write_locked(store_path(tmp_path)):
         writing = asyncio.create_task(writer.insert(stored, snapshots))
-        for _ in range(1000):  # the loop runs on while the write waits for the lock
-            await asyncio.sleep(0.005)
-            if ("BEGIN", False) in seen:
-                break
-        else:
-            pytest.fail("the write never waited in a thread")
+        await asyncio.sleep(0)  # it runs up to its wait: refused on the loop, gone to the thread
+        assert seen[0] == ("BEGIN", True)  # refused at once: its thread waits for the lock
         assert not writing.done()
     positions = await writing
 
     assert len(positions) == len(stored)
     assert services.campaigns.load(campaign.id).status == "Running"
-    assert seen[0] == ("BEGIN", True)  # tried on the loop, refused at once
     assert all(not on_loop for _, on_loop in seen[1:])
+    assert ("COMMIT", False) in seen
+
+
+async def test_while_a_writer_of_the_librarys_has_its_turn_the_batch_waits_for_it_in_the_thread(
+    services: Services, writer: SQLiteLoopWriter
+) -> None:
+    seen = traced(writer)
+    campaign = started(services)
+    recorder = services.campaigns.recorder
+    assert isinstance(recorder, SQLiteApplicationRecorder)
+    turns = recorder.datastore.pool._writer_lock
+    turns.acquire()  # as the library's writer holds it while it writes
+    try:
+        writing = asyncio.create_task(
+            writer.insert(*services.campaigns.to_store(campaign.collect_events(), []))
+        )
+        await asyncio.sleep(0)  # it runs up to its wait: in the thread, for the lock
+        assert seen == []
+        assert not writing.done()
+    finally:
+        turns.release()
+    await writing
+
+    assert [s for s, on_loop in seen if not on_loop and s != "PRAGMA"] == [
+        "BEGIN",
+        "INSERT",
+        "COMMIT",
+    ]
+    assert services.campaigns.last_version(campaign.id) == 2
+
+
+async def test_the_commit_never_queues_behind_the_shared_worker_threads(
+    services: Services, writer: SQLiteLoopWriter
+) -> None:
+    loop = asyncio.get_running_loop()
+    released = threading.Event()
+    # Every shared worker thread busy (as webhooks waiting for the store's lock would be).
+    busy = [loop.run_in_executor(None, released.wait) for _ in range(64)]
+    campaign = started(services)
+    try:
+        await asyncio.wait_for(
+            writer.insert(*services.campaigns.to_store(campaign.collect_events(), [])),
+            timeout=30,  # a failure's bound, not a wait: the write takes milliseconds
+        )
+    finally:
+        released.set()
+        await asyncio.gather(*busy)
+    assert services.campaigns.last_version(campaign.id) == 2
 
 
 async def test_a_write_after_a_cancelled_one_waits_for_the_thread_that_still_holds_it(
     tmp_path: Path, services: Services, writer: SQLiteLoopWriter
 ) -> None:
-    seen = traced(writer)
     first, second = started(services), started(services)
-    with write_locked(tmp_path / "store.sqlite3"):
+    with write_locked(store_path(tmp_path)):
         cancelled = asyncio.create_task(
             writer.insert(*services.campaigns.to_store(first.collect_events(), []))
         )
-        for _ in range(1000):
-            await asyncio.sleep(0.005)
-            if ("BEGIN", False) in seen:
-                break
+        await asyncio.sleep(0)  # it is in the thread, waiting for the other process's lock
         cancelled.cancel()
         next_write = asyncio.create_task(
             writer.insert(*services.campaigns.to_store(second.collect_events(), []))
         )
-        await asyncio.sleep(0)
-        assert not next_write.done()
-    await next_write
+        closing = asyncio.create_task(writer.close())
+    await next_write  # had it not waited: "cannot start a transaction within a transaction"
+    await closing
 
     with pytest.raises(asyncio.CancelledError):
         await cancelled
     # The cancelled caller's thread went on and committed; the next write waited for it.
     assert services.campaigns.last_version(first.id) == 2
     assert services.campaigns.last_version(second.id) == 2
+    assert not writer.on_this_loop()  # closed after both
 
 
 def test_a_store_in_memory_keeps_the_librarys_path(tmp_path: Path, clock: ManualClock) -> None:
-    services = sqlite_services(tmp_path, clock, "memory://")
-    try:
-        assert loop_writer(services) is None
-    finally:
-        services.close()
+    for url in ("sqlite:///:memory:", "memory://"):
+        services = sqlite_services(tmp_path, clock, url)
+        try:
+            assert loop_writer(services) is None
+        finally:
+            services.close()
+
+
+async def test_a_file_not_in_wal_mode_keeps_the_librarys_path(
+    tmp_path: Path, services: Services
+) -> None:
+    other = tmp_path / "rollback-journal.sqlite3"
+    with contextlib.closing(sqlite3.connect(other)) as made:
+        assert made.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    recorder = services.campaigns.recorder
+    assert isinstance(recorder, SQLiteApplicationRecorder)
+    writer = SQLiteLoopWriter(
+        str(other), recorder, None, writers=threading.Lock(), lock_timeout_seconds=1
+    )
+    assert not writer.open()
+    assert not writer.on_this_loop()
 
 
 async def test_the_runtime_opens_the_writer_on_its_loop_and_closes_it(
