@@ -81,6 +81,13 @@ def _row(event: StoredEvent) -> Row:
     return (identifier, event.originator_version, event.topic, event.state)
 
 
+def _position(cursor: sqlite3.Cursor) -> int:
+    """Return the notification id the last insert was given (its rowid)."""
+    if cursor.lastrowid is None:
+        raise ProgrammingError("an event was inserted without a notification id")
+    return cursor.lastrowid
+
+
 class SQLiteLoopWriter:
     """The group commit's writes on the event loop (app/committer.py's `LoopWriter`)."""
 
@@ -170,31 +177,31 @@ class SQLiteLoopWriter:
                 raise library_error(error) from error
             # Another process writes: wait for it in the thread.
             return await self._in_a_thread(self._write_waiting, connection, rows, snapshot_rows)
-        try:
-            positions = self._statements(connection, rows, snapshot_rows)
-        except BaseException:
-            self._abandon(connection)
-            self._writers.release()
-            raise
+        positions = self._statements(connection, rows, snapshot_rows)
         await self._in_a_thread(self._commit, connection)
         return positions
 
     def _statements(
         self, connection: sqlite3.Connection, rows: list[Row], snapshot_rows: list[Row]
     ) -> list[int]:
-        """Run the inserts in the open transaction; return the events' notification ids."""
+        """Run the inserts in the open transaction; return the events' notification ids.
+
+        On a failure the transaction is rolled back and the other writers get their turn.
+        """
         positions: list[int] = []
         try:
             cursor = connection.cursor()
             for row in rows:
                 cursor.execute(self._insert_events, row)
-                if cursor.lastrowid is None:
-                    raise ProgrammingError("an event was inserted without a notification id")
-                positions.append(cursor.lastrowid)
+                positions.append(_position(cursor))
             if self._insert_snapshots is not None and snapshot_rows:
                 cursor.executemany(self._insert_snapshots, snapshot_rows)
-        except sqlite3.Error as error:
-            raise library_error(error) from error
+        except BaseException as error:
+            self._abandon(connection)
+            self._writers.release()
+            if isinstance(error, sqlite3.Error):
+                raise library_error(error) from error
+            raise
         return positions
 
     def _commit(self, connection: sqlite3.Connection) -> None:
@@ -232,12 +239,7 @@ class SQLiteLoopWriter:
             self._abandon(connection)
             self._writers.release()
             raise library_error(error) from error
-        try:
-            positions = self._statements(connection, rows, snapshot_rows)
-        except BaseException:
-            self._abandon(connection)
-            self._writers.release()
-            raise
+        positions = self._statements(connection, rows, snapshot_rows)
         self._commit(connection)
         return positions
 
