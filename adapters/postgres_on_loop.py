@@ -28,14 +28,9 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import (
-    DatabaseError,
-    DataError,
     IntegrityError,
     InterfaceError,
-    InternalError,
-    NotSupportedError,
     OperationalError,
-    PersistenceError,
     ProgrammingError,
     StoredEvent,
 )
@@ -45,6 +40,7 @@ from psycopg.sql import SQL, Composable, Identifier
 from psycopg.types.composite import register_composite
 from psycopg_pool import AsyncConnectionPool
 
+from adapters.store_errors import library_error
 from app.ports import Sleeper
 
 # As the library retries its own reads and writes after a lost connection.
@@ -56,23 +52,6 @@ _CONNECTIONS: Final = 4
 
 AsyncConnection = psycopg.AsyncConnection[DictRow]
 T = TypeVar("T")
-
-
-def library_error(error: psycopg.Error) -> PersistenceError:
-    """Return psycopg's `error` as the library's exception, as its own recorder raises it."""
-    for theirs, ours in (
-        (psycopg.InterfaceError, InterfaceError),
-        (psycopg.OperationalError, OperationalError),
-        (psycopg.DataError, DataError),
-        (psycopg.IntegrityError, IntegrityError),
-        (psycopg.InternalError, InternalError),
-        (psycopg.ProgrammingError, ProgrammingError),
-        (psycopg.NotSupportedError, NotSupportedError),
-        (psycopg.DatabaseError, DatabaseError),
-    ):
-        if isinstance(error, theirs):
-            return ours(str(error))
-    return PersistenceError(str(error))
 
 
 class LoopConnections:
@@ -150,7 +129,7 @@ class LoopConnections:
             async with pool.connection() as conn:
                 yield conn
         except psycopg.Error as error:
-            raise library_error(error) from error
+            raise library_error(error, psycopg) from error
 
     async def retried(self, attempt: Callable[[], Awaitable[T]]) -> T:
         """Return `await attempt()`, tried again after a lost connection, as the library does."""

@@ -36,42 +36,19 @@ from typing import Any, Final, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import (
-    DatabaseError,
-    DataError,
-    IntegrityError,
     InterfaceError,
-    InternalError,
-    NotSupportedError,
     OperationalError,
-    PersistenceError,
     ProgrammingError,
     StoredEvent,
 )
 from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteApplicationRecorder
 
+from adapters.store_errors import library_error
+
 T = TypeVar("T")
 Row = tuple[str, int, str, bytes]
 
-# As the library maps sqlite3's errors to its own (eventsourcing.sqlite.SQLiteTransaction).
-_ERRORS: Final[tuple[tuple[type[sqlite3.Error], type[PersistenceError]], ...]] = (
-    (sqlite3.InterfaceError, InterfaceError),
-    (sqlite3.DataError, DataError),
-    (sqlite3.OperationalError, OperationalError),
-    (sqlite3.IntegrityError, IntegrityError),
-    (sqlite3.InternalError, InternalError),
-    (sqlite3.ProgrammingError, ProgrammingError),
-    (sqlite3.NotSupportedError, NotSupportedError),
-    (sqlite3.DatabaseError, DatabaseError),
-)
 _BUSY: Final = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
-def library_error(error: sqlite3.Error) -> PersistenceError:
-    """Return sqlite3's `error` as the library's persistence error of the same kind."""
-    for raised, ours in _ERRORS:
-        if isinstance(error, raised):
-            return ours(error)
-    return PersistenceError(error)
 
 
 def _row(event: StoredEvent) -> Row:
@@ -174,7 +151,7 @@ class SQLiteLoopWriter:
         except sqlite3.Error as error:
             self._writers.release()
             if error.sqlite_errorcode & 0xFF not in _BUSY:
-                raise library_error(error) from error
+                raise library_error(error, sqlite3) from error
             # Another process writes: wait for it in the thread.
             return await self._in_a_thread(self._write_waiting, connection, rows, snapshot_rows)
         positions = self._statements(connection, rows, snapshot_rows)
@@ -200,7 +177,7 @@ class SQLiteLoopWriter:
             self._abandon(connection)
             self._writers.release()
             if isinstance(error, sqlite3.Error):
-                raise library_error(error) from error
+                raise library_error(error, sqlite3) from error
             raise
         return positions
 
@@ -210,7 +187,7 @@ class SQLiteLoopWriter:
             connection.execute("COMMIT")
         except sqlite3.Error as error:
             self._abandon(connection)
-            raise library_error(error) from error
+            raise library_error(error, sqlite3) from error
         finally:
             self._writers.release()
 
@@ -238,7 +215,7 @@ class SQLiteLoopWriter:
         except sqlite3.Error as error:
             self._abandon(connection)
             self._writers.release()
-            raise library_error(error) from error
+            raise library_error(error, sqlite3) from error
         positions = self._statements(connection, rows, snapshot_rows)
         self._commit(connection)
         return positions
