@@ -23,7 +23,8 @@ from domain.campaign import Campaign
 from domain.contacts import ChatId
 from domain.opt_out import opt_out_id
 from domain.session import SessionName
-from tests.builders import contacts, messaged, scheduled
+from tests.adapters.loop_writes import assert_recorded_with_its_snapshot, started
+from tests.builders import contacts, messaged
 from tests.fakes.gateway import FakeWahaGateway
 from tests.fakes.system import InstantSleeper, ManualClock
 
@@ -56,12 +57,6 @@ def writer_of(services: Services) -> PostgresLoopWriter:
     return writer
 
 
-def started(services: Services, n: int = 2) -> Any:
-    campaign = services.campaigns.load(scheduled(services.campaigns, n))
-    campaign.start(at=services.clock.now())
-    return campaign
-
-
 async def test_a_write_on_the_loop_is_recorded_as_the_librarys_with_its_positions(
     services: Services,
 ) -> None:
@@ -75,16 +70,7 @@ async def test_a_write_on_the_loop_is_recorded_as_the_librarys_with_its_position
 
     positions = await writer_of(services).insert(stored, snapshots)
 
-    logged = campaigns.recorder.select_notifications(start=positions[0], limit=10)
-    assert [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in logged] == [
-        (p, s.originator_id, s.originator_version, s.topic, s.state)
-        for p, s in zip(positions, stored, strict=True)
-    ]
-    assert campaigns.snapshots is not None
-    assert [
-        s.originator_version for s in campaigns.snapshots.recorder.select_events(campaign.id)
-    ] == [3]
-    assert campaigns.load(campaign.id).status == "Running"
+    assert_recorded_with_its_snapshot(campaigns, campaign, stored, positions)
 
 
 async def test_a_version_taken_fails_the_write_whole_snapshots_included(

@@ -13,7 +13,6 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError
@@ -22,6 +21,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from adapters.bootstrap import Services, build, loop_writer, running
 from adapters.sqlite_on_loop import SQLiteLoopWriter
 from app.settings import load_settings
+from tests.adapters.loop_writes import assert_recorded_with_its_snapshot, started
 from tests.adapters.sqlite_locks import write_locked
 from tests.builders import scheduled
 from tests.fakes.gateway import FakeWahaGateway
@@ -52,12 +52,6 @@ async def writer(services: Services) -> AsyncIterator[SQLiteLoopWriter]:
     assert opened.open()
     yield opened
     await opened.close()
-
-
-def started(services: Services, n: int = 2) -> Any:
-    campaign = services.campaigns.load(scheduled(services.campaigns, n))
-    campaign.start(at=services.clock.now())
-    return campaign
 
 
 def store_path(tmp_path: Path) -> Path:
@@ -92,16 +86,7 @@ async def test_a_write_is_recorded_as_the_librarys_with_its_positions_and_snapsh
 
     positions = await writer.insert(stored, snapshots)
 
-    logged = campaigns.recorder.select_notifications(start=positions[0], limit=10)
-    assert [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in logged] == [
-        (p, s.originator_id, s.originator_version, s.topic, s.state)
-        for p, s in zip(positions, stored, strict=True)
-    ]
-    assert campaigns.snapshots is not None
-    assert [
-        s.originator_version for s in campaigns.snapshots.recorder.select_events(campaign.id)
-    ] == [3]
-    assert campaigns.load(campaign.id).status == "Running"
+    assert_recorded_with_its_snapshot(campaigns, campaign, stored, positions)
 
 
 async def test_the_statements_run_on_the_loop_and_only_the_commit_in_a_thread(

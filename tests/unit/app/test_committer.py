@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -15,6 +16,18 @@ from tests.fakes.loop_writer import StoreLoopWriter
 from tests.fakes.system import ManualClock
 
 
+async def recorded_each(
+    committer: GroupCommitter, campaigns: CampaignsApp, loaded: list[Any]
+) -> list[bool]:
+    """Record each campaign through the committer at once; say of each whether it is durable."""
+
+    async def record_and_check(campaign: Any) -> bool:
+        await committer.record(campaign)
+        return campaigns.campaign(campaign.id).status == "Running"
+
+    return await asyncio.gather(*(record_and_check(c) for c in loaded))
+
+
 async def test_commits_ready_at_once_share_one_write_and_are_durable_when_awaited(
     campaigns: CampaignsApp,
 ) -> None:
@@ -24,11 +37,7 @@ async def test_commits_ready_at_once_share_one_write_and_are_durable_when_awaite
         campaign.start(at=campaigns.clock.now())
     committer = GroupCommitter(campaigns)
 
-    async def record_and_check(campaign: object) -> bool:
-        await committer.record(campaign)
-        return campaigns.campaign(campaign.id).status == "Running"  # type: ignore[attr-defined]
-
-    durable = await asyncio.gather(*(record_and_check(c) for c in loaded))
+    durable = await recorded_each(committer, campaigns, loaded)
     await committer.close()
 
     assert durable == [True] * 10
@@ -150,11 +159,7 @@ async def test_through_a_writer_on_the_loop_commits_are_durable_and_told_with_th
     writer = StoreLoopWriter(campaigns)
     committer = GroupCommitter(campaigns, writer=writer)
 
-    async def record_and_check(campaign: object) -> bool:
-        await committer.record(campaign)
-        return campaigns.campaign(campaign.id).status == "Running"  # type: ignore[attr-defined]
-
-    durable = await asyncio.gather(*(record_and_check(c) for c in loaded))
+    durable = await recorded_each(committer, campaigns, loaded)
     await committer.close()
 
     assert durable == [True] * 10
