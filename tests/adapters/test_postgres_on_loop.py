@@ -6,6 +6,7 @@ Against a database of each test's own on 127.0.0.1:5432.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from eventsourcing.persistence import IntegrityError, PersistenceError
 from eventsourcing.postgres import PostgresApplicationRecorder
 
 from adapters.bootstrap import Services, build, loop_writer, running
+from adapters.persistence import postgres_conninfo
 from adapters.postgres_gate_reads import PostgresGateReads
 from adapters.postgres_on_loop import LoopConnections, PostgresLoopWriter
 from app.settings import load_settings
@@ -57,8 +59,18 @@ def writer_of(services: Services) -> PostgresLoopWriter:
     return writer
 
 
+@pytest.fixture(params=["function", "pipeline"])
+def writer(services: Services, request: pytest.FixtureRequest) -> PostgresLoopWriter:
+    """The group commit's writer: through its function, or (no right to make one) a pipeline."""
+    made = writer_of(services)
+    if request.param == "pipeline":
+        made._by_function = False  # as when the store's user may not create a function
+    return made
+
+
 async def test_a_write_on_the_loop_is_recorded_as_the_librarys_with_its_positions(
     services: Services,
+    writer: PostgresLoopWriter,
 ) -> None:
     campaigns = services.campaigns
     campaign = started(services)  # version 2
@@ -68,13 +80,14 @@ async def test_a_write_on_the_loop_is_recorded_as_the_librarys_with_its_position
     events = campaign.collect_events()
     stored, snapshots = campaigns.to_store(events, [campaign])
 
-    positions = await writer_of(services).insert(stored, snapshots)
+    positions = await writer.insert(stored, snapshots)
 
     assert_recorded_with_its_snapshot(campaigns, campaign, stored, positions)
 
 
 async def test_a_version_taken_fails_the_write_whole_snapshots_included(
     services: Services,
+    writer: PostgresLoopWriter,
 ) -> None:
     campaigns = services.campaigns
     stale = started(services)
@@ -87,7 +100,7 @@ async def test_a_version_taken_fails_the_write_whole_snapshots_included(
     last = campaigns.recorder.max_notification_id()
 
     with pytest.raises(IntegrityError):
-        await writer_of(services).insert(stored, snapshots)
+        await writer.insert(stored, snapshots)
 
     assert campaigns.recorder.max_notification_id() == last
     assert campaigns.snapshots is not None
@@ -96,15 +109,14 @@ async def test_a_version_taken_fails_the_write_whole_snapshots_included(
     # Every connection is left fit for the next write (none is left in the failed transaction).
     for _ in range(4):
         fresh = started(services)
-        await writer_of(services).insert(*campaigns.to_store(fresh.collect_events(), []))
+        await writer.insert(*campaigns.to_store(fresh.collect_events(), []))
         assert campaigns.last_version(fresh.id) == 2
 
 
 async def test_a_connection_lost_before_a_write_is_replaced_and_the_write_goes_through(
-    services: Services, postgres_url: str
+    services: Services, writer: PostgresLoopWriter, postgres_url: str
 ) -> None:
     campaign = started(services)
-    writer = writer_of(services)
     await writer.insert(*services.campaigns.to_store(started(services).collect_events(), []))
     dbname = psycopg.conninfo.conninfo_to_dict(psycopg.conninfo.make_conninfo(postgres_url))
     with psycopg.connect(postgres_url, autocommit=True) as admin:
@@ -192,7 +204,7 @@ async def test_the_runtime_opens_the_connections_on_its_loop_and_closes_them(
 
 
 async def test_a_write_waits_for_the_tables_lock_as_the_librarys_does(
-    services: Services, postgres_url: str
+    services: Services, writer: PostgresLoopWriter, postgres_url: str
 ) -> None:
     campaign = started(services)
     recorder = services.campaigns.recorder
@@ -201,13 +213,14 @@ async def test_a_write_waits_for_the_tables_lock_as_the_librarys_does(
     with psycopg.connect(postgres_url) as holder, psycopg.connect(postgres_url) as watcher:
         holder.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
         writing = asyncio.create_task(
-            writer_of(services).insert(*services.campaigns.to_store(campaign.collect_events(), []))
+            writer.insert(*services.campaigns.to_store(campaign.collect_events(), []))
         )
         for _ in range(1000):  # until the write is seen waiting for the lock
             await asyncio.sleep(0.005)
             waiting = watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE wait_event_type = 'Lock' AND query LIKE 'LOCK TABLE%%'"
+                "SELECT count(*) FROM pg_locks WHERE relation = %s::regclass "
+                "AND mode = 'ExclusiveLock' AND NOT granted",
+                (table,),
             ).fetchone()
             watcher.commit()
             if waiting is not None and waiting[0] == 1:
@@ -221,20 +234,22 @@ async def test_a_write_waits_for_the_tables_lock_as_the_librarys_does(
     assert services.campaigns.load(campaign.id).status == "Running"
 
 
-async def test_a_write_notifies_the_librarys_channel(services: Services, postgres_url: str) -> None:
+async def test_a_write_notifies_the_librarys_channel(
+    services: Services, writer: PostgresLoopWriter, postgres_url: str
+) -> None:
     recorder = services.campaigns.recorder
     assert isinstance(recorder, PostgresApplicationRecorder)
     campaign = started(services)  # scheduled through the library, which notifies too
     with psycopg.connect(postgres_url, autocommit=True) as listener:
         listener.execute(f'LISTEN "{recorder.channel_name}"')
-        await writer_of(services).insert(
-            *services.campaigns.to_store(campaign.collect_events(), [])
-        )
+        await writer.insert(*services.campaigns.to_store(campaign.collect_events(), []))
         heard = list(listener.notifies(timeout=5, stop_after=1))
     assert [n.channel for n in heard] == [recorder.channel_name]
 
 
-async def test_a_commit_that_fails_records_nothing(services: Services, postgres_url: str) -> None:
+async def test_a_commit_that_fails_records_nothing(
+    services: Services, writer: PostgresLoopWriter, postgres_url: str
+) -> None:
     recorder = services.campaigns.recorder
     assert isinstance(recorder, PostgresApplicationRecorder)
     table = f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
@@ -251,18 +266,15 @@ async def test_a_commit_that_fails_records_nothing(services: Services, postgres_
     last = recorder.max_notification_id()
 
     with pytest.raises(PersistenceError, match="refused at commit"):
-        await writer_of(services).insert(
-            *services.campaigns.to_store(campaign.collect_events(), [])
-        )
+        await writer.insert(*services.campaigns.to_store(campaign.collect_events(), []))
 
     assert recorder.max_notification_id() == last
     assert services.campaigns.last_version(campaign.id) == 1
 
 
 async def test_a_write_whose_answer_was_lost_after_its_commit_is_not_a_conflict(
-    services: Services, monkeypatch: pytest.MonkeyPatch
+    services: Services, writer: PostgresLoopWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    writer = writer_of(services)
     real = writer._transaction
     lost: list[bool] = []
 
@@ -287,10 +299,9 @@ async def test_a_write_whose_answer_was_lost_after_its_commit_is_not_a_conflict(
 
 
 async def test_after_a_lost_connection_a_version_someone_else_took_is_still_a_conflict(
-    services: Services, monkeypatch: pytest.MonkeyPatch
+    services: Services, writer: PostgresLoopWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     campaigns = services.campaigns
-    writer = writer_of(services)
     real = writer._transaction
     stale = started(services)
     lost: list[bool] = []
@@ -312,3 +323,97 @@ async def test_the_connections_are_opened_once(services: Services) -> None:
     assert services.loop_connections is not None
     with pytest.raises(RuntimeError, match="open already"):
         await services.loop_connections.open()
+
+
+def functions_named(postgres_url: str, name: str) -> int:
+    with psycopg.connect(postgres_url) as conn:
+        found = conn.execute("SELECT count(*) FROM pg_proc WHERE proname = %s", (name,)).fetchone()
+    assert found is not None
+    return int(found[0])
+
+
+async def test_a_batch_is_one_call_of_a_function_the_store_keeps_for_every_writer(
+    services: Services, postgres_url: str
+) -> None:
+    first, second = writer_of(services), writer_of(services)  # as two processes' writers
+    name = first._function.name
+    assert second._function.name == name  # the same statements: the same function
+    assert functions_named(postgres_url, name) == 0
+
+    for writer in (first, second):
+        campaign = started(services)
+        campaign.begin_attempt(
+            index=0, attempt_id="a0", chat_id="4915100000000@c.us", at=services.clock.now()
+        )  # version 3: a snapshot is due
+        stored, snapshots = services.campaigns.to_store(campaign.collect_events(), [campaign])
+        positions = await writer.insert(stored, snapshots)
+        assert_recorded_with_its_snapshot(services.campaigns, campaign, stored, positions)
+
+    assert first._by_function
+    assert second._by_function
+    assert functions_named(postgres_url, name) == 1
+
+
+async def test_a_writer_that_finds_another_making_the_function_uses_theirs(
+    services: Services, postgres_url: str
+) -> None:
+    writer = writer_of(services)
+    campaign = started(services)
+    with psycopg.connect(postgres_url) as other, psycopg.connect(postgres_url) as watcher:
+        other.execute(writer._function._create)  # made, not yet committed
+        writing = asyncio.create_task(
+            writer.insert(*services.campaigns.to_store(campaign.collect_events(), []))
+        )
+        for _ in range(1000):  # until the writer is seen waiting to make it too
+            await asyncio.sleep(0.005)
+            waiting = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND query LIKE 'CREATE FUNCTION%%'"
+            ).fetchone()
+            watcher.commit()
+            if waiting is not None and waiting[0] == 1:
+                break
+        else:
+            pytest.fail("the writer never tried to make the function")
+        other.commit()
+        positions = await writing
+
+    assert len(positions) == 1
+    assert writer._by_function
+    assert services.campaigns.load(campaign.id).status == "Running"
+
+
+async def test_a_user_who_may_not_make_a_function_writes_in_a_pipeline(
+    services: Services, postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    role = "wc_writer_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        try:
+            admin.execute(f'GRANT USAGE ON SCHEMA public TO "{role}"')
+            admin.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{role}"')
+            admin.execute(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
+            as_role = psycopg.conninfo.make_conninfo(
+                postgres_conninfo(postgres_url), user=role, password=""
+            )
+            recorder = services.campaigns.recorder
+            assert isinstance(recorder, PostgresApplicationRecorder)
+            connections = LoopConnections(as_role, recorder, InstantSleeper(ManualClock()))
+            await connections.open()
+            try:
+                writer = PostgresLoopWriter(connections, recorder, None)
+                campaign = started(services)
+                positions = await writer.insert(
+                    *services.campaigns.to_store(campaign.collect_events(), [])
+                )
+            finally:
+                await connections.close()
+        finally:
+            admin.execute(f'DROP OWNED BY "{role}"')
+            admin.execute(f'DROP ROLE "{role}"')
+
+    assert len(positions) == 1
+    assert writer._by_function is False
+    assert functions_named(postgres_url, writer._function.name) == 0
+    assert services.campaigns.load(campaign.id).status == "Running"
+    assert "may not create a function" in caplog.text
