@@ -9,13 +9,18 @@ follows in the same pipeline, read after one sync. Under READ COMMITTED that sec
 reads a fresh snapshot, so a message recorded meanwhile is seen, which only errs
 on the side of not sending. A lost connection is retried as the library retries its own reads.
 
-Given the runtime's connections on the event loop (adapters/postgres_on_loop.py), the same
-statements are also awaited there (`read_on_loop`), with no hop to a worker thread.
+Given the runtime's connections on the event loop (adapters/postgres_on_loop.py), the reads are
+awaited there (`read_on_loop`), with no hop to a worker thread, and the reads the lanes ask for
+while one is under way go together in the next: one statement for them all (the log's new part
+once, each contact's opt-out record and last message beside it), as the group commit batches
+writes. Each read starts after it was asked for, so none is older than it would be alone.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC
 from operator import itemgetter
 from typing import Any
@@ -36,6 +41,24 @@ from adapters.postgres_on_loop import LoopConnections
 from app.gate_reads import GateRead
 from domain.contacts import ChatId
 from domain.session import SessionName
+
+# The parts of the batch statement's rows (its `part` column).
+_LOG, _OPT_OUT, _LAST_SENT = 0, 1, 2
+
+
+@dataclass
+class _Asked:
+    """One lane's read, waiting for a batch to answer it."""
+
+    after: int
+    topics: tuple[str, ...]
+    limit: int
+    opt_out_id: UUID
+    session: SessionName
+    chat_id: ChatId | None
+    answer: asyncio.Future[GateRead] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 class PostgresGateReads:
@@ -59,6 +82,13 @@ class PostgresGateReads:
         self._last_sent = (
             SQL(q.placeholders(q.LAST_SENT, "%s")).format(contacts=contacts).as_string(None)
         )
+        self._contacts = contacts
+        self._id_type = Identifier(recorder.datastore.originator_id_type)
+        self._batched: dict[tuple[str, ...], str] = {}
+        # The reads asked for on the loop and not yet under way, and the one under way (done
+        # when it is answered): while it is, the next reads wait and then go together.
+        self._waiting: list[_Asked] = []
+        self._reading: asyncio.Future[None] | None = None
 
     def _statement(self, topics: Sequence[str]) -> str:
         """Return the statement reading the log after a position (in `topics`) and an opt-out."""
@@ -75,6 +105,43 @@ class PostgresGateReads:
                 "ORDER BY originator_version DESC LIMIT 1)"
             ).format(events=self._events, topics=Literal(list(key)))
             found = self._log_and_opt_out[key] = composed.as_string(None)
+        return found
+
+    def _batch_statement(self, topics: tuple[str, ...]) -> str:
+        """Return the statement reading the log's new part and every asked contact's records.
+
+        Its parameters: the position, the page's size, the opt-out records' ids, then the
+        sessions and chats of the last messages asked for. Rows are tagged with their part
+        (0 the log, 1 an opt-out record's last event, 2 a last message with its ask's
+        ordinal among those asking about a chat).
+        """
+        found = self._batched.get(topics)
+        if found is None:
+            composed = SQL(
+                "(SELECT notification_id, originator_id, originator_version, topic, state, "
+                "0 AS part, NULL::bigint AS asked, NULL::uuid AS campaign_id, "
+                "NULL::timestamptz AS attempted_at FROM {events} "
+                "WHERE notification_id > %s AND topic = ANY({topics}) "
+                "ORDER BY notification_id LIMIT %s) "
+                "UNION ALL "
+                "(SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, "
+                "e.state, 1, NULL, NULL, NULL FROM unnest(%s::{id_type}[]) AS ids(id) "
+                "CROSS JOIN LATERAL (SELECT * FROM {events} WHERE originator_id = ids.id "
+                "ORDER BY originator_version DESC LIMIT 1) AS e) "
+                "UNION ALL "
+                "(SELECT NULL, NULL, NULL, NULL, NULL, 2, chats.asked, m.campaign_id, "
+                "m.attempted_at FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY "
+                "AS chats(session, chat_id, asked) CROSS JOIN LATERAL (SELECT campaign_id, "
+                "attempted_at FROM {contacts} WHERE session = chats.session "
+                "AND chat_id = chats.chat_id AND outcome = 'sent' "
+                "ORDER BY attempted_at DESC LIMIT 1) AS m)"
+            ).format(
+                events=self._events,
+                topics=Literal(list(topics)),
+                id_type=self._id_type,
+                contacts=self._contacts,
+            )
+            found = self._batched[topics] = composed.as_string(None)
         return found
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
@@ -116,35 +183,144 @@ class PostgresGateReads:
         session: SessionName,
         chat_id: ChatId | None,
     ) -> GateRead:
-        """Return what `read` returns, the same statements awaited on the event loop."""
+        """Return what `read` returns, read on the event loop with the other lanes' reads.
+
+        The first to find no read under way reads for every lane waiting (itself among
+        them); the others wait for that read's answer, or for it to end and then lead the
+        next. A lead cancelled midway leaves the others' reads to the next lead.
+        """
+        if self._loop is None:
+            raise InterfaceError("no connections on the event loop")
+        asked = _Asked(after, tuple(topics), limit, opt_out_id, session, chat_id)
+        self._waiting.append(asked)
+        while not asked.answer.done():
+            reading = self._reading
+            if reading is not None:
+                # Woken when that read ends: answered by it, or to read next. (`wait`, as
+                # a cancelled waiter must not cancel the read it waits for.)
+                try:
+                    await asyncio.wait((reading,))
+                except asyncio.CancelledError:
+                    asked.answer.cancel()  # no batch reads for it now
+                    raise
+                continue
+            batch, self._waiting = self._waiting, []
+            self._reading = asyncio.get_running_loop().create_future()
+            try:
+                await self._read_batch(batch)
+            except BaseException as error:
+                unanswered = [a for a in batch if not a.answer.done()]
+                if isinstance(error, asyncio.CancelledError):
+                    self._waiting[:0] = [a for a in unanswered if a is not asked]
+                else:
+                    for other in unanswered:
+                        other.answer.set_exception(error)
+                raise
+            finally:
+                reading, self._reading = self._reading, None
+                reading.set_result(None)
+        return asked.answer.result()
+
+    async def _read_batch(self, batch: list[_Asked]) -> None:
+        """Answer every read of `batch`: one statement for each set of topics and page size."""
+        groups: dict[tuple[tuple[str, ...], int], list[_Asked]] = {}
+        for asked in batch:
+            if not asked.answer.done():  # a read cancelled while it waited is not read
+                groups.setdefault((asked.topics, asked.limit), []).append(asked)
+        for (topics, limit), group in groups.items():
+            rows = await self._rows(topics, limit, group)
+            for asked, answer in zip(group, _answers(rows, group, limit), strict=True):
+                if asked.answer.done():
+                    continue
+                if answer is None:  # the page was full before its position: read it alone
+                    asked.answer.set_result(_answer(*await self._alone(asked), asked.chat_id))
+                else:
+                    asked.answer.set_result(answer)
+
+    async def _rows(self, topics: tuple[str, ...], limit: int, group: list[_Asked]) -> list[Any]:
+        """Return the rows of one statement reading for all of `group` (retried if lost)."""
         loop = self._loop
         if loop is None:
             raise InterfaceError("no connections on the event loop")
-        statement, values = self._statement(topics), (after, limit, opt_out_id)
+        chats = [a for a in group if a.chat_id is not None]
+        values = (
+            min(a.after for a in group),
+            limit,
+            [a.opt_out_id for a in group],
+            [str(a.session) for a in chats],
+            [str(a.chat_id) for a in chats],
+        )
+        statement = self._batch_statement(topics)
 
-        async def attempt() -> GateRead:
-            assert loop is not None  # noqa: S101 - checked above
-            message: Any = None
+        async def attempt() -> list[Any]:
             async with loop.connection() as conn:
-                if chat_id is None:
-                    found = await conn.execute(statement, values, prepare=True)
-                    rows: list[Any] = await found.fetchall()
-                else:
-                    async with conn.pipeline():
-                        both = await conn.execute(statement, values, prepare=True)
-                        sent = await conn.execute(self._last_sent, (session, chat_id), prepare=True)
-                    rows = await both.fetchall()
-                    message = await sent.fetchone()
-            return _answer(rows, message, chat_id)
+                found = await conn.execute(statement, values, prepare=True)
+                return await found.fetchall()
 
-        read: GateRead = await loop.retried(attempt)
-        return read
+        rows: list[Any] = await loop.retried(attempt)
+        return rows
+
+    async def _alone(self, asked: _Asked) -> tuple[list[Any], Any]:
+        """Return one read's rows and last message as `read` reads them, on the loop."""
+        loop = self._loop
+        if loop is None:
+            raise InterfaceError("no connections on the event loop")
+        statement = self._statement(asked.topics)
+        values = (asked.after, asked.limit, asked.opt_out_id)
+
+        async def attempt() -> tuple[list[Any], Any]:
+            async with loop.connection() as conn:
+                found = await conn.execute(statement, values, prepare=True)
+                rows: list[Any] = await found.fetchall()
+                if asked.chat_id is None:
+                    return rows, None
+                sent = await conn.execute(
+                    self._last_sent, (asked.session, asked.chat_id), prepare=True
+                )
+                return rows, await sent.fetchone()
+
+        alone: tuple[list[Any], Any] = await loop.retried(attempt)
+        return alone
+
+
+def _answers(rows: list[Any], group: list[_Asked], limit: int) -> list[GateRead | None]:
+    """Return each read's answer from one batch's rows (None: read it alone, see below).
+
+    The log's part was read from the lowest position asked for. When it fills its page, a
+    read from a later position cannot tell whether more follows its share: it is read again
+    alone.
+    """
+    new = sorted((row for row in rows if row["part"] == _LOG), key=itemgetter("notification_id"))
+    full = len(new) >= limit
+    lowest = min(a.after for a in group)
+    opt_outs = {str(row["originator_id"]): row for row in rows if row["part"] == _OPT_OUT}
+    last_sent = {row["asked"]: row for row in rows if row["part"] == _LAST_SENT}
+    answers: list[GateRead | None] = []
+    chat_ordinal = 0
+    for asked in group:
+        message: Any = None
+        if asked.chat_id is not None:
+            chat_ordinal += 1  # WITH ORDINALITY counts from 1
+            message = last_sent.get(chat_ordinal)
+        if full and asked.after > lowest:
+            answers.append(None)
+            continue
+        opt_out = opt_outs.get(str(asked.opt_out_id))
+        answers.append(
+            _answer(
+                [row for row in new if row["notification_id"] > asked.after]
+                + ([opt_out] if opt_out is not None else []),
+                message,
+                asked.chat_id,
+            )
+        )
+    return answers
 
 
 def _answer(rows: list[Any], message: Any, chat_id: ChatId | None) -> GateRead:
     """Return the answer of the log-and-opt-out statement's rows and the last message's row."""
-    new = sorted((row for row in rows if row["part"] == 0), key=itemgetter("notification_id"))
-    opt_out = [row for row in rows if row["part"] == 1]
+    new = sorted((row for row in rows if row["part"] == _LOG), key=itemgetter("notification_id"))
+    opt_out = [row for row in rows if row["part"] == _OPT_OUT]
     return GateRead(
         new=[_notification(row) for row in new],
         opt_out=_stored(opt_out[0]) if opt_out else None,

@@ -417,3 +417,103 @@ async def test_a_user_who_may_not_make_a_function_writes_in_a_pipeline(
     assert functions_named(postgres_url, writer._function.name) == 0
     assert services.campaigns.load(campaign.id).status == "Running"
     assert "may not create a function" in caplog.text
+
+
+def gate_reads_of(services: Services) -> PostgresGateReads:
+    reads = services.guardrails._loop_reads
+    assert isinstance(reads, PostgresGateReads)
+    assert reads.on_this_loop()
+    return reads
+
+
+def counting_lends(services: Services, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Count the connections lent on the loop (one per statement the reads send)."""
+    connections = services.loop_connections
+    assert connections is not None
+    lent: list[bool] = []
+    real = connections.connection
+
+    def lend(*, writes: bool = False) -> Any:
+        lent.append(writes)
+        return real(writes=writes)
+
+    monkeypatch.setattr(connections, "connection", lend)
+    return lent
+
+
+def asks(people: list[Any], after: int, limit: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "after": after,
+            "topics": TOPICS,
+            "limit": limit,
+            "opt_out_id": opt_out_id(person.phone),
+            "session": SessionName("default"),
+            "chat_id": ChatId("4915110000000@c.us") if i % 2 == 0 else None,
+        }
+        for i, person in enumerate(people)
+    ]
+
+
+async def test_reads_asked_meanwhile_go_together_and_answer_as_each_alone(
+    services: Services, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = contacts(5)
+    services.opt_outs.add([people[0].phone, people[3].phone], source="api", note="x")
+    messaged(services.campaigns, clock, 3)
+    services.follower.catch_up()
+    reads = gate_reads_of(services)
+    asked = asks(people, 0, 10) + asks(people[:2], 2, 10) + asks(people[3:], 5, 10)
+    lent = counting_lends(services, monkeypatch)
+
+    answers = await asyncio.gather(*(reads.read_on_loop(**a) for a in asked))
+
+    assert answers == [reads.read(**a) for a in asked]
+    assert [a.opt_out is not None for a in answers[:5]] == [True, False, False, True, False]
+    assert any(a.last_sent is not None for a in answers)
+    # The first read goes alone; the others, asked while it was under way, in one statement.
+    assert lent == [False, False]
+
+
+async def test_a_read_after_a_full_page_of_another_is_read_again_alone(
+    services: Services, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = contacts(3)
+    messaged(services.campaigns, clock, 3)  # six notifications in the topics
+    services.follower.catch_up()
+    reads = gate_reads_of(services)
+    logged = [n.id for n in reads.read(**asks(people, 0, 100)[0]).new]
+    # The last read starts after the second notification: past the page read from the first.
+    first, lowest, later = asks(people[:2], 0, 2) + asks(people[2:], logged[1], 2)
+    lent = counting_lends(services, monkeypatch)
+
+    answers = await asyncio.gather(*(reads.read_on_loop(**a) for a in (first, lowest, later)))
+
+    assert answers == [reads.read(**a) for a in (first, lowest, later)]
+    assert [n.id for n in answers[1].new] == logged[:2]
+    assert [n.id for n in answers[2].new] == logged[2:4]  # not cut short at the batch's page
+    assert lent == [False, False, False]
+
+
+async def test_when_a_read_is_cancelled_the_reads_waiting_with_it_are_still_answered(
+    services: Services, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = contacts(4)
+    services.opt_outs.add([people[2].phone], source="api", note="x")
+    messaged(services.campaigns, clock, 2)
+    services.follower.catch_up()
+    reads = gate_reads_of(services)
+    asked = asks(people, 0, 10)
+    lent = counting_lends(services, monkeypatch)
+    tasks = [asyncio.create_task(reads.read_on_loop(**a)) for a in asked]
+    await asyncio.sleep(0)  # the first leads a read; the others wait for it
+    assert lent == [False]
+
+    tasks[0].cancel()  # the lead, its read under way
+    tasks[1].cancel()  # one waiting
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+
+    assert isinstance(done[0], asyncio.CancelledError)
+    assert isinstance(done[1], asyncio.CancelledError)
+    assert done[2:] == [reads.read(**a) for a in asked[2:]]
+    assert lent == [False, False]  # the two left, in one statement
