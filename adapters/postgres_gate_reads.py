@@ -3,9 +3,9 @@
 Through the library's recorder and the read model the gates' three reads cost three round
 trips and three checkouts of a pooled connection per contact; a lane waits for them before
 every intent, so at zero pacing they were a fifth of the time a PostgreSQL lane spent
-(bench/runner_throughput.py). Here the log's new part and the opt-out record's last event are
-one statement (one snapshot); with a recontact rule the number's last message to the chat
-follows in the same pipeline, read after one sync. Under READ COMMITTED that second statement
+(bench/runner_throughput.py). In a worker thread (`read`) the log's new part and the opt-out
+record's last event are one statement (one snapshot); with a recontact rule the number's last
+message to the chat follows in the same pipeline, read after one sync. Under READ COMMITTED that second statement
 reads a fresh snapshot, so a message recorded meanwhile is seen, which only errs
 on the side of not sending. A lost connection is retried as the library retries its own reads.
 
@@ -13,12 +13,15 @@ Given the runtime's connections on the event loop (adapters/postgres_on_loop.py)
 awaited there (`read_on_loop`), with no hop to a worker thread, and the reads the lanes ask for
 while one is under way go together in the next: one statement for them all (the log's new part
 once, each contact's opt-out record and last message beside it), as the group commit batches
-writes. Each read starts after it was asked for, so none is older than it would be alone.
+writes. There the last message is read in the same snapshot as the log; each read starts after
+it was asked for, so none is older than it would be alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
+from asyncio import FIRST_COMPLETED
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -62,7 +65,8 @@ class _Asked:
 
 
 class PostgresGateReads:
-    """The gates' reads in one statement (two with a recontact rule) on one pooled connection."""
+    """The gates' reads: in a thread one statement (two with a recontact rule) on one pooled
+    connection; on the loop one statement for every lane reading at the same moment."""
 
     local = False  # a database server: read off the event loop
 
@@ -196,10 +200,10 @@ class PostgresGateReads:
         while not asked.answer.done():
             reading = self._reading
             if reading is not None:
-                # Woken when that read ends: answered by it, or to read next. (`wait`, as
-                # a cancelled waiter must not cancel the read it waits for.)
+                # Woken when answered, or when that read ends (to read next). (`wait`, as a
+                # cancelled waiter must not cancel the read it waits for.)
                 try:
-                    await asyncio.wait((reading,))
+                    await asyncio.wait((reading, asked.answer), return_when=FIRST_COMPLETED)
                 except asyncio.CancelledError:
                     asked.answer.cancel()  # no batch reads for it now
                     raise
@@ -208,12 +212,13 @@ class PostgresGateReads:
             self._reading = asyncio.get_running_loop().create_future()
             try:
                 await self._read_batch(batch)
-            except BaseException as error:
-                unanswered = [a for a in batch if not a.answer.done()]
-                if isinstance(error, asyncio.CancelledError):
-                    self._waiting[:0] = [a for a in unanswered if a is not asked]
-                else:
-                    for other in unanswered:
+            except asyncio.CancelledError:
+                asked.answer.cancel()
+                self._waiting[:0] = [a for a in batch if not a.answer.done()]
+                raise
+            except Exception as error:  # the store failed them all, as each would have alone
+                for other in batch:
+                    if other is not asked and not other.answer.done():
                         other.answer.set_exception(error)
                 raise
             finally:
@@ -229,12 +234,12 @@ class PostgresGateReads:
                 groups.setdefault((asked.topics, asked.limit), []).append(asked)
         for (topics, limit), group in groups.items():
             rows = await self._rows(topics, limit, group)
-            for asked, answer in zip(group, _answers(rows, group, limit), strict=True):
-                if asked.answer.done():
+            for asked, answered in zip(group, _answers(rows, group, limit), strict=True):
+                if asked.answer.done():  # cancelled while it waited
                     continue
-                if answer is None:  # the page was full before its position: read it alone
-                    asked.answer.set_result(_answer(*await self._alone(asked), asked.chat_id))
-                else:
+                # None: the page was full before its position, so it is read alone.
+                answer = answered or _answer(*await self._alone(asked), asked.chat_id)
+                if not asked.answer.done():  # unless cancelled meanwhile
                     asked.answer.set_result(answer)
 
     async def _rows(self, topics: tuple[str, ...], limit: int, group: list[_Asked]) -> list[Any]:
@@ -270,14 +275,15 @@ class PostgresGateReads:
 
         async def attempt() -> tuple[list[Any], Any]:
             async with loop.connection() as conn:
-                found = await conn.execute(statement, values, prepare=True)
-                rows: list[Any] = await found.fetchall()
                 if asked.chat_id is None:
-                    return rows, None
-                sent = await conn.execute(
-                    self._last_sent, (asked.session, asked.chat_id), prepare=True
-                )
-                return rows, await sent.fetchone()
+                    found = await conn.execute(statement, values, prepare=True)
+                    return await found.fetchall(), None
+                async with conn.pipeline():
+                    found = await conn.execute(statement, values, prepare=True)
+                    sent = await conn.execute(
+                        self._last_sent, (asked.session, asked.chat_id), prepare=True
+                    )
+                return await found.fetchall(), await sent.fetchone()
 
         alone: tuple[list[Any], Any] = await loop.retried(attempt)
         return alone
@@ -290,8 +296,14 @@ def _answers(rows: list[Any], group: list[_Asked], limit: int) -> list[GateRead 
     read from a later position cannot tell whether more follows its share: it is read again
     alone.
     """
-    new = sorted((row for row in rows if row["part"] == _LOG), key=itemgetter("notification_id"))
-    full = len(new) >= limit
+    logged = [
+        _notification(row)
+        for row in sorted(
+            (row for row in rows if row["part"] == _LOG), key=itemgetter("notification_id")
+        )
+    ]
+    positions = [n.id for n in logged]
+    full = len(logged) >= limit
     lowest = min(a.after for a in group)
     opt_outs = {str(row["originator_id"]): row for row in rows if row["part"] == _OPT_OUT}
     last_sent = {row["asked"]: row for row in rows if row["part"] == _LAST_SENT}
@@ -305,11 +317,10 @@ def _answers(rows: list[Any], group: list[_Asked], limit: int) -> list[GateRead 
         if full and asked.after > lowest:
             answers.append(None)
             continue
-        opt_out = opt_outs.get(str(asked.opt_out_id))
         answers.append(
-            _answer(
-                [row for row in new if row["notification_id"] > asked.after]
-                + ([opt_out] if opt_out is not None else []),
+            _gate_read(
+                logged[bisect.bisect_right(positions, asked.after) :],
+                opt_outs.get(str(asked.opt_out_id)),
                 message,
                 asked.chat_id,
             )
@@ -321,9 +332,17 @@ def _answer(rows: list[Any], message: Any, chat_id: ChatId | None) -> GateRead:
     """Return the answer of the log-and-opt-out statement's rows and the last message's row."""
     new = sorted((row for row in rows if row["part"] == _LOG), key=itemgetter("notification_id"))
     opt_out = [row for row in rows if row["part"] == _OPT_OUT]
+    return _gate_read(
+        [_notification(row) for row in new], opt_out[0] if opt_out else None, message, chat_id
+    )
+
+
+def _gate_read(
+    new: list[Notification], opt_out: Any, message: Any, chat_id: ChatId | None
+) -> GateRead:
     return GateRead(
-        new=[_notification(row) for row in new],
-        opt_out=_stored(opt_out[0]) if opt_out else None,
+        new=new,
+        opt_out=None if opt_out is None else _stored(opt_out),
         last_sent=(
             None
             if message is None

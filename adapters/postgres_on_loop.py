@@ -242,7 +242,14 @@ class PostgresLoopWriter:
         if self._by_function is None:
             self._by_function = await self._function.ensure(conn)
         if self._by_function:
-            return await self._function.call(conn, rows, snapshot_rows)
+            try:
+                return await self._function.call(conn, rows, snapshot_rows)
+            except (pg_errors.UndefinedFunction, pg_errors.InsufficientPrivilege):
+                # Dropped, or no longer ours to call, since it was found: nothing was written
+                # (the call's transaction rolled back). Look again, or write in a pipeline.
+                self._by_function = await self._function.ensure(conn)
+                if self._by_function:
+                    return await self._function.call(conn, rows, snapshot_rows)
         return await self._pipeline(conn, rows, snapshot_rows)
 
     async def _pipeline(
@@ -304,9 +311,6 @@ class _InsertFunction:
     ) -> None:
         datastore = recorder.datastore
         schema = datastore.schema
-        event_type = SQL("{0}.{1}[]").format(
-            Identifier(schema), Identifier(recorder.stored_event_type_name)
-        )
         inserts = SQL("RETURN QUERY {0};").format(
             SQL(_with_argument(_text(recorder.insert_events_statement), "events"))
         )
@@ -314,56 +318,97 @@ class _InsertFunction:
             inserts += SQL(" {0};").format(
                 SQL(_with_argument(_text(snapshots.insert_events_statement), "snapshots"))
             )
-        body = SQL(
-            "(events {type}, snapshots {type}, timeout text) "
-            "RETURNS SETOF bigint LANGUAGE plpgsql AS $body$ BEGIN "
-            "PERFORM set_config('lock_timeout', timeout, true); "
-            "{lock}; NOTIFY {channel}; {inserts} END $body$"
-        ).format(
-            type=event_type,
-            lock=SQL(_text(recorder.lock_table_statements[-1])),
-            channel=Identifier(recorder.channel_name),
-            inserts=inserts,
+        lock = _text(recorder.lock_table_statements[-1])
+        if not lock.startswith("LOCK TABLE"):
+            raise ProgrammingError(f"expected the library's table lock: {lock}")
+        # The body as PostgreSQL keeps it (pg_proc.prosrc): a function found by our name is
+        # called only if it is this very text, made by this user, run with the caller's rights.
+        self._source = (
+            SQL(
+                "BEGIN PERFORM set_config('lock_timeout', timeout, true); "
+                "{lock}; NOTIFY {channel}; {inserts} END"
+            )
+            .format(lock=SQL(lock), channel=Identifier(recorder.channel_name), inserts=inserts)
+            .as_string(None)
         )
-        text = body.as_string(None)
+        array = SQL("{0}.{1}[]").format(
+            Identifier(schema), Identifier(recorder.stored_event_type_name)
+        )
+        arguments = SQL("(events {0}, snapshots {0}, timeout text)").format(array)
+        header = SQL("{0} RETURNS SETOF bigint LANGUAGE plpgsql").format(arguments)
         # Its name carries its text's digest: a process with other statements (another
         # version, other tables) makes and calls a function of its own, never replaces one
         # that a running process calls.
-        self.name = "waha_campaigns_insert_" + hashlib.sha256(text.encode()).hexdigest()[:16]
+        digest = hashlib.sha256((header.as_string(None) + self._source).encode()).hexdigest()
+        self.name = "waha_campaigns_insert_" + digest[:16]
         function = SQL("{0}.{1}").format(Identifier(schema), Identifier(self.name))
-        self._create = SQL("CREATE FUNCTION {0}").format(function).as_string(None) + text
-        self._call = SQL("SELECT * FROM {0}(%b, %b, %s)").format(function).as_string(None)
-        self._find = (
-            SQL(
-                "SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-                "WHERE n.nspname = {0} AND p.proname = {1}"
-            )
-            .format(Literal(schema), Literal(self.name))
+        self._create = (
+            SQL("CREATE FUNCTION {0}{1} AS {2}")
+            .format(function, header, Literal(self._source))
             .as_string(None)
         )
-        self._timeout = f"{int(datastore.lock_timeout)}s"
+        signature = SQL("{0}({1}, {1}, text)").format(function, array).as_string(None)
+        self._find = (
+            SQL(
+                "SELECT p.prosrc = {source} AND NOT p.prosecdef "
+                "AND p.proowner = (SELECT oid FROM pg_roles WHERE rolname = current_user) "
+                "AND has_function_privilege(p.oid, 'EXECUTE') AS ours "
+                "FROM pg_proc p WHERE p.oid = to_regprocedure({signature})"
+            )
+            .format(source=Literal(self._source), signature=Literal(signature))
+            .as_string(None)
+        )
+        # The arguments cast as declared: no other function of that name is ever chosen.
+        self._call = (
+            SQL("SELECT * FROM {0}(%b::{1}, %b::{1}, %s::text)")
+            .format(function, array)
+            .as_string(None)
+        )
+        self._timeout = f"{int(datastore.lock_timeout)}s"  # as the library's SET LOCAL
 
     async def ensure(self, conn: AsyncConnection) -> bool:
-        """Make the function unless the store has it; False when the user may not make it."""
-        found = await conn.execute(self._find)
-        if await found.fetchone() is not None:
-            return True
+        """Make the function unless the store has it; False: write in a pipeline instead.
+
+        A lost connection is raised (the write is tried again); any other refusal (no right
+        to create a function, a function of that name that is not ours) is logged once and
+        the pipeline, which needs no function, writes from then on.
+        """
         try:
-            await conn.execute(self._create)
-        except (pg_errors.DuplicateFunction, pg_errors.UniqueViolation):
-            return True  # another process made it meanwhile
-        except pg_errors.InsufficientPrivilege:
+            for _ in range(2):  # a second look when another process made it meanwhile
+                found = await conn.execute(self._find)
+                row = await found.fetchone()
+                if row is not None:
+                    if row["ours"]:
+                        return True
+                    _log.warning(
+                        "a function named %s in the store is not this version's own, or not "
+                        "this user's to call: the group commit writes each batch as several "
+                        "statements in one pipeline (more CPU per message)",
+                        self.name,
+                    )
+                    return False
+                try:
+                    await conn.execute(self._create)
+                except (pg_errors.DuplicateFunction, pg_errors.UniqueViolation):
+                    continue
+                return True
+        except psycopg.OperationalError:
+            raise
+        except psycopg.DatabaseError as error:
             _log.warning(
-                "the store's user may not create a function: the group commit writes each "
-                "batch as several statements in one pipeline (more CPU per message)"
+                "the store refused to create the group commit's function (%s): it writes each "
+                "batch as several statements in one pipeline (more CPU per message)",
+                type(error).__name__,
             )
             return False
-        return True
+        return False  # made meanwhile, yet still not found: not ours to rely on
 
     async def call(
         self, conn: AsyncConnection, rows: list[Any], snapshot_rows: list[Any]
     ) -> list[int]:
         """Return the events' positions, once the batch is committed."""
+        if not conn.autocommit:  # the call's implicit transaction is its commit
+            raise ProgrammingError("the group commit's function is called in autocommit only")
         called = await conn.execute(self._call, (rows, snapshot_rows, self._timeout), prepare=True)
         return [row[self.name] for row in await called.fetchall()]
 

@@ -13,6 +13,11 @@ the order rotated every round so that no approach is always first (or last):
   service runs (no gathering window) and with a 5 ms window, to see whether one would pay.
 
 Goals (issue 12): lanes on SQLite / seed >= 1.0; lanes on PostgreSQL / lanes on SQLite >= 0.8.
+
+`--experiment-without-lane-records` adds an approach that is never how the service runs: SQLite
+lanes whose lane records (`Lane.TurnTaken`, `Lane.TurnEnded`, two of a message's four events)
+are built but dropped before the group commit, to measure what writing them costs (the question
+of an event model with fewer events per message).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from lanes import postgres_database
@@ -33,10 +39,11 @@ from lanes import postgres_database
 from adapters import bootstrap, collector, processes
 from adapters.waha.client import AiohttpWahaGateway
 from app.audience import ContactInput
-from app.committer import GATHER_SECONDS
+from app.committer import GATHER_SECONDS, GroupCommitter
 from app.scheduling import ScheduleCampaign
 from app.settings import load_settings
 from domain.contacts import ChatId
+from domain.lane import Lane
 from domain.pacing import Pacing
 from domain.session import SessionName
 
@@ -99,6 +106,7 @@ async def lanes(
     url: str,
     *,
     gather_seconds: float | None = None,
+    lane_records: bool = True,
 ) -> float:
     settings = load_settings({}, campaigns_database_url=url, campaigns_media_dir=folder / "media")
     services = bootstrap.build(settings)
@@ -120,6 +128,8 @@ async def lanes(
     async with bootstrap.running(
         services, gateway=gateway, start_supervisor=False, gather_seconds=gather_seconds
     ) as runtime:
+        if not lane_records:
+            _drop_lane_records(runtime.committer)
 
         async def renewing() -> None:  # the supervisor's other duty (on PostgreSQL leases lapse)
             while True:
@@ -140,6 +150,31 @@ async def lanes(
 
 async def lanes_sqlite(gateway: AiohttpWahaGateway, per: int, folder: Path) -> float:
     return await lanes(gateway, per, folder, f"sqlite:///{folder / 'events.sqlite3'}")
+
+
+async def lanes_sqlite_without_lane_records(
+    gateway: AiohttpWahaGateway, per: int, folder: Path
+) -> float:
+    """An experiment: the lane's records built, never written (see the module's doc)."""
+    url = f"sqlite:///{folder / 'events.sqlite3'}"
+    return await lanes(gateway, per, folder, url, lane_records=False)
+
+
+def _drop_lane_records(committer: GroupCommitter) -> None:
+    """Make `committer` drop the lane's pending events and record the campaigns' alone."""
+    record = committer.record
+
+    async def campaigns_only(*aggregates: Any) -> None:
+        kept = []
+        for aggregate in aggregates:
+            if isinstance(aggregate, Lane):
+                aggregate.collect_events()  # dropped: nothing encodes, stores or reads them
+            else:
+                kept.append(aggregate)
+        if kept:
+            await record(*kept)
+
+    committer.record = campaigns_only  # type: ignore[method-assign]
 
 
 async def lanes_postgres(gateway: AiohttpWahaGateway, per: int, folder: Path) -> float:
@@ -167,11 +202,17 @@ APPROACHES: dict[str, Approach] = {
 }
 
 
-async def main(total: int, rounds: int) -> None:
+EXPERIMENT = "lanes, SQLite, no lane records"
+
+
+async def main(total: int, rounds: int, *, experiment: bool = False) -> None:
     clock, sleeper = bootstrap.system_time()
     per = total // SESSIONS
-    rates: dict[str, list[float]] = {name: [] for name in APPROACHES}
-    names = list(APPROACHES)
+    approaches = dict(APPROACHES)
+    if experiment:
+        approaches[EXPERIMENT] = lanes_sqlite_without_lane_records
+    rates: dict[str, list[float]] = {name: [] for name in approaches}
+    names = list(approaches)
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         async with (
@@ -193,7 +234,7 @@ async def main(total: int, rounds: int) -> None:
                 for approach in order:
                     run_folder = folder / f"r{r}-{names.index(approach)}"
                     run_folder.mkdir()
-                    rates[approach].append(await APPROACHES[approach](gateway, per, run_folder))
+                    rates[approach].append(await approaches[approach](gateway, per, run_folder))
     median = {name: statistics.median(values) for name, values in rates.items()}
     print(f"{SESSIONS} sessions x {per:,} contacts, zero pacing, {rounds} rounds (order rotated)")
     if any(math.isnan(v) for v in rates["lanes, PostgreSQL"]):  # no server
@@ -212,12 +253,20 @@ async def main(total: int, rounds: int) -> None:
     print(f"  lanes: PostgreSQL / SQLite   = {pg_ratio:.2f} (goal >= 0.8)")
     print(f"  PostgreSQL: window / none    = {window:.2f} (the gathering window's gain)")
     print(f"  lanes (SQLite) / bare HTTP   = {bare_ratio:.2f} (the cost of the record)")
+    if experiment:
+        gain = median[EXPERIMENT] / median["lanes, SQLite"]
+        print(f"  experiment: no lane records / lanes (SQLite) = {gain:.2f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=5_000, help="in all, over ten sessions")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--experiment-without-lane-records",
+        action="store_true",
+        help="also run lanes whose lane records are never written (never how the service runs)",
+    )
     args = parser.parse_args()
     collector.tune()  # as `serve` does: every approach runs in this one process, alike
-    asyncio.run(main(args.contacts, args.rounds))
+    asyncio.run(main(args.contacts, args.rounds, experiment=args.experiment_without_lane_records))

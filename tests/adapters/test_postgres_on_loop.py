@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,10 @@ import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError, PersistenceError
 from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.sql import SQL, Identifier
 
 from adapters.bootstrap import Services, build, loop_writer, running
+from adapters.contacts_sql import CONTACTS_TABLE
 from adapters.persistence import postgres_conninfo
 from adapters.postgres_gate_reads import PostgresGateReads
 from adapters.postgres_on_loop import LoopConnections, PostgresLoopWriter
@@ -60,12 +62,14 @@ def writer_of(services: Services) -> PostgresLoopWriter:
 
 
 @pytest.fixture(params=["function", "pipeline"])
-def writer(services: Services, request: pytest.FixtureRequest) -> PostgresLoopWriter:
+def writer(services: Services, request: pytest.FixtureRequest) -> Iterator[PostgresLoopWriter]:
     """The group commit's writer: through its function, or (no right to make one) a pipeline."""
     made = writer_of(services)
     if request.param == "pipeline":
         made._by_function = False  # as when the store's user may not create a function
-    return made
+    yield made
+    if request.param == "function":
+        assert made._by_function is not False  # it never fell back to the pipeline
 
 
 async def test_a_write_on_the_loop_is_recorded_as_the_librarys_with_its_positions(
@@ -390,6 +394,7 @@ async def test_a_user_who_may_not_make_a_function_writes_in_a_pipeline(
     with psycopg.connect(postgres_url, autocommit=True) as admin:
         admin.execute(f'CREATE ROLE "{role}" LOGIN')
         try:
+            admin.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")  # as PostgreSQL 15's
             admin.execute(f'GRANT USAGE ON SCHEMA public TO "{role}"')
             admin.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{role}"')
             admin.execute(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
@@ -416,7 +421,7 @@ async def test_a_user_who_may_not_make_a_function_writes_in_a_pipeline(
     assert writer._by_function is False
     assert functions_named(postgres_url, writer._function.name) == 0
     assert services.campaigns.load(campaign.id).status == "Running"
-    assert "may not create a function" in caplog.text
+    assert "refused to create the group commit's function (InsufficientPrivilege)" in caplog.text
 
 
 def gate_reads_of(services: Services) -> PostgresGateReads:
@@ -449,7 +454,8 @@ def asks(people: list[Any], after: int, limit: int) -> list[dict[str, Any]]:
             "limit": limit,
             "opt_out_id": opt_out_id(person.phone),
             "session": SessionName("default"),
-            "chat_id": ChatId("4915110000000@c.us") if i % 2 == 0 else None,
+            # Each its own chat (the chats `messaged` writes to, in its order), every other.
+            "chat_id": ChatId(f"49151{10000000 + i}@c.us") if i % 2 == 0 else None,
         }
         for i, person in enumerate(people)
     ]
@@ -470,7 +476,12 @@ async def test_reads_asked_meanwhile_go_together_and_answer_as_each_alone(
 
     assert answers == [reads.read(**a) for a in asked]
     assert [a.opt_out is not None for a in answers[:5]] == [True, False, False, True, False]
-    assert any(a.last_sent is not None for a in answers)
+    # Chats 0 and 2 were messaged a minute apart, chat 4 never (1 and 3 were not asked about).
+    sent = [a.last_sent for a in answers[:5]]
+    assert [s is not None for s in sent] == [True, False, True, False, False]
+    assert sent[0] is not None
+    assert sent[2] is not None
+    assert sent[0][1] < sent[2][1]
     # The first read goes alone; the others, asked while it was under way, in one statement.
     assert lent == [False, False]
 
@@ -517,3 +528,108 @@ async def test_when_a_read_is_cancelled_the_reads_waiting_with_it_are_still_answ
     assert isinstance(done[1], asyncio.CancelledError)
     assert done[2:] == [reads.read(**a) for a in asked[2:]]
     assert lent == [False, False]  # the two left, in one statement
+
+
+async def test_a_function_dropped_since_it_was_found_is_made_again(
+    services: Services, postgres_url: str
+) -> None:
+    writer = writer_of(services)
+    await writer.insert(*services.campaigns.to_store(started(services).collect_events(), []))
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f'DROP FUNCTION "{writer._function.name}"')
+    campaign = started(services)
+
+    positions = await writer.insert(*services.campaigns.to_store(campaign.collect_events(), []))
+
+    assert len(positions) == 1
+    assert writer._by_function
+    assert functions_named(postgres_url, writer._function.name) == 1
+    assert services.campaigns.load(campaign.id).status == "Running"
+
+
+async def test_a_function_of_our_name_that_is_not_ours_is_never_called(
+    services: Services, postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = writer_of(services)
+    recorder = services.campaigns.recorder
+    assert isinstance(recorder, PostgresApplicationRecorder)
+    events = f'"{recorder.datastore.schema}"."{recorder.stored_event_type_name}"[]'
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        # Made first by someone else: answers made-up positions and records nothing.
+        admin.execute(
+            f'CREATE FUNCTION "{writer._function.name}"'
+            f"(events {events}, snapshots {events}, timeout text) RETURNS SETOF bigint "
+            "LANGUAGE sql AS $$ SELECT 42::bigint $$"
+        )
+    campaign = started(services)
+
+    positions = await writer.insert(*services.campaigns.to_store(campaign.collect_events(), []))
+
+    assert positions != [42]
+    assert writer._by_function is False
+    assert services.campaigns.load(campaign.id).status == "Running"
+    assert "is not this version's own" in caplog.text
+
+
+async def test_the_functions_lock_timeout_holds_for_its_call_alone(
+    services: Services, postgres_url: str
+) -> None:
+    writer = writer_of(services)
+    await writer.insert(*services.campaigns.to_store(started(services).collect_events(), []))
+    recorder = services.campaigns.recorder
+    assert isinstance(recorder, PostgresApplicationRecorder)
+    table = f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
+    call = SQL("SELECT * FROM {0}('{{}}', '{{}}', '50ms')").format(
+        Identifier(writer._function.name)
+    )
+    with (
+        psycopg.connect(postgres_url) as holder,
+        psycopg.connect(postgres_url, autocommit=True) as caller,
+    ):
+        assert caller.execute(call).fetchall() == []  # nothing to write: no lock waited for
+        assert caller.execute("SHOW lock_timeout").fetchone() == ("0",)  # gone with the call
+        holder.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            caller.execute(call)
+
+
+async def test_when_a_read_fails_every_read_waiting_with_it_fails_too(
+    services: Services, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = contacts(3)
+    reads = gate_reads_of(services)
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f"ALTER TABLE {CONTACTS_TABLE} RENAME TO elsewhere")  # the store fails
+    lent = counting_lends(services, monkeypatch)
+
+    done = await asyncio.gather(
+        *(reads.read_on_loop(**a) for a in asks(people, 0, 10)), return_exceptions=True
+    )
+
+    assert all(isinstance(d, PersistenceError) for d in done), done
+    assert lent == [False, False]  # the first alone, then the two that waited, together
+
+
+async def test_a_read_cancelled_while_it_is_read_again_alone_leaves_the_others_answered(
+    services: Services, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = contacts(3)
+    messaged(services.campaigns, clock, 3)
+    services.follower.catch_up()
+    reads = gate_reads_of(services)
+    logged = [n.id for n in reads.read(**asks(people, 0, 100)[0]).new]
+    asked = asks(people[:2], 0, 2) + asks(people[2:], logged[1], 2)
+    lent = counting_lends(services, monkeypatch)
+    tasks = [asyncio.create_task(reads.read_on_loop(**a)) for a in asked]
+    for _ in range(1000):  # until the last is being read again alone (a third statement)
+        if len(lent) == 3:
+            break
+        await asyncio.sleep(0.001)
+    else:
+        pytest.fail("the last read was never read again alone")
+
+    tasks[2].cancel()
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+
+    assert done[:2] == [reads.read(**a) for a in asked[:2]]
+    assert isinstance(done[2], asyncio.CancelledError)
