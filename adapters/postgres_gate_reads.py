@@ -5,9 +5,10 @@ trips and three checkouts of a pooled connection per contact; a lane waits for t
 every intent, so at zero pacing they were a fifth of the time a PostgreSQL lane spent
 (bench/runner_throughput.py). In a worker thread (`read`) the log's new part and the opt-out
 record's last event are one statement (one snapshot); with a recontact rule the number's last
-message to the chat follows in the same pipeline, read after one sync. Under READ COMMITTED that second statement
-reads a fresh snapshot, so a message recorded meanwhile is seen, which only errs
-on the side of not sending. A lost connection is retried as the library retries its own reads.
+message to the chat follows in the same pipeline, read after one sync. Under READ COMMITTED
+that second statement reads a fresh snapshot, so a message recorded meanwhile is seen, which
+only errs on the side of not sending. A lost connection is retried as the library retries its
+own reads.
 
 Given the runtime's connections on the event loop (adapters/postgres_on_loop.py), the reads are
 awaited there (`read_on_loop`), with no hop to a worker thread, and the reads the lanes ask for
@@ -65,8 +66,10 @@ class _Asked:
 
 
 class PostgresGateReads:
-    """The gates' reads: in a thread one statement (two with a recontact rule) on one pooled
-    connection; on the loop one statement for every lane reading at the same moment."""
+    """The gates' reads, one statement for every lane reading at the same moment on the loop.
+
+    In a thread: one statement (two with a recontact rule) on one pooled connection.
+    """
 
     local = False  # a database server: read off the event loop
 
