@@ -34,6 +34,7 @@ from typing import Any
 
 import aiohttp
 import psycopg
+from machine import Steal
 
 from adapters import bootstrap, collector, processes
 from adapters.waha.client import AiohttpWahaGateway
@@ -416,12 +417,16 @@ def _seconds(value: float) -> timedelta:
 
 async def main(args: argparse.Namespace) -> None:
     if "overhead" in args.parts:
+        steal = Steal()
         await overhead(args.contacts, args.rounds)
+        print(steal.line())
     if "takeover" in args.parts:
         await takeovers(args.kills)
     if "sessions" in args.parts:
         for count in args.sessions:
+            steal = Steal()
             await many_sessions(count, args.per_session)
+            print(steal.line())
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from typing import Any
 
 import aiohttp
 from lanes import postgres_database
+from machine import Steal
 
 from adapters import bootstrap, collector, processes
 from adapters.waha.client import AiohttpWahaGateway
@@ -212,6 +213,7 @@ async def main(total: int, rounds: int, *, experiment: bool = False) -> None:
     if experiment:
         approaches[EXPERIMENT] = lanes_sqlite_without_lane_records
     rates: dict[str, list[float]] = {name: [] for name in approaches}
+    steals: list[float | None] = []
     names = list(approaches)
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
@@ -230,11 +232,13 @@ async def main(total: int, rounds: int, *, experiment: bool = False) -> None:
             gateway = AiohttpWahaGateway(http, base_url=sim.url, api_key=None, clock=clock)
             await bare(gateway, 20, folder)  # warm up the connection pool and the simulator
             for r in range(rounds):
+                steal = Steal()
                 order = names[r % len(names) :] + names[: r % len(names)]
                 for approach in order:
                     run_folder = folder / f"r{r}-{names.index(approach)}"
                     run_folder.mkdir()
                     rates[approach].append(await approaches[approach](gateway, per, run_folder))
+                steals.append(steal.percent())
     median = {name: statistics.median(values) for name, values in rates.items()}
     print(f"{SESSIONS} sessions x {per:,} contacts, zero pacing, {rounds} rounds (order rotated)")
     if any(math.isnan(v) for v in rates["lanes, PostgreSQL"]):  # no server
@@ -253,6 +257,8 @@ async def main(total: int, rounds: int, *, experiment: bool = False) -> None:
     print(f"  lanes: PostgreSQL / SQLite   = {pg_ratio:.2f} (goal >= 0.8)")
     print(f"  PostgreSQL: window / none    = {window:.2f} (the gathering window's gain)")
     print(f"  lanes (SQLite) / bare HTTP   = {bare_ratio:.2f} (the cost of the record)")
+    shown = ", ".join("?" if v is None else f"{v:.1f}" for v in steals)
+    print(f"  host steal per round, % of the CPUs' time: {shown} (a slow spell shows here)")
     if experiment:
         gain = median[EXPERIMENT] / median["lanes, SQLite"]
         print(f"  experiment: no lane records / lanes (SQLite) = {gain:.2f}")
