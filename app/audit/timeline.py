@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
@@ -64,7 +64,7 @@ class Timeline:
     def as_dict(self) -> dict[str, Any]:
         """Return the timeline as JSON-native data."""
         ending = self.ending
-        return {**jsonable(asdict(self)), "ending": jsonable(asdict(ending)) if ending else None}
+        return {**jsonable(self), "ending": jsonable(ending) if ending else None}
 
 
 _STATUS_AFTER: Final[dict[type[object], str]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -37,7 +37,7 @@ class CampaignAudit:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the result as JSON-native data."""
-        return dict(jsonable(asdict(self)))
+        return dict(jsonable(self))
 
 
 @dataclass(frozen=True)
