@@ -61,6 +61,19 @@ def writer_of(services: Services) -> PostgresLoopWriter:
     return writer
 
 
+async def seen_waiting(
+    watcher: psycopg.Connection[Any], count: str, values: tuple[Any, ...], never: str
+) -> None:
+    """Poll `count` (a query counting waiters) on `watcher` until it counts one; else fail."""
+    for _ in range(1000):
+        await asyncio.sleep(0.005)
+        waiting = watcher.execute(count, values).fetchone()
+        watcher.commit()
+        if waiting is not None and waiting[0] == 1:
+            return
+    pytest.fail(never)
+
+
 @pytest.fixture(params=["function", "pipeline"])
 def writer(services: Services, request: pytest.FixtureRequest) -> Iterator[PostgresLoopWriter]:
     """The group commit's writer: through its function, or (no right to make one) a pipeline."""
@@ -219,18 +232,13 @@ async def test_a_write_waits_for_the_tables_lock_as_the_librarys_does(
         writing = asyncio.create_task(
             writer.insert(*services.campaigns.to_store(campaign.collect_events(), []))
         )
-        for _ in range(1000):  # until the write is seen waiting for the lock
-            await asyncio.sleep(0.005)
-            waiting = watcher.execute(
-                "SELECT count(*) FROM pg_locks WHERE relation = %s::regclass "
-                "AND mode = 'ExclusiveLock' AND NOT granted",
-                (table,),
-            ).fetchone()
-            watcher.commit()
-            if waiting is not None and waiting[0] == 1:
-                break
-        else:
-            pytest.fail("the write never waited for the lock")
+        await seen_waiting(
+            watcher,
+            "SELECT count(*) FROM pg_locks WHERE relation = %s::regclass "
+            "AND mode = 'ExclusiveLock' AND NOT granted",
+            (table,),
+            "the write never waited for the lock",
+        )
         assert not writing.done()
         holder.rollback()  # the lock is let go
         positions = await writing
@@ -368,17 +376,13 @@ async def test_a_writer_that_finds_another_making_the_function_uses_theirs(
         writing = asyncio.create_task(
             writer.insert(*services.campaigns.to_store(campaign.collect_events(), []))
         )
-        for _ in range(1000):  # until the writer is seen waiting to make it too
-            await asyncio.sleep(0.005)
-            waiting = watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE wait_event_type = 'Lock' AND query LIKE 'CREATE FUNCTION%%'"
-            ).fetchone()
-            watcher.commit()
-            if waiting is not None and waiting[0] == 1:
-                break
-        else:
-            pytest.fail("the writer never tried to make the function")
+        await seen_waiting(
+            watcher,
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND query LIKE 'CREATE FUNCTION%%'",
+            (),
+            "the writer never tried to make the function",
+        )
         other.commit()
         positions = await writing
 
