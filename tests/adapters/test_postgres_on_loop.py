@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -623,16 +624,27 @@ async def test_a_read_cancelled_while_it_is_read_again_alone_leaves_the_others_a
     reads = gate_reads_of(services)
     logged = [n.id for n in reads.read(**asks(people, 0, 100)[0]).new]
     asked = asks(people[:2], 0, 2) + asks(people[2:], logged[1], 2)
-    lent = counting_lends(services, monkeypatch)
-    tasks = [asyncio.create_task(reads.read_on_loop(**a)) for a in asked]
-    for _ in range(1000):  # until the last is being read again alone (a third statement)
-        if len(lent) == 3:
-            break
-        await asyncio.sleep(0.001)
-    else:
-        pytest.fail("the last read was never read again alone")
+    connections = services.loop_connections
+    assert connections is not None
+    real = connections.connection
+    lent: list[bool] = []
+    third, go_on = asyncio.Event(), asyncio.Event()
 
-    tasks[2].cancel()
+    @asynccontextmanager
+    async def held_at_the_third(*, writes: bool = False) -> AsyncIterator[Any]:
+        lent.append(writes)
+        if len(lent) == 3:  # the last read's own statement: held until the test lets it go
+            third.set()
+            await go_on.wait()
+        async with real(writes=writes) as conn:
+            yield conn
+
+    monkeypatch.setattr(connections, "connection", held_at_the_third)
+    tasks = [asyncio.create_task(reads.read_on_loop(**a)) for a in asked]
+    await third.wait()  # the last is being read again alone
+
+    tasks[2].cancel()  # taken before the held statement goes on (both woken in this order)
+    go_on.set()
     done = await asyncio.gather(*tasks, return_exceptions=True)
 
     assert done[:2] == [reads.read(**a) for a in asked[:2]]
