@@ -19,6 +19,17 @@ def started(services: Services, n: int = 2) -> Any:
     return campaign
 
 
+def a_snapshot_due(services: Services) -> tuple[Any, list[StoredEvent], list[StoredEvent]]:
+    """Return a started campaign one attempt on (version 3: a snapshot is due), unsaved, and
+    its events and snapshots as the store takes them."""
+    campaign = started(services)
+    campaign.begin_attempt(
+        index=0, attempt_id="a0", chat_id="4915100000000@c.us", at=services.clock.now()
+    )
+    stored, snapshots = services.campaigns.to_store(campaign.collect_events(), [campaign])
+    return campaign, list(stored), list(snapshots)
+
+
 def assert_recorded_with_its_snapshot(
     campaigns: CampaignsApp, campaign: Any, stored: Sequence[StoredEvent], positions: Sequence[int]
 ) -> None:

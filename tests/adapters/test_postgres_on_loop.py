@@ -28,7 +28,11 @@ from domain.campaign import Campaign
 from domain.contacts import ChatId
 from domain.opt_out import opt_out_id
 from domain.session import SessionName
-from tests.adapters.loop_writes import assert_recorded_with_its_snapshot, started
+from tests.adapters.loop_writes import (
+    a_snapshot_due,
+    assert_recorded_with_its_snapshot,
+    started,
+)
 from tests.builders import contacts, messaged
 from tests.fakes.gateway import FakeWahaGateway
 from tests.fakes.system import InstantSleeper, ManualClock
@@ -90,17 +94,11 @@ async def test_a_write_on_the_loop_is_recorded_as_the_librarys_with_its_position
     services: Services,
     writer: PostgresLoopWriter,
 ) -> None:
-    campaigns = services.campaigns
-    campaign = started(services)  # version 2
-    campaign.begin_attempt(
-        index=0, attempt_id="a0", chat_id="4915100000000@c.us", at=services.clock.now()
-    )  # version 3: a snapshot is due
-    events = campaign.collect_events()
-    stored, snapshots = campaigns.to_store(events, [campaign])
+    campaign, stored, snapshots = a_snapshot_due(services)
 
     positions = await writer.insert(stored, snapshots)
 
-    assert_recorded_with_its_snapshot(campaigns, campaign, stored, positions)
+    assert_recorded_with_its_snapshot(services.campaigns, campaign, stored, positions)
 
 
 async def test_a_version_taken_fails_the_write_whole_snapshots_included(
@@ -354,11 +352,7 @@ async def test_a_batch_is_one_call_of_a_function_the_store_keeps_for_every_write
     assert functions_named(postgres_url, name) == 0
 
     for writer in (first, second):
-        campaign = started(services)
-        campaign.begin_attempt(
-            index=0, attempt_id="a0", chat_id="4915100000000@c.us", at=services.clock.now()
-        )  # version 3: a snapshot is due
-        stored, snapshots = services.campaigns.to_store(campaign.collect_events(), [campaign])
+        campaign, stored, snapshots = a_snapshot_due(services)
         positions = await writer.insert(stored, snapshots)
         assert_recorded_with_its_snapshot(services.campaigns, campaign, stored, positions)
 

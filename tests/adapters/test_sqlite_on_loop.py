@@ -21,7 +21,11 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from adapters.bootstrap import Services, build, loop_writer, running
 from adapters.sqlite_on_loop import SQLiteLoopWriter
 from app.settings import load_settings
-from tests.adapters.loop_writes import assert_recorded_with_its_snapshot, started
+from tests.adapters.loop_writes import (
+    a_snapshot_due,
+    assert_recorded_with_its_snapshot,
+    started,
+)
 from tests.adapters.sqlite_locks import write_locked
 from tests.builders import scheduled
 from tests.fakes.gateway import FakeWahaGateway
@@ -75,18 +79,12 @@ def traced(writer: SQLiteLoopWriter) -> list[tuple[str, bool]]:
 async def test_a_write_is_recorded_as_the_librarys_with_its_positions_and_snapshot(
     services: Services, writer: SQLiteLoopWriter
 ) -> None:
-    campaigns = services.campaigns
-    campaign = started(services)  # version 2
-    campaign.begin_attempt(
-        index=0, attempt_id="a0", chat_id="4915100000000@c.us", at=services.clock.now()
-    )  # version 3: a snapshot is due
-    events = campaign.collect_events()
-    stored, snapshots = campaigns.to_store(events, [campaign])
+    campaign, stored, snapshots = a_snapshot_due(services)
     assert snapshots
 
     positions = await writer.insert(stored, snapshots)
 
-    assert_recorded_with_its_snapshot(campaigns, campaign, stored, positions)
+    assert_recorded_with_its_snapshot(services.campaigns, campaign, stored, positions)
 
 
 async def test_the_statements_run_on_the_loop_and_only_the_commit_in_a_thread(
